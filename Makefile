@@ -1,0 +1,50 @@
+# make run: the live demo (embedded default, or the real stack with DATABASE_URL / REDIS_URL).
+# make test: the whole suite, lint included. Both set everything up on a fresh machine.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+STAMP := $(VENV)/.stamp-requirements
+
+.PHONY: run test venv chromium lint worker feed bench
+
+$(STAMP): requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+# Browser tests drive Debian's Chromium; test tools never download a browser of their own.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "installing Debian chromium for the browser tests"; \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; fi; }
+
+run: venv
+	$(PY) manage.py migrate --noinput -v0
+	$(PY) manage.py seed_demo
+	$(PY) manage.py collectstatic --noinput -v0
+	@echo "QuantumLeap on http://127.0.0.1:$(PORT)/  (API docs: /api/docs/, admin: /admin/)"
+	MARKET_FEED=simulated exec $(VENV)/bin/daphne -b 127.0.0.1 -p $(PORT) quantumleap.asgi:application
+
+# The real stack's separate processes (set DATABASE_URL and REDIS_URL first).
+worker: venv
+	$(VENV)/bin/celery -A quantumleap worker -l info
+
+feed: venv
+	$(PY) manage.py market_feed
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+
+test: venv chromium lint
+	$(PY) -m pytest
+
+bench: venv
+	$(PY) bench/run.py

@@ -1,0 +1,42 @@
+"""Bearer API keys for signal producers."""
+
+from django.utils import timezone
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework import authentication, exceptions
+
+from accounts.models import ApiKey, key_hash
+
+
+class ApiKeyAuthentication(authentication.BaseAuthentication):
+    keyword = "Bearer"
+
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).decode("latin-1")
+        if not header:
+            return None
+        scheme, _, raw_key = header.partition(" ")
+        if scheme != self.keyword:
+            return None
+        raw_key = raw_key.strip()
+        if not raw_key:
+            raise exceptions.AuthenticationFailed("The Authorization header holds no key.", code="no_key")
+        api_key = (
+            ApiKey.objects.select_related("user", "strategy")
+            .filter(hashed_key=key_hash(raw_key), revoked_at__isnull=True)
+            .first()
+        )
+        if api_key is None or not api_key.user.is_active:
+            raise exceptions.AuthenticationFailed("The API key is unknown or revoked.", code="invalid_key")
+        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=timezone.now())
+        return api_key.user, api_key
+
+    def authenticate_header(self, request) -> str:
+        return self.keyword
+
+
+class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
+    target_class = ApiKeyAuthentication
+    name = "ApiKey"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer", "description": "Signal producer API key"}

@@ -1,0 +1,15 @@
+"""Users' API keys."""
+
+from django.contrib.auth.models import AbstractBaseUser
+
+from accounts.models import ApiKey, key_generate, key_hash
+from strategies.models import Strategy
+
+
+def api_key_create(*, user: AbstractBaseUser, strategy: Strategy | None = None, name: str = "") -> str:
+    """Create a key and return it raw: this is the only time it exists outside the caller."""
+    if strategy is not None and strategy.owner_id != user.pk:
+        raise ValueError(f"Strategy {strategy.name} does not belong to {user.get_username()}.")
+    raw_key, prefix = key_generate()
+    ApiKey.objects.create(user=user, strategy=strategy, name=name, prefix=prefix, hashed_key=key_hash(raw_key))
+    return raw_key

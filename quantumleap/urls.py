@@ -1,0 +1,35 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from quantumleap import health
+from strategies import api as strategies_api
+from trading import api as trading_api
+from trading import views as trading_views
+
+api_v1 = [
+    path("signals/", strategies_api.SignalCreateApi.as_view(), name="signal-create"),
+    path("signals/<str:external_id>/", strategies_api.SignalDetailApi.as_view(), name="signal-detail"),
+    path("orders/", trading_api.OrderListApi.as_view(), name="order-list"),
+    path("orders/<int:pk>/", trading_api.OrderDetailApi.as_view(), name="order-detail"),
+    path("orders/<int:pk>/cancel/", trading_api.OrderCancelApi.as_view(), name="order-cancel"),
+    path("positions/", trading_api.PositionListApi.as_view(), name="position-list"),
+    path("executions/", trading_api.ExecutionListApi.as_view(), name="execution-list"),
+    path("events/", trading_api.EventListApi.as_view(), name="event-list"),
+    path("portfolio/", trading_api.PortfolioApi.as_view(), name="portfolio"),
+    path("market/prices/<str:symbol>/", trading_api.MarketPriceApi.as_view(), name="market-price"),
+]
+
+urlpatterns = [
+    path("", trading_views.dashboard, name="dashboard"),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("metrics", health.metrics, name="metrics"),
+]

@@ -1,0 +1,574 @@
+/* QuantumLeap live dashboard: REST for state, one WebSocket for pushes.
+ * Plain JS, no framework. Data is written with textContent only, never innerHTML.
+ * Money is computed in fixed-point BigInt (6 decimal places), never in floats. */
+(function () {
+  "use strict";
+
+  const root = document.getElementById("dashboard");
+  if (!root) return;
+  const API = root.dataset.apiRoot || "/api/v1/";
+  const WS_PATH = root.dataset.wsPath || "/ws/trading/";
+  const FEED_LIMIT = 50;
+  const DEBOUNCE_MS = 100;
+
+  /* ---------- fixed-point decimals ---------- */
+  const SCALE = 6;
+  const ONE = 10n ** BigInt(SCALE);
+
+  function divRound(a, b) {
+    const negative = a < 0n;
+    const x = negative ? -a : a;
+    let q = x / b;
+    if ((x % b) * 2n >= b) q += 1n;
+    return negative ? -q : q;
+  }
+
+  function dec(value) {
+    if (value === null || value === undefined || value === "") return null;
+    const m = /^\s*([+-])?(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?\s*$/.exec(String(value));
+    if (!m || (!m[2] && !m[3])) return null;
+    const fraction = m[3] || "";
+    let n = BigInt((m[2] || "") + fraction || "0");
+    const shift = (m[4] ? parseInt(m[4], 10) : 0) - fraction.length + SCALE;
+    if (shift >= 0) n *= 10n ** BigInt(shift);
+    else n = divRound(n, 10n ** BigInt(-shift));
+    return m[1] === "-" ? -n : n;
+  }
+
+  function mul(a, b) {
+    return divRound(a * b, ONE);
+  }
+
+  function group3(digits) {
+    return digits.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+  }
+
+  function fmtMoney(n, options) {
+    if (n === null || n === undefined) return "—";
+    const places = 2;
+    const r = divRound(n, 10n ** BigInt(SCALE - places));
+    const negative = r < 0n;
+    const s = (negative ? -r : r).toString().padStart(places + 1, "0");
+    const sign = negative ? "−" : options && options.sign && r > 0n ? "+" : "";
+    return sign + group3(s.slice(0, -places)) + "." + s.slice(-places);
+  }
+
+  function fmtQty(n) {
+    if (n === null || n === undefined) return "—";
+    const negative = n < 0n;
+    const s = (negative ? -n : n).toString().padStart(SCALE + 1, "0");
+    const fraction = s.slice(-SCALE).replace(/0+$/, "");
+    return (negative ? "−" : "") + group3(s.slice(0, -SCALE)) + (fraction ? "." + fraction : "");
+  }
+
+  function pnlClass(n) {
+    if (n === null || n === undefined || n === 0n) return "flat";
+    return n > 0n ? "up" : "down";
+  }
+
+  function fmtTime(iso) {
+    if (!iso) return "—";
+    const d = new Date(iso);
+    if (isNaN(d.getTime())) return String(iso);
+    return d.toISOString().slice(11, 19);
+  }
+
+  function fmtDateTime(iso) {
+    if (!iso) return "";
+    const d = new Date(iso);
+    return isNaN(d.getTime()) ? String(iso) : d.toISOString().replace("T", " ").slice(0, 19) + " UTC";
+  }
+
+  function timeOf(iso) {
+    const t = Date.parse(iso || "");
+    return isNaN(t) ? 0 : t;
+  }
+
+  /* ---------- DOM helpers ---------- */
+  function el(tag, attrs, text) {
+    const node = document.createElement(tag);
+    if (attrs) {
+      for (const [key, value] of Object.entries(attrs)) {
+        if (value === null || value === undefined || value === false) continue;
+        if (key === "class") node.className = value;
+        else if (key === "dataset") Object.assign(node.dataset, value);
+        else node.setAttribute(key, String(value));
+      }
+    }
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+
+  function td(text, cls, title) {
+    return el("td", { class: cls || null, title: title || null }, text);
+  }
+
+  function badge(text, kind) {
+    return el("span", { class: "badge " + kind }, text);
+  }
+
+  function tbodyOf(id) {
+    return document.querySelector("#" + id + " tbody");
+  }
+
+  function emptyRow(colspan, text) {
+    const row = el("tr", { class: "empty" });
+    row.appendChild(el("td", { colspan: colspan }, text));
+    return row;
+  }
+
+  function setCount(id, n) {
+    const node = document.getElementById(id);
+    if (node) node.textContent = String(n);
+  }
+
+  function flash(node, direction) {
+    node.classList.remove("tick-up", "tick-down");
+    // Force a reflow so the animation restarts on consecutive ticks.
+    void node.offsetWidth;
+    node.classList.add(direction > 0 ? "tick-up" : "tick-down");
+  }
+
+  /* ---------- notices ---------- */
+  let notice = null;
+  function showNotice(text, linkText, href) {
+    if (!notice) {
+      notice = el("div", { class: "alert alert-error notice", role: "alert", id: "notice" });
+      root.insertBefore(notice, root.firstChild);
+    }
+    notice.replaceChildren(el("span", null, text + " "));
+    if (linkText) notice.appendChild(el("a", { href: href }, linkText));
+  }
+
+  function clearNotice() {
+    if (notice) {
+      notice.remove();
+      notice = null;
+    }
+  }
+
+  /* ---------- REST ---------- */
+  class AuthError extends Error {}
+
+  async function getJSON(path) {
+    const response = await fetch(API + path, {
+      credentials: "same-origin",
+      headers: { Accept: "application/json" },
+      cache: "no-store",
+    });
+    if (response.status === 401 || response.status === 403) throw new AuthError(String(response.status));
+    if (!response.ok) throw new Error(path + " answered " + response.status);
+    return response.json();
+  }
+
+  function resultsOf(body) {
+    if (Array.isArray(body)) return body;
+    return (body && body.results) || [];
+  }
+
+  /* ---------- state ---------- */
+  const state = {
+    portfolio: null,
+    positions: null, // [{raw, qty, avg, last, marketValue, unrealized}]
+    prices: new Map(), // symbol -> BigInt last price pushed by the feed
+    events: [], // newest first
+    eventIds: new Set(),
+  };
+
+  /* ---------- summary ---------- */
+  function setCard(id, value, colour) {
+    const node = document.getElementById(id);
+    if (!node) return;
+    node.textContent = fmtMoney(value, { sign: colour });
+    node.classList.remove("up", "down", "flat");
+    if (colour) node.classList.add(pnlClass(value));
+  }
+
+  function renderSummary() {
+    const p = state.portfolio;
+    if (!p) return;
+    const cash = dec(p.cash);
+    let marketValue = dec(p.market_value);
+    let unrealized = dec(p.unrealized_pnl);
+    let equity = dec(p.equity);
+    if (state.positions && cash !== null) {
+      // Between fetches, prices move: value open positions at the last pushed price.
+      marketValue = state.positions.reduce((sum, pos) => sum + (pos.marketValue || 0n), 0n);
+      unrealized = state.positions.reduce((sum, pos) => sum + (pos.unrealized || 0n), 0n);
+      equity = cash + marketValue;
+    }
+    setCard("summary-cash", cash, false);
+    setCard("summary-equity", equity, false);
+    setCard("summary-market-value", marketValue, false);
+    setCard("summary-unrealized", unrealized, true);
+    setCard("summary-realized", dec(p.realized_pnl), true);
+    const tradingState = document.getElementById("trading-state");
+    if (tradingState && p.trading_state) {
+      tradingState.textContent = p.trading_state;
+      tradingState.className = "badge state-" + String(p.trading_state).toLowerCase();
+    }
+  }
+
+  /* ---------- positions ---------- */
+  function valuePosition(pos) {
+    const pushed = state.prices.get(pos.raw.symbol);
+    pos.last = pushed !== undefined ? pushed : dec(pos.raw.current_price);
+    if (pos.last !== null && pos.qty !== null) {
+      pos.marketValue = mul(pos.last, pos.qty);
+      pos.unrealized = pos.avg !== null ? mul(pos.last - pos.avg, pos.qty) : dec(pos.raw.unrealized_pnl);
+    } else {
+      pos.marketValue = dec(pos.raw.market_value);
+      pos.unrealized = dec(pos.raw.unrealized_pnl);
+    }
+  }
+
+  function fillPriceCells(row, pos) {
+    row.querySelector(".last").textContent = fmtMoney(pos.last);
+    row.querySelector(".market-value").textContent = fmtMoney(pos.marketValue);
+    const cell = row.querySelector(".unrealized");
+    cell.textContent = fmtMoney(pos.unrealized, { sign: true });
+    cell.className = "num unrealized pnl " + pnlClass(pos.unrealized);
+  }
+
+  function renderPositions() {
+    const body = tbodyOf("positions-table");
+    const rows = [];
+    for (const pos of state.positions) {
+      const p = pos.raw;
+      const row = el("tr", {
+        class: pos.qty === 0n ? "closed" : null,
+        dataset: { symbol: p.symbol, positionId: String(p.id) },
+      });
+      const qtyCell = td(fmtQty(pos.qty), "num qty " + (pos.qty < 0n ? "short" : "long"));
+      const realized = dec(p.realized_pnl);
+      row.append(
+        td(p.symbol, "strong symbol"),
+        td(p.strategy_name || (p.strategy_id ? "#" + p.strategy_id : "—"), "muted"),
+        qtyCell,
+        td(fmtMoney(dec(p.average_price)), "num avg"),
+        td("", "num last"),
+        td("", "num market-value"),
+        td("", "num unrealized"),
+        td(fmtMoney(realized, { sign: true }), "num realized pnl " + pnlClass(realized)),
+      );
+      fillPriceCells(row, pos);
+      rows.push(row);
+    }
+    if (!rows.length) rows.push(emptyRow(8, "No positions."));
+    body.replaceChildren(...rows);
+    setCount("positions-count", state.positions.filter((pos) => pos.qty !== 0n).length);
+  }
+
+  function applyPositions(list) {
+    state.positions = list
+      .map((raw) => {
+        const pos = { raw: raw, qty: dec(raw.quantity), avg: dec(raw.average_price) };
+        valuePosition(pos);
+        return pos;
+      })
+      // Open positions first, then by symbol.
+      .sort((a, b) => (a.qty === 0n) - (b.qty === 0n) || String(a.raw.symbol).localeCompare(String(b.raw.symbol)));
+    renderPositions();
+    renderSummary();
+  }
+
+  function applyPrices(prices, at) {
+    for (const [symbol, value] of Object.entries(prices || {})) {
+      const price = dec(value);
+      if (price !== null) state.prices.set(symbol, price);
+    }
+    const stamp = document.getElementById("prices-at");
+    if (stamp && at) stamp.textContent = "prices " + fmtTime(at) + " UTC";
+    if (!state.positions) return;
+    const body = tbodyOf("positions-table");
+    for (const pos of state.positions) {
+      const before = pos.last;
+      valuePosition(pos);
+      if (before === pos.last) continue;
+      const row = body.querySelector('tr[data-position-id="' + CSS.escape(String(pos.raw.id)) + '"]');
+      if (!row) continue;
+      fillPriceCells(row, pos);
+      if (before !== null && pos.last !== null) flash(row.querySelector(".last"), pos.last > before ? 1 : -1);
+    }
+    renderSummary();
+  }
+
+  /* ---------- orders ---------- */
+  function renderOrders(list) {
+    const orders = list.slice().sort((a, b) => timeOf(b.created_at) - timeOf(a.created_at) || b.id - a.id);
+    const rows = orders.map((o) => {
+      const row = el("tr", { dataset: { orderId: String(o.id), status: o.status } });
+      const status = td("", "status", o.reject_reason ? (o.reject_code ? o.reject_code + ": " : "") + o.reject_reason : null);
+      status.appendChild(badge(o.status, "order-" + String(o.status).toLowerCase()));
+      const limit = o.price !== null && o.price !== undefined ? fmtMoney(dec(o.price)) : o.stop_price ? "stop " + fmtMoney(dec(o.stop_price)) : "MKT";
+      row.append(
+        td(fmtTime(o.created_at), "time muted", fmtDateTime(o.created_at)),
+        td(o.symbol, "strong symbol"),
+        td(o.side, "side side-" + String(o.side).toLowerCase()),
+        td(o.order_type, "muted"),
+        td(fmtQty(dec(o.quantity)), "num"),
+        td(limit, "num"),
+        status,
+        td(fmtQty(dec(o.filled_quantity)), "num filled"),
+        td(o.average_fill_price ? fmtMoney(dec(o.average_fill_price)) : "—", "num avg-fill"),
+      );
+      return row;
+    });
+    if (!rows.length) rows.push(emptyRow(9, "No orders."));
+    tbodyOf("orders-table").replaceChildren(...rows);
+    setCount("orders-count", orders.length);
+  }
+
+  /* ---------- fills ---------- */
+  function renderFills(list) {
+    const fills = list.slice().sort((a, b) => timeOf(b.executed_at) - timeOf(a.executed_at) || b.id - a.id);
+    const rows = fills.map((f) => {
+      const row = el("tr", { dataset: { execId: String(f.exec_id), orderId: String(f.order_id) } });
+      row.append(
+        td(fmtTime(f.executed_at), "time muted", fmtDateTime(f.executed_at)),
+        td(f.symbol, "strong symbol"),
+        td(f.side, "side side-" + String(f.side).toLowerCase()),
+        td(fmtQty(dec(f.quantity)), "num"),
+        td(fmtMoney(dec(f.price)), "num"),
+        td(fmtMoney(dec(f.commission)), "num muted"),
+        td(f.exec_id, "mono muted"),
+      );
+      return row;
+    });
+    if (!rows.length) rows.push(emptyRow(7, "No fills."));
+    tbodyOf("fills-table").replaceChildren(...rows);
+    setCount("fills-count", fills.length);
+  }
+
+  /* ---------- strategies (server-rendered; statuses refreshed live) ---------- */
+  function renderStrategyStatuses(list) {
+    for (const s of list) {
+      const row = document.querySelector('#strategies-table tr[data-strategy-id="' + CSS.escape(String(s.id)) + '"]');
+      const cell = row && row.querySelector(".status");
+      if (cell && s.status) {
+        cell.textContent = s.status;
+        cell.className = "badge status status-" + String(s.status).toLowerCase();
+      }
+    }
+  }
+
+  /* ---------- event feed ---------- */
+  function eventSummary(event) {
+    const p = event.payload || {};
+    const parts = [];
+    if (p.symbol) parts.push(p.symbol);
+    if (p.side) parts.push(p.side);
+    if (p.signal_type) parts.push(p.signal_type);
+    if (p.quantity !== undefined && p.quantity !== null) {
+      let q = fmtQty(dec(p.quantity));
+      if (p.price) q += " @ " + fmtMoney(dec(p.price));
+      parts.push(q);
+    }
+    if (p.status && !String(event.type).endsWith(String(p.status).toLowerCase())) parts.push(p.status);
+    if (p.cash !== undefined && p.cash !== null && String(event.type).startsWith("account.")) parts.push("cash " + fmtMoney(dec(p.cash)));
+    const reasons = [];
+    if (Array.isArray(p.violations)) {
+      for (const v of p.violations) reasons.push(v && (v.message || v.code) ? v.message || v.code : String(v));
+    }
+    for (const key of ["reject_reason", "reason", "message", "error"]) {
+      if (p[key] && typeof p[key] === "string") reasons.push(p[key]);
+    }
+    let text = parts.join(" ");
+    if (reasons.length) text += (text ? " — " : "") + reasons.join("; ");
+    return text;
+  }
+
+  function eventItem(event) {
+    const severity = String(event.severity || "INFO").toLowerCase();
+    const item = el("li", {
+      class: "event severity-" + severity,
+      dataset: { eventId: String(event.id), type: event.type, severity: severity },
+      title: fmtDateTime(event.occurred_at) + (event.actor ? " · " + event.actor : ""),
+    });
+    const head = el("div", { class: "event-head" });
+    head.append(el("span", { class: "event-type" }, event.type), el("time", { class: "event-time", datetime: event.occurred_at }, fmtTime(event.occurred_at)));
+    item.appendChild(head);
+    const summary = eventSummary(event);
+    if (summary) item.appendChild(el("div", { class: "event-body" }, summary));
+    return item;
+  }
+
+  function addEvents(events, prepend) {
+    const fresh = events.filter((e) => e && e.id !== undefined && !state.eventIds.has(e.id));
+    if (!fresh.length) return;
+    for (const e of fresh) state.eventIds.add(e.id);
+    const feed = document.getElementById("events-feed");
+    if (prepend) {
+      // Live pushes: newest on top, in arrival order.
+      for (const e of fresh) {
+        state.events.unshift(e);
+        feed.insertBefore(eventItem(e), feed.firstChild);
+      }
+    } else {
+      state.events = state.events.concat(fresh).sort((a, b) => timeOf(b.occurred_at) - timeOf(a.occurred_at) || b.id - a.id);
+      feed.replaceChildren(...state.events.slice(0, FEED_LIMIT).map(eventItem));
+    }
+    while (state.events.length > FEED_LIMIT) {
+      const dropped = state.events.pop();
+      state.eventIds.delete(dropped.id);
+    }
+    while (feed.children.length > FEED_LIMIT) feed.lastElementChild.remove();
+  }
+
+  /* ---------- loading and debounced refresh ---------- */
+  const loaders = {
+    portfolio: ["portfolio/", (body) => {
+      state.portfolio = body;
+      renderSummary();
+    }],
+    positions: ["positions/?limit=500", (body) => applyPositions(resultsOf(body))],
+    orders: ["orders/?limit=100", (body) => renderOrders(resultsOf(body))],
+    fills: ["executions/?limit=100", (body) => renderFills(resultsOf(body))],
+    events: ["events/?limit=" + FEED_LIMIT, (body) => addEvents(resultsOf(body), false)],
+    strategies: ["strategies/", (body) => renderStrategyStatuses(resultsOf(body))],
+  };
+  const requested = {};
+  const applied = {};
+
+  function load(name) {
+    const [path, render] = loaders[name];
+    const ticket = (requested[name] = (requested[name] || 0) + 1);
+    return getJSON(path)
+      .then((body) => {
+        // A slower, older answer must not overwrite a newer one.
+        if (ticket < (applied[name] || 0)) return;
+        applied[name] = ticket;
+        render(body);
+      })
+      .catch((error) => {
+        if (error instanceof AuthError) showNotice("Your session has ended.", "Sign in again", "/accounts/login/?next=/");
+        else console.warn("dashboard: could not load", name, error);
+      });
+  }
+
+  const pending = new Set();
+  let timer = null;
+  function schedule(names) {
+    for (const name of names) pending.add(name);
+    if (timer === null) timer = setTimeout(flush, DEBOUNCE_MS);
+  }
+  function flush() {
+    timer = null;
+    const names = Array.from(pending);
+    pending.clear();
+    for (const name of names) load(name);
+  }
+
+  function affectedTables(type) {
+    const [kind, action] = String(type).split(".");
+    switch (kind) {
+      case "order":
+        return action === "filled" || action === "partially_filled" ? ["orders", "fills", "positions", "portfolio"] : ["orders"];
+      case "execution":
+        return ["fills", "orders", "positions", "portfolio"];
+      case "position":
+        return ["positions", "portfolio"];
+      case "account":
+      case "risk":
+        return ["portfolio"];
+      case "signal":
+        return action === "accepted" || action === "executed" ? ["orders"] : [];
+      case "strategy":
+        return ["strategies"];
+      default:
+        return [];
+    }
+  }
+
+  function refreshAll() {
+    schedule(["portfolio", "positions", "orders", "fills", "events"]);
+  }
+
+  /* ---------- WebSocket with reconnect ---------- */
+  const connection = document.getElementById("connection");
+  const connectionText = document.getElementById("connection-status");
+  function setConnection(status) {
+    connectionText.textContent = status;
+    connection.dataset.state = status;
+  }
+
+  let socket = null;
+  let attempt = 0;
+  let everOpened = false;
+  let stopped = false;
+
+  function connect() {
+    if (stopped) return;
+    const scheme = location.protocol === "https:" ? "wss://" : "ws://";
+    let opened = false;
+    try {
+      socket = new WebSocket(scheme + location.host + WS_PATH);
+    } catch (error) {
+      retry(false);
+      return;
+    }
+    socket.addEventListener("open", () => {
+      opened = true;
+      attempt = 0;
+      clearNotice();
+      setConnection("live");
+      // Pushes sent while we were away are lost: reload the truth once we are back.
+      if (everOpened) refreshAll();
+      everOpened = true;
+    });
+    socket.addEventListener("message", (message) => {
+      let data;
+      try {
+        data = JSON.parse(message.data);
+      } catch (error) {
+        return;
+      }
+      if (data.kind === "event" && data.event) {
+        addEvents([data.event], true);
+        schedule(affectedTables(data.event.type));
+      } else if (data.kind === "prices") {
+        applyPrices(data.prices, data.at);
+      }
+    });
+    socket.addEventListener("close", (closeEvent) => {
+      socket = null;
+      if (closeEvent.code === 4401) {
+        stopAsSignedOut();
+        return;
+      }
+      retry(opened);
+    });
+  }
+
+  function stopAsSignedOut() {
+    stopped = true;
+    setConnection("signed out");
+    showNotice("Your session has ended.", "Sign in again", "/accounts/login/?next=/");
+  }
+
+  function retry(wasOpen) {
+    setConnection("reconnecting");
+    // A refused handshake looks like a network error to the browser: ask the API whether we are still signed in.
+    if (!wasOpen && attempt >= 2) {
+      fetch(API + "portfolio/", { credentials: "same-origin", cache: "no-store" })
+        .then((response) => {
+          if (response.status === 401 || response.status === 403) stopAsSignedOut();
+        })
+        .catch(() => {});
+    }
+    const base = Math.min(15000, 500 * 2 ** attempt);
+    attempt += 1;
+    setTimeout(connect, base * (0.8 + Math.random() * 0.4));
+  }
+
+  window.addEventListener("online", () => {
+    if (!socket && !stopped) {
+      attempt = 0;
+      connect();
+    }
+  });
+
+  /* ---------- start ---------- */
+  for (const name of ["portfolio", "positions", "orders", "fills", "events"]) load(name);
+  connect();
+})();

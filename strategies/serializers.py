@@ -1,0 +1,98 @@
+from decimal import Decimal
+
+from rest_framework import serializers
+
+from strategies.models import TradingSignal
+
+PRICE = {"max_digits": 20, "decimal_places": 6, "min_value": Decimal("0.000001")}
+
+
+class StrictSerializer(serializers.Serializer):
+    """Refuses fields it does not know, so a typo never passes silently."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, dict):
+            raise serializers.ValidationError({"non_field_errors": ["Send a JSON object."]}, code="invalid")
+        errors = {name: ["This field is not part of the API."] for name in sorted(set(data) - set(self.fields))}
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as error:
+            raise serializers.ValidationError({**error.detail, **errors}) from error
+        if errors:
+            raise serializers.ValidationError(errors)
+        return value
+
+
+class SignalInput(StrictSerializer):
+    id = serializers.CharField(max_length=128)
+    symbol = serializers.RegexField(r"^[A-Za-z0-9.\-]{1,16}$", max_length=16)
+    signal_type = serializers.ChoiceField(choices=TradingSignal.SignalType.choices)
+    confidence_score = serializers.DecimalField(
+        max_digits=7, decimal_places=6, min_value=Decimal(0), max_value=Decimal(1)
+    )
+    target_price = serializers.DecimalField(required=False, allow_null=True, **PRICE)
+    stop_loss = serializers.DecimalField(required=False, allow_null=True, **PRICE)
+    take_profit = serializers.DecimalField(required=False, allow_null=True, **PRICE)
+    position_size = serializers.DecimalField(
+        max_digits=7, decimal_places=6, min_value=Decimal("0.000001"), max_value=Decimal(1)
+    )
+    strategy_id = serializers.IntegerField(required=False, min_value=1)
+    expires_at = serializers.DateTimeField()
+    metadata = serializers.JSONField(required=False, default=dict)
+
+    def validate_symbol(self, value: str) -> str:
+        return value.upper()
+
+    def validate_expires_at(self, value):
+        raw = self.initial_data.get("expires_at", "")
+        if isinstance(raw, str) and not (raw.endswith("Z") or "+" in raw[10:] or "-" in raw[10:]):
+            raise serializers.ValidationError("Give a time zone (e.g. 2026-01-01T12:00:00Z).")
+        return value
+
+    def validate_metadata(self, value):
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("Send a JSON object.")
+        return value
+
+
+class ViolationOutput(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    limit = serializers.CharField(required=False, allow_null=True)
+    actual = serializers.CharField(required=False, allow_null=True)
+
+
+class SignalOutput(serializers.ModelSerializer):
+    id = serializers.CharField(source="external_id")
+    signal_id = serializers.IntegerField(source="pk")
+    strategy_id = serializers.IntegerField()
+    order_id = serializers.SerializerMethodField()
+    violations = ViolationOutput(many=True)
+
+    class Meta:
+        model = TradingSignal
+        fields = [
+            "id",
+            "signal_id",
+            "status",
+            "order_id",
+            "violations",
+            "strategy_id",
+            "symbol",
+            "signal_type",
+            "confidence_score",
+            "target_price",
+            "stop_loss",
+            "take_profit",
+            "position_size",
+            "expires_at",
+            "metadata",
+            "created_at",
+            "updated_at",
+        ]
+
+    def get_order_id(self, signal: TradingSignal) -> int | None:
+        for order in signal.orders.all():
+            if order.parent_id is None:
+                return order.pk
+        return None

@@ -1,0 +1,211 @@
+"""Signal intake: a producer's signal becomes an order, or a refusal that says why."""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from risk.core.rules import Violation
+from risk.services import order_validate
+from strategies.models import Strategy, TradingSignal
+from trading.core.orders import OrderType, Side
+from trading.core.sizing import quantity_for_fraction
+from trading.marketdata import price_get
+from trading.models import Account, Instrument, Order
+from trading.services import event_record, order_dispatch, order_payload
+
+
+@dataclass(frozen=True)
+class SignalData:
+    external_id: str
+    symbol: str
+    signal_type: str
+    confidence_score: Decimal
+    position_size: Decimal
+    expires_at: datetime
+    target_price: Decimal | None = None
+    stop_loss: Decimal | None = None
+    take_profit: Decimal | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+def signal_receive(
+    *, producer: AbstractBaseUser, strategy: Strategy, data: SignalData, now: datetime | None = None
+) -> tuple[TradingSignal, bool]:
+    """Record a signal and, when it passes every check, create its order(s).
+
+    Returns (signal, created). A signal id the producer already used returns the
+    stored signal and creates nothing, however often or concurrently it is re-posted.
+    """
+    now = now or timezone.now()
+    existing = TradingSignal.objects.filter(producer=producer, external_id=data.external_id).first()
+    if existing is not None:
+        return existing, False
+    with transaction.atomic():
+        # One lock per account: validation and order creation see and leave a consistent book.
+        account = Account.objects.select_for_update().get(pk=strategy.account_id)
+        strategy = Strategy.objects.get(pk=strategy.pk)
+        instrument = Instrument.objects.filter(symbol=data.symbol, is_active=True).first()
+        try:
+            with transaction.atomic():
+                signal = TradingSignal.objects.create(
+                    producer=producer,
+                    external_id=data.external_id,
+                    strategy=strategy,
+                    symbol=data.symbol,
+                    instrument=instrument,
+                    signal_type=data.signal_type,
+                    confidence_score=data.confidence_score,
+                    target_price=data.target_price,
+                    stop_loss=data.stop_loss,
+                    take_profit=data.take_profit,
+                    position_size=data.position_size,
+                    expires_at=data.expires_at,
+                    metadata=data.metadata,
+                )
+        except IntegrityError:
+            signal = None
+        if signal is None:  # a concurrent post of the same id won the race
+            return TradingSignal.objects.get(producer=producer, external_id=data.external_id), False
+        event_record(
+            type="signal.received",
+            account=account,
+            strategy=strategy,
+            signal=signal,
+            actor=producer.get_username(),
+            payload={"id": data.external_id, "symbol": data.symbol, "signal_type": data.signal_type},
+        )
+        violations = _signal_violations(signal, strategy=strategy, account=account, instrument=instrument, now=now)
+        if violations:
+            _signal_reject(signal, account, violations)
+            return signal, True
+        if signal.signal_type == TradingSignal.SignalType.HOLD:
+            signal.status = TradingSignal.Status.RECORDED
+            signal.save(update_fields=["status", "updated_at"])
+            event_record(type="signal.recorded", account=account, strategy=strategy, signal=signal)
+            return signal, True
+        _signal_to_orders(signal, account=account, strategy=strategy, instrument=instrument, now=now)
+    return signal, True
+
+
+def _signal_violations(
+    signal: TradingSignal, *, strategy: Strategy, account: Account, instrument: Instrument | None, now: datetime
+) -> list[Violation]:
+    violations = []
+    if instrument is None:
+        violations.append(Violation("unknown_symbol", f"{signal.symbol} is not a tradable instrument."))
+    if signal.expires_at <= now:
+        violations.append(Violation("signal_expired", f"The signal expired at {signal.expires_at.isoformat()}."))
+    if strategy.status != Strategy.Status.RUNNING:
+        violations.append(
+            Violation("strategy_not_running", f"Strategy {strategy.name} is {strategy.status}, not RUNNING.")
+        )
+    if account.trading_state == Account.TradingState.HALTED:
+        violations.append(Violation("trading_halted", "Trading is halted on this account."))
+    return violations
+
+
+def _signal_reject(signal: TradingSignal, account: Account, violations: list[Violation], **extra: Any) -> None:
+    signal.status = TradingSignal.Status.REJECTED
+    signal.violations = [v.as_dict() for v in violations]
+    signal.save(update_fields=["status", "violations", "updated_at"])
+    event_record(
+        type="signal.rejected",
+        account=account,
+        strategy=signal.strategy,
+        signal=signal,
+        severity="WARNING",
+        payload={"id": signal.external_id, "symbol": signal.symbol, "violations": signal.violations, **extra},
+    )
+
+
+def _signal_to_orders(
+    signal: TradingSignal, *, account: Account, strategy: Strategy, instrument: Instrument, now: datetime
+) -> None:
+    side = Side(signal.signal_type)
+    last_price = price_get(instrument.symbol)
+    reference_price = signal.target_price or last_price
+    quantity = quantity_for_fraction(
+        fraction=signal.position_size, capital=strategy.capital, price=reference_price, lot_size=instrument.lot_size
+    )
+    if quantity <= 0:
+        message = f"{signal.position_size} of {strategy.capital} buys less than one lot of {instrument.symbol}."
+        _signal_reject(signal, account, [Violation("quantity_below_lot", message)])
+        return
+    if signal.stop_loss is not None and (signal.stop_loss - reference_price) * side.sign >= 0:
+        message = f"A {side} stop loss must lie on the losing side of {reference_price}."
+        _signal_reject(signal, account, [Violation("invalid_stop_loss", message)])
+        return
+    order_type = OrderType.LIMIT if signal.target_price is not None else OrderType.MARKET
+    validation = order_validate(
+        account=account,
+        strategy=strategy,
+        symbol=instrument.symbol,
+        side=side,
+        order_type=order_type,
+        quantity=quantity,
+        reference_price=reference_price,
+        lot_size=instrument.lot_size,
+        now=now,
+    )
+    if not validation.is_valid:
+        _signal_reject(
+            signal,
+            account,
+            list(validation.violations),
+            risk_score=str(validation.risk_score),
+            recommended_adjustments=validation.recommended_adjustments,
+        )
+        return
+    entry = Order.objects.create(
+        account=account,
+        instrument=instrument,
+        strategy=strategy,
+        signal=signal,
+        side=side,
+        order_type=order_type,
+        quantity=quantity,
+        price=signal.target_price,
+        reference_price=reference_price,
+    )
+    orders = [entry]
+    if signal.stop_loss is not None:
+        orders.append(
+            Order.objects.create(
+                account=account,
+                instrument=instrument,
+                strategy=strategy,
+                signal=signal,
+                parent=entry,
+                side=side.opposite,
+                order_type=OrderType.STOP,
+                time_in_force=Order.TimeInForce.GTC,
+                quantity=quantity,
+                stop_price=signal.stop_loss,
+                reference_price=signal.stop_loss,
+            )
+        )
+    for order in orders:
+        event_record(
+            type="order.created",
+            account=account,
+            strategy=strategy,
+            signal=signal,
+            order=order,
+            payload={**order_payload(order), "risk_score": validation.risk_score},
+        )
+    signal.status = TradingSignal.Status.ACCEPTED
+    signal.save(update_fields=["status", "updated_at"])
+    event_record(
+        type="signal.accepted",
+        account=account,
+        strategy=strategy,
+        signal=signal,
+        order=entry,
+        payload={"id": signal.external_id, "symbol": signal.symbol, "quantity": quantity},
+    )
+    order_dispatch(entry)

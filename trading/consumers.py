@@ -1,0 +1,57 @@
+"""Live pushes to browsers: authenticate, join the user's groups, forward."""
+
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from trading.bus import OPERATIONS_GROUP, account_group
+
+PRICES_GROUP = "prices"
+OPERATIONS_ROLE = "operations"
+# Application close code for "not authenticated" (4000-4999 are free for applications).
+CLOSE_UNAUTHENTICATED = 4401
+
+
+@database_sync_to_async
+def _user_groups(user: Any) -> list[str]:
+    from trading.models import Account
+
+    account_ids = Account.objects.filter(owner=user).values_list("id", flat=True)
+    groups = [account_group(account_id) for account_id in account_ids]
+    groups.append(PRICES_GROUP)
+    if user.is_staff or user.groups.filter(name=OPERATIONS_ROLE).exists():
+        groups.append(OPERATIONS_GROUP)
+    return groups
+
+
+class TradingConsumer(AsyncJsonWebsocketConsumer):
+    """One socket per dashboard: the user's account events, operations events for ops, and prices."""
+
+    joined: list[str]
+
+    async def connect(self) -> None:
+        self.joined = []
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        for group in await _user_groups(user):
+            await self.channel_layer.group_add(group, self.channel_name)
+            self.joined.append(group)
+        await self.accept()
+
+    async def disconnect(self, code: int) -> None:
+        for group in getattr(self, "joined", []):
+            await self.channel_layer.group_discard(group, self.channel_name)
+        self.joined = []
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        # The socket is push-only; the browser writes through the REST API.
+        return
+
+    async def event_message(self, message: dict[str, Any]) -> None:
+        await self.send_json({"kind": "event", "event": message["event"]})
+
+    async def prices_message(self, message: dict[str, Any]) -> None:
+        await self.send_json({"kind": "prices", "prices": message["prices"], "at": message.get("at")})

@@ -1,0 +1,222 @@
+"""Persistence for instruments, accounts, orders, fills, positions and the event log."""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+from trading.core.orders import OrderStatus, OrderType, Side
+
+MONEY = {"max_digits": 20, "decimal_places": 6}
+QUANTITY = {"max_digits": 20, "decimal_places": 6}
+
+
+class Instrument(models.Model):
+    symbol = models.CharField(max_length=16, unique=True)
+    name = models.CharField(max_length=120)
+    exchange = models.CharField(max_length=16, default="XNYS", help_text="ISO MIC of the listing exchange")
+    sector = models.CharField(max_length=64, db_index=True)
+    currency = models.CharField(max_length=3, default="USD")
+    lot_size = models.DecimalField(default=1, **QUANTITY)
+    tick_size = models.DecimalField(max_digits=10, decimal_places=6, default="0.01")
+    reference_price = models.DecimalField(**MONEY)
+    annual_volatility = models.DecimalField(max_digits=6, decimal_places=4, default="0.25")
+    shortable = models.BooleanField(default=True)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["symbol"]
+
+    def __str__(self) -> str:
+        return self.symbol
+
+
+class Account(models.Model):
+    class TradingState(models.TextChoices):
+        ACTIVE = "ACTIVE"
+        REDUCE_ONLY = "REDUCE_ONLY"
+        HALTED = "HALTED"
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="trading_accounts")
+    name = models.CharField(max_length=64)
+    broker = models.CharField(max_length=32, default="paper")
+    currency = models.CharField(max_length=3, default="USD")
+    cash = models.DecimalField(**MONEY)
+    trading_state = models.CharField(max_length=16, choices=TradingState.choices, default=TradingState.ACTIVE)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["owner", "name"], name="account_unique_name_per_owner")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.owner})"
+
+
+def new_client_order_id() -> str:
+    return f"QL-{uuid.uuid4().hex[:20]}"
+
+
+class Order(models.Model):
+    Status = models.TextChoices("Status", [(s.value, s.value) for s in OrderStatus])
+    SideChoices = models.TextChoices("SideChoices", [(s.value, s.value) for s in Side])
+    TypeChoices = models.TextChoices("TypeChoices", [(t.value, t.value) for t in OrderType])
+
+    class TimeInForce(models.TextChoices):
+        DAY = "DAY"
+        GTC = "GTC"
+        IOC = "IOC"
+        FOK = "FOK"
+
+    # The id the broker sees: a retried submission carries the same one, so the broker can refuse a twin.
+    client_order_id = models.CharField(max_length=64, unique=True, default=new_client_order_id)
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="orders")
+    instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="orders")
+    strategy = models.ForeignKey(
+        "strategies.Strategy", null=True, blank=True, on_delete=models.PROTECT, related_name="orders"
+    )
+    signal = models.ForeignKey(
+        "strategies.TradingSignal", null=True, blank=True, on_delete=models.PROTECT, related_name="orders"
+    )
+    parent = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+        help_text="The entry order a protective order guards; it is sent once the entry fills.",
+    )
+    side = models.CharField(max_length=4, choices=SideChoices.choices)
+    order_type = models.CharField(max_length=10, choices=TypeChoices.choices)
+    time_in_force = models.CharField(max_length=3, choices=TimeInForce.choices, default=TimeInForce.DAY)
+    quantity = models.DecimalField(**QUANTITY)
+    price = models.DecimalField(null=True, blank=True, help_text="Limit price", **MONEY)
+    stop_price = models.DecimalField(null=True, blank=True, **MONEY)
+    reference_price = models.DecimalField(help_text="Price the risk check valued the order at", **MONEY)
+    status = models.CharField(max_length=16, choices=Status.choices, default=OrderStatus.NEW, db_index=True)
+    filled_quantity = models.DecimalField(default=0, **QUANTITY)
+    average_fill_price = models.DecimalField(null=True, blank=True, **MONEY)
+    broker_order_id = models.CharField(max_length=64, blank=True)
+    reject_code = models.CharField(max_length=64, blank=True)
+    reject_reason = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["account", "status"]), models.Index(fields=["strategy", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.client_order_id} {self.side} {self.quantity} {self.instrument_id}"
+
+    @property
+    def remaining_quantity(self):
+        return self.quantity - self.filled_quantity
+
+
+class Execution(models.Model):
+    """One fill reported by the broker; exec_id makes a re-delivered fill a no-op."""
+
+    exec_id = models.CharField(max_length=64, unique=True)
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="executions")
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="executions")
+    instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="executions")
+    strategy = models.ForeignKey(
+        "strategies.Strategy", null=True, blank=True, on_delete=models.PROTECT, related_name="executions"
+    )
+    side = models.CharField(max_length=4, choices=Order.SideChoices.choices)
+    quantity = models.DecimalField(**QUANTITY)
+    price = models.DecimalField(**MONEY)
+    commission = models.DecimalField(default=0, **MONEY)
+    executed_at = models.DateTimeField(db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.exec_id} {self.side} {self.quantity}@{self.price}"
+
+
+class Position(models.Model):
+    """Net position of one strategy (or manual trading, strategy null) in one instrument."""
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="positions")
+    instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="positions")
+    strategy = models.ForeignKey(
+        "strategies.Strategy", null=True, blank=True, on_delete=models.PROTECT, related_name="positions"
+    )
+    quantity = models.DecimalField(default=0, **QUANTITY)
+    average_price = models.DecimalField(default=0, **MONEY)
+    realized_pnl = models.DecimalField(default=0, **MONEY)
+    commissions = models.DecimalField(default=0, **MONEY)
+    current_price = models.DecimalField(default=0, **MONEY)
+    unrealized_pnl = models.DecimalField(default=0, **MONEY)
+    opened_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["instrument__symbol"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "strategy", "instrument"], name="position_unique_per_strategy_instrument"
+            ),
+            models.UniqueConstraint(
+                fields=["account", "instrument"],
+                condition=models.Q(strategy__isnull=True),
+                name="position_unique_manual_instrument",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.instrument_id} {self.quantity}@{self.average_price}"
+
+
+class Event(models.Model):
+    """The audit log and transactional outbox: written in the same transaction as the change it records."""
+
+    class Severity(models.TextChoices):
+        INFO = "INFO"
+        WARNING = "WARNING"
+        CRITICAL = "CRITICAL"
+
+    type = models.CharField(max_length=64, db_index=True)
+    severity = models.CharField(max_length=8, choices=Severity.choices, default=Severity.INFO)
+    occurred_at = models.DateTimeField(db_index=True)
+    account = models.ForeignKey(Account, null=True, blank=True, on_delete=models.PROTECT, related_name="events")
+    strategy = models.ForeignKey(
+        "strategies.Strategy", null=True, blank=True, on_delete=models.PROTECT, related_name="events"
+    )
+    order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.PROTECT, related_name="events")
+    signal = models.ForeignKey(
+        "strategies.TradingSignal", null=True, blank=True, on_delete=models.PROTECT, related_name="events"
+    )
+    actor = models.CharField(max_length=150, blank=True, help_text="Who or what caused it")
+    payload = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.type}"
+
+
+class PaperVenueOrder(models.Model):
+    """The paper broker's own book: what the simulated venue holds, keyed by our client order id."""
+
+    client_order_id = models.CharField(max_length=64, unique=True)
+    broker_order_id = models.CharField(max_length=64, unique=True)
+    symbol = models.CharField(max_length=16, db_index=True)
+    side = models.CharField(max_length=4)
+    order_type = models.CharField(max_length=10)
+    quantity = models.DecimalField(**QUANTITY)
+    limit_price = models.DecimalField(null=True, blank=True, **MONEY)
+    stop_price = models.DecimalField(null=True, blank=True, **MONEY)
+    filled_quantity = models.DecimalField(default=0, **QUANTITY)
+    is_open = models.BooleanField(default=True, db_index=True)
+    created_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return self.client_order_id
