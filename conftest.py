@@ -72,7 +72,9 @@ def _demo() -> Demo:
     call_command("seed_demo", stdout=open(os.devnull, "w"))  # noqa: SIM115
     trader = get_user_model().objects.get(username="trader")
     strategy = Strategy.objects.get(owner=trader, name="demo-ai")
-    return Demo(trader=trader, account=strategy.account, strategy=strategy, key=api_key_create(user=trader, strategy=strategy))
+    return Demo(
+        trader=trader, account=strategy.account, strategy=strategy, key=api_key_create(user=trader, strategy=strategy)
+    )
 
 
 @pytest.fixture
@@ -159,7 +161,7 @@ def _live_server(django_db_setup, celery_worker_process, tmp_path_factory) -> It
 
     def up() -> bool:
         try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=1) as response:  # noqa: S310
+            with urllib.request.urlopen(f"{url}/healthz", timeout=1) as response:
                 return response.status == 200
         except OSError:
             return False

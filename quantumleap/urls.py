@@ -11,6 +11,8 @@ from trading import views as trading_views
 api_v1 = [
     path("signals/", strategies_api.SignalCreateApi.as_view(), name="signal-create"),
     path("signals/<str:external_id>/", strategies_api.SignalDetailApi.as_view(), name="signal-detail"),
+    path("strategies/", strategies_api.StrategyListApi.as_view(), name="strategy-list"),
+    path("strategies/<int:pk>/", strategies_api.StrategyDetailApi.as_view(), name="strategy-detail"),
     path("orders/", trading_api.OrderListApi.as_view(), name="order-list"),
     path("orders/<int:pk>/", trading_api.OrderDetailApi.as_view(), name="order-detail"),
     path("orders/<int:pk>/cancel/", trading_api.OrderCancelApi.as_view(), name="order-cancel"),

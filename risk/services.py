@@ -17,7 +17,6 @@ from trading.core.orders import OPEN_STATUSES, OrderStatus, OrderType, Side
 from trading.marketdata import prices_get
 from trading.models import Account, Order, Position
 
-
 # A limit order never fills beyond its price, so it reserves exactly its notional.
 CAPPED_PRICE_BUFFER = Decimal(0)
 

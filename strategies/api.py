@@ -1,13 +1,13 @@
 """Thin REST views for signals."""
 
 from drf_spectacular.utils import extend_schema
-from rest_framework import status
+from rest_framework import generics, status
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from strategies import selectors
-from strategies.serializers import SignalInput, SignalOutput
+from strategies.serializers import SignalInput, SignalOutput, StrategyOutput
 from strategies.services import SignalData, signal_receive
 
 
@@ -60,3 +60,17 @@ class SignalDetailApi(APIView):
         if signal is None:
             raise NotFound(f"No signal {external_id}.")
         return Response(SignalOutput(signal).data)
+
+
+class StrategyListApi(generics.ListAPIView):
+    serializer_class = StrategyOutput
+
+    def get_queryset(self):
+        return selectors.strategy_list(user=self.request.user)
+
+
+class StrategyDetailApi(generics.RetrieveAPIView):
+    serializer_class = StrategyOutput
+
+    def get_queryset(self):
+        return selectors.strategy_list(user=self.request.user)

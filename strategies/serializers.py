@@ -2,7 +2,7 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
-from strategies.models import TradingSignal
+from strategies.models import Strategy, TradingSignal
 
 PRICE = {"max_digits": 20, "decimal_places": 6, "min_value": Decimal("0.000001")}
 
@@ -96,3 +96,20 @@ class SignalOutput(serializers.ModelSerializer):
             if order.parent_id is None:
                 return order.pk
         return None
+
+
+class StrategyOutput(serializers.ModelSerializer):
+    class Meta:
+        model = Strategy
+        fields = [
+            "id",
+            "name",
+            "strategy_type",
+            "status",
+            "capital",
+            "account_id",
+            "configuration",
+            "performance_metrics",
+            "created_at",
+            "deployed_at",
+        ]

@@ -104,4 +104,11 @@ def feed_start_in_background() -> threading.Event:
     stop = threading.Event()
     thread = threading.Thread(target=feed_run, args=(stop,), name="market-feed", daemon=True)
     thread.start()
+
+    def shutdown() -> None:
+        stop.set()
+        thread.join(timeout=5)
+
+    # Stop ticking before the interpreter tears down the executors the feed pushes through.
+    threading._register_atexit(shutdown)
     return stop

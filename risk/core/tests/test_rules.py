@@ -331,7 +331,9 @@ def test_recommended_quantity_is_the_largest_that_passes(snap: RiskSnapshot, ord
     assert not validate_order(snap, replace(order, quantity=maximum + order.lot_size), now=NOW).is_valid
 
 
-@pytest.mark.parametrize(("buffer", "quantity", "valid"), [(D(0), "100", True), (D(0), "101", False), (None, "99", False)])
+@pytest.mark.parametrize(
+    ("buffer", "quantity", "valid"), [(D(0), "100", True), (D(0), "101", False), (None, "99", False)]
+)
 def test_an_order_with_its_own_buffer_reserves_with_it(buffer: Decimal | None, quantity: str, valid: bool) -> None:
     # Capital 10,000 at price 100: a capped-price order fits 100 exactly; the default 2% buffer fits only 98.
     order = replace(intent(quantity), reserve_buffer=buffer)

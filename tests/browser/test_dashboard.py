@@ -1,0 +1,155 @@
+"""The live dashboard in real headless Chromium against the real ASGI server.
+
+Signals are posted over REST like a producer would; the page must show their
+consequences without a reload, pushed over the WebSocket.
+"""
+
+import json
+import re
+import urllib.error
+import urllib.request
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.db import transaction
+from django.utils import timezone
+from playwright.sync_api import Page, expect, sync_playwright
+
+from trading.services import event_record
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+PASSWORD = "Dashboard-test-pw-7731"
+WAIT_MS = 10_000
+MARKUP = "<img src=x onerror=alert(1)>"
+SCREENSHOT = Path("/tmp/dashboard.png")
+
+
+@pytest.fixture
+def dashboard_demo(demo_committed):
+    """The seeded demo (conftest) with a known password for the trader, and one stored event carrying markup."""
+    demo_committed.trader.set_password(PASSWORD)
+    demo_committed.trader.save()
+    with transaction.atomic():
+        # The feed loads it over REST when the page opens and must render it as text.
+        event_record(type="risk.alert", account=demo_committed.account, severity="WARNING", payload={"message": MARKUP})
+    return demo_committed
+
+
+@pytest.fixture
+def page(dashboard_demo, live_server_process):
+    # ORM work is done above: Playwright's sync API keeps an event loop that Django would refuse to run queries in.
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package (make installs it)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1600, "height": 1000}, base_url=live_server_process)
+        try:
+            yield context.new_page()
+        finally:
+            context.close()
+            browser.close()
+
+
+def _post_signal(base_url: str, key: str, **fields) -> tuple[int, dict]:
+    body = {
+        "id": f"browser-{uuid.uuid4().hex[:12]}",
+        "signal_type": "BUY",
+        "confidence_score": "0.8",
+        "position_size": "0.1",
+        "expires_at": (timezone.now() + timedelta(minutes=5)).isoformat(),
+        **fields,
+    }
+    request = urllib.request.Request(
+        f"{base_url}/api/v1/signals/",
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as error:
+        return error.code, json.load(error)
+
+
+def _log_in(page: Page) -> None:
+    page.goto("/")
+    expect(page).to_have_url(re.compile(r"/accounts/login/"))
+    page.fill("input[name=username]", "trader")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("#login-submit")
+    expect(page.locator("#dashboard")).to_be_visible(timeout=WAIT_MS)
+    expect(page.locator("#connection-status")).to_have_text("live", timeout=WAIT_MS)
+
+
+def test_login_form_shows_errors(page: Page):
+    page.goto("/accounts/login/")
+    page.fill("input[name=username]", "trader")
+    page.fill("input[name=password]", "wrong-password")
+    page.click("#login-submit")
+    expect(page.locator("#login-errors")).to_be_visible(timeout=WAIT_MS)
+    expect(page.locator("#dashboard")).to_have_count(0)
+
+
+def test_accepted_signal_shows_order_fill_and_position_live(page: Page, dashboard_demo, live_server_process):
+    _log_in(page)
+    expect(page.locator("#strategies-table tbody tr", has_text="demo-ai")).to_be_visible()
+    expect(page.locator("#summary-cash")).to_have_text("1,000,000.00", timeout=WAIT_MS)
+    expect(page.locator("#orders-table tbody tr[data-order-id]")).to_have_count(0)
+
+    status, answer = _post_signal(live_server_process, dashboard_demo.key, symbol="AAPL")
+    assert status == 201, answer
+    assert answer["order_id"], answer
+
+    order_row = page.locator(f'#orders-table tbody tr[data-order-id="{answer["order_id"]}"]')
+    expect(order_row.locator(".status")).to_have_text("FILLED", timeout=WAIT_MS)
+    expect(order_row).to_contain_text("AAPL")
+    position_row = page.locator('#positions-table tbody tr[data-symbol="AAPL"]')
+    expect(position_row.locator(".qty")).to_have_text(re.compile(r"^[1-9][\d,]*(\.\d+)?$"), timeout=WAIT_MS)
+    expect(page.locator(f'#fills-table tbody tr[data-order-id="{answer["order_id"]}"]').first).to_be_visible(
+        timeout=WAIT_MS
+    )
+    expect(page.locator('#events-feed li[data-type="order.filled"]').first).to_be_visible(timeout=WAIT_MS)
+    expect(page.locator("#events-feed li").first).to_contain_text(re.compile(r"\w+\.\w+"))
+    # Buying spent cash: the summary was refreshed from the push, not a reload.
+    expect(page.locator("#summary-cash")).not_to_have_text("1,000,000.00", timeout=WAIT_MS)
+    expect(page.locator("#connection-status")).to_have_text("live")
+    page.screenshot(path=str(SCREENSHOT), full_page=True)
+
+
+def test_rejected_signal_appears_in_feed_without_order(page: Page, dashboard_demo, live_server_process):
+    _log_in(page)
+
+    status, answer = _post_signal(live_server_process, dashboard_demo.key, symbol="ZZZZ")
+    assert status in (200, 201), answer
+    assert answer["status"] == "rejected", answer
+    assert answer["order_id"] is None, answer
+
+    rejected = page.locator('#events-feed li[data-type="signal.rejected"]')
+    expect(rejected.first).to_be_visible(timeout=WAIT_MS)
+    expect(rejected.first).to_contain_text("ZZZZ")
+    expect(page.locator("#orders-table tbody tr[data-order-id]")).to_have_count(0)
+
+
+def test_data_is_shown_as_text_never_as_markup(page: Page):
+    _log_in(page)
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+
+    alert = page.locator('#events-feed li[data-type="risk.alert"]')
+    expect(alert).to_contain_text(MARKUP, timeout=WAIT_MS)
+    expect(alert).to_have_class(re.compile(r"severity-warning"))
+    expect(page.locator("#events-feed img")).to_have_count(0)
+    assert dialogs == []

@@ -1,0 +1,141 @@
+"""The dashboard socket: who may connect, and which pushes reach whom."""
+
+from decimal import Decimal
+
+import pytest
+from channels.layers import get_channel_layer
+from channels.testing import WebsocketCommunicator
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AnonymousUser, Group
+
+from trading.bus import OPERATIONS_GROUP, account_group
+from trading.consumers import CLOSE_UNAUTHENTICATED, PRICES_GROUP, TradingConsumer
+from trading.models import Account
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
+
+
+def _user_with_account(username: str, **extra):
+    user = get_user_model().objects.create_user(username=username, password="not-used-here-42", **extra)
+    account = Account.objects.create(owner=user, name=f"{username}-main", cash=Decimal(1000000))
+    return user, account
+
+
+@pytest.fixture
+def alice():
+    return _user_with_account("alice")
+
+
+@pytest.fixture
+def bob():
+    return _user_with_account("bob")
+
+
+async def _connect(user) -> WebsocketCommunicator:
+    communicator = WebsocketCommunicator(TradingConsumer.as_asgi(), "/ws/trading/")
+    communicator.scope["user"] = user
+    connected, _ = await communicator.connect()
+    assert connected
+    return communicator
+
+
+def _event(event_id: int, account_id: int | None, event_type: str = "order.filled") -> dict:
+    return {
+        "id": event_id,
+        "type": event_type,
+        "severity": "INFO",
+        "occurred_at": "2025-01-02T15:04:05+00:00",
+        "account_id": account_id,
+        "strategy_id": None,
+        "order_id": None,
+        "signal_id": None,
+        "actor": "test",
+        "payload": {"symbol": "AAPL"},
+    }
+
+
+async def test_anonymous_is_refused():
+    communicator = WebsocketCommunicator(TradingConsumer.as_asgi(), "/ws/trading/")
+    communicator.scope["user"] = AnonymousUser()
+    connected, code = await communicator.connect()
+    assert not connected
+    assert code == CLOSE_UNAUTHENTICATED
+
+
+async def test_user_receives_own_account_events_only(alice, bob):
+    user, account = alice
+    _, other_account = bob
+    communicator = await _connect(user)
+    layer = get_channel_layer()
+    # Sent first: if it leaked, it would arrive before the user's own event.
+    await layer.group_send(
+        account_group(other_account.id),
+        {"type": "event.message", "event": _event(1, other_account.id)},
+    )
+    await layer.group_send(
+        account_group(account.id),
+        {"type": "event.message", "event": _event(2, account.id)},
+    )
+    received = await communicator.receive_json_from(timeout=5)
+    assert received == {"kind": "event", "event": _event(2, account.id)}
+    await communicator.disconnect()
+
+
+async def test_user_receives_prices(alice):
+    user, _ = alice
+    communicator = await _connect(user)
+    prices = {"AAPL": "190.12", "MSFT": "410.50"}
+    await get_channel_layer().group_send(
+        PRICES_GROUP,
+        {"type": "prices.message", "prices": prices, "at": "2025-01-02T15:04:05+00:00"},
+    )
+    received = await communicator.receive_json_from(timeout=5)
+    assert received == {
+        "kind": "prices",
+        "prices": prices,
+        "at": "2025-01-02T15:04:05+00:00",
+    }
+    await communicator.disconnect()
+
+
+async def test_operations_group_reaches_operations_role_only(alice):
+    from channels.db import database_sync_to_async
+
+    trader, trader_account = alice
+
+    @database_sync_to_async
+    def make_operator():
+        operator = get_user_model().objects.create_user(username="olga", password="not-used-here-42")
+        operator.groups.add(Group.objects.get_or_create(name="operations")[0])
+        return operator
+
+    operator = await make_operator()
+    trader_socket = await _connect(trader)
+    operator_socket = await _connect(operator)
+    layer = get_channel_layer()
+    await layer.group_send(
+        OPERATIONS_GROUP,
+        {"type": "event.message", "event": _event(3, None, "risk.alert")},
+    )
+    await layer.group_send(
+        account_group(trader_account.id),
+        {"type": "event.message", "event": _event(4, trader_account.id)},
+    )
+
+    assert (await operator_socket.receive_json_from(timeout=5))["event"]["id"] == 3
+    # The trader is not in operations: the first thing it gets is its own account's event.
+    assert (await trader_socket.receive_json_from(timeout=5))["event"]["id"] == 4
+    await trader_socket.disconnect()
+    await operator_socket.disconnect()
+
+
+async def test_disconnect_leaves_groups(alice):
+    user, account = alice
+    communicator = await _connect(user)
+    await communicator.disconnect()
+    layer = get_channel_layer()
+    groups = getattr(layer, "groups", None)
+    if groups is None:
+        pytest.skip("only the in-memory layer exposes its groups")
+    assert not groups.get(account_group(account.id))
+    assert not groups.get(PRICES_GROUP)
