@@ -100,6 +100,8 @@ if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}}
     CELERY_BROKER_URL = REDIS_URL
+    CELERY_RESULT_BACKEND = REDIS_URL
+    CELERY_RESULT_EXPIRES = timedelta(hours=1)
     CELERY_TASK_ALWAYS_EAGER = False
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
@@ -163,6 +165,25 @@ PAPER_SLIPPAGE_BPS = Decimal(os.environ.get("PAPER_SLIPPAGE_BPS", "5"))
 PAPER_COMMISSION_PER_SHARE = Decimal(os.environ.get("PAPER_COMMISSION_PER_SHARE", "0.005"))
 PAPER_COMMISSION_MINIMUM = Decimal(os.environ.get("PAPER_COMMISSION_MINIMUM", "1.00"))
 BROKER_BACKEND = os.environ.get("BROKER_BACKEND", "trading.brokers.paper.PaperBroker")
+# Interactive Brokers (BROKER_BACKEND=trading.brokers.ib.InteractiveBrokersBroker): TWS or IB Gateway.
+IB_HOST = os.environ.get("IB_HOST", "127.0.0.1")
+IB_PORT = int(os.environ.get("IB_PORT", "7497"))
+IB_CLIENT_ID = int(os.environ.get("IB_CLIENT_ID", "17"))
+IB_ACCOUNT = os.environ.get("IB_ACCOUNT", "")  # empty: the single managed account
+IB_TIMEOUT_SECONDS = float(os.environ.get("IB_TIMEOUT_SECONDS", "10"))
+# Fernet keys for broker credentials at rest, newest first (rotation); unset: derived from SECRET_KEY.
+BROKER_CREDENTIAL_KEYS = os.environ.get("BROKER_CREDENTIAL_KEYS", "")
+# Placement: 3 tries, waiting 1 then 2 s (the design's 1, 2, 4, 8 s backoff, capped at 3 tries).
+BROKER_RETRY_DELAYS = (1, 2, 4, 8)
+BROKER_PLACEMENT_TRIES = 3
+BROKER_CIRCUIT_FAILURES = int(os.environ.get("BROKER_CIRCUIT_FAILURES", "5"))
+BROKER_CIRCUIT_RESET = timedelta(seconds=int(os.environ.get("BROKER_CIRCUIT_RESET_SECONDS", "30")))
+# Reconciliation with the broker: at start and on this schedule; NEW orders older than the grace are re-sent.
+RECONCILE_INTERVAL = timedelta(seconds=int(os.environ.get("RECONCILE_INTERVAL_SECONDS", "30")))
+RECONCILE_NEW_ORDER_GRACE = timedelta(seconds=int(os.environ.get("RECONCILE_NEW_ORDER_GRACE_SECONDS", "10")))
+CELERY_BEAT_SCHEDULE = {
+    "broker-reconcile": {"task": "trading.tasks.broker_reconcile_task", "schedule": RECONCILE_INTERVAL}
+}
 
 # Simulated market feed: started by the ASGI app when MARKET_FEED=simulated (make run).
 MARKET_FEED = os.environ.get("MARKET_FEED", "")

@@ -220,3 +220,18 @@ class PaperVenueOrder(models.Model):
 
     def __str__(self) -> str:
         return self.client_order_id
+
+
+class PaperVenueFill(models.Model):
+    """A fill the paper venue made; what it reports when asked for an order's executions."""
+
+    exec_id = models.CharField(max_length=80, unique=True)
+    venue_order = models.ForeignKey(PaperVenueOrder, on_delete=models.CASCADE, related_name="fills")
+    quantity = models.DecimalField(**QUANTITY)
+    price = models.DecimalField(**MONEY)
+    commission = models.DecimalField(**MONEY)
+    executed_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return self.exec_id
+

@@ -6,16 +6,29 @@ happen only after commit.
 """
 
 import logging
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from trading import bus
-from trading.brokers.base import BrokerError, BrokerFill, BrokerOrderRequest, broker_get
+from trading.brokers.base import (
+    Broker,
+    BrokerError,
+    BrokerFill,
+    BrokerOrderRequest,
+    BrokerOrderState,
+    PlaceResult,
+    broker_get,
+)
+from trading.brokers.circuit import circuit_check, circuit_record
 from trading.brokers.paper import PaperBroker
+from trading.core.circuit import CircuitState
 from trading.core.orders import OPEN_STATUSES, OrderStatus, OrderTrigger, OrderType, Side, next_status
 from trading.core.positions import PositionState, apply_fill, cash_delta, unrealized_pnl
 from trading.models import Account, Event, Execution, Order, Position
@@ -124,45 +137,115 @@ def order_submit(*, order_id: int) -> Order:
     """Send a NEW order to the broker, exactly once.
 
     Runs again harmlessly: an order that has left NEW is not sent twice, and the
-    broker answers a client order id it already holds with that order.
+    broker is asked first whether it already holds the client order id (a worker
+    killed between sending and recording), in which case that order is adopted
+    with its fills instead of placing a twin. Retryable broker errors propagate
+    (the task retries them) and count against the broker's circuit breaker.
     """
+    broker = broker_get()
+    now = timezone.now()
+    circuit_check(broker.name, now)
+    try:
+        with transaction.atomic():
+            account, order = _lock_account_and_order(order_id)
+            if order.status != OrderStatus.NEW:
+                return order
+            if order.parent_id and order.parent.status != OrderStatus.FILLED:
+                return order  # a protective order waits for its entry to fill
+            _order_send(broker, account, order, now=now)
+    except BrokerError as error:
+        if error.is_retryable and error.code != "circuit_open":
+            _circuit_outcome(broker.name, ok=False, now=now, error=error)
+        raise
+    _circuit_outcome(broker.name, ok=True, now=now)
+    return order
+
+
+def _order_send(broker: Broker, account: Account, order: Order, *, now: datetime) -> None:
+    held = broker.find_order(order.client_order_id)
+    try:
+        if held is not None:
+            result = PlaceResult(state=held, fills=tuple(broker.fills_for(order.client_order_id)), already_held=True)
+        else:
+            result = broker.place_order(_broker_request(order), now=now)
+    except BrokerError as error:
+        if error.is_retryable:
+            raise
+        order.reject_code, order.reject_reason = error.code, error.message
+        _order_move(order, OrderTrigger.REJECT, event_type="order.rejected", reason=error.message)
+        _signal_mark(order, "failed")
+        return
+    order.submitted_at = now
+    order.broker_order_id = result.state.broker_order_id
+    _order_move(order, OrderTrigger.SUBMIT, event_type="order.submitted", already_held=result.already_held)
+    if not result.state.accepted:
+        order.reject_code, order.reject_reason = result.state.reject_code, result.state.reject_message
+        _order_move(order, OrderTrigger.REJECT, event_type="order.rejected", reason=result.state.reject_message)
+        _signal_mark(order, "failed")
+        return
+    _order_move(order, OrderTrigger.ACCEPT, event_type="order.accepted")
+    _order_adopt_broker_state(account, order, result.state, result.fills, reason="already held by the broker")
+
+
+def _broker_request(order: Order) -> BrokerOrderRequest:
+    return BrokerOrderRequest(
+        client_order_id=order.client_order_id,
+        symbol=order.instrument.symbol,
+        side=Side(order.side),
+        order_type=OrderType(order.order_type),
+        quantity=order.quantity,
+        limit_price=order.price,
+        stop_price=order.stop_price,
+        time_in_force=order.time_in_force,
+    )
+
+
+def _order_adopt_broker_state(
+    account: Account, order: Order, state: BrokerOrderState, fills: Iterable[BrokerFill], *, reason: str
+) -> int:
+    """Bring an open order to what the broker says: book fills we lack, close what it closed."""
+    booked = sum(_execution_apply_locked(account, order, fill) is not None for fill in fills)
+    if not state.is_open and order.status in OPEN_STATUSES:
+        _order_move(order, OrderTrigger.CANCEL, event_type="order.canceled", reason=f"closed at the broker: {reason}")
+    return booked
+
+
+def _circuit_outcome(broker_name: str, *, ok: bool, now: datetime, error: BrokerError | None = None) -> None:
+    before, after = circuit_record(broker_name, ok=ok, now=now)
+    if before.state == after.state:
+        return
+    opened = after.state == CircuitState.OPEN
+    with transaction.atomic():
+        event_record(
+            type="broker.circuit_opened" if opened else "broker.circuit_closed",
+            severity=Event.Severity.CRITICAL if opened else Event.Severity.INFO,
+            payload={
+                "broker": broker_name,
+                "failures": before.failures + (0 if ok else 1),
+                "error": error.message if error else "",
+            },
+        )
+
+
+def order_submission_failed(*, order_id: int, error: BrokerError) -> Order:
+    """The last placement try failed: the order waits as NEW (pending) with an alert, never dropped."""
     with transaction.atomic():
         account, order = _lock_account_and_order(order_id)
-        if order.status != OrderStatus.NEW:
-            return order
-        if order.parent_id and order.parent.status != OrderStatus.FILLED:
-            return order  # a protective order waits for its entry to fill
-        now = timezone.now()
-        request = BrokerOrderRequest(
-            client_order_id=order.client_order_id,
-            symbol=order.instrument.symbol,
-            side=Side(order.side),
-            order_type=OrderType(order.order_type),
-            quantity=order.quantity,
-            limit_price=order.price,
-            stop_price=order.stop_price,
-            time_in_force=order.time_in_force,
-        )
-        try:
-            result = broker_get().place_order(request, now=now)
-        except BrokerError as error:
-            if error.is_retryable:
-                raise
-            order.reject_code, order.reject_reason = error.code, error.message
-            _order_move(order, OrderTrigger.REJECT, event_type="order.rejected", reason=error.message)
-            _signal_mark(order, "failed")
-            return order
-        order.submitted_at = now
-        order.broker_order_id = result.state.broker_order_id
-        _order_move(order, OrderTrigger.SUBMIT, event_type="order.submitted", already_held=result.already_held)
-        if not result.state.accepted:
-            order.reject_code, order.reject_reason = result.state.reject_code, result.state.reject_message
-            _order_move(order, OrderTrigger.REJECT, event_type="order.rejected", reason=result.state.reject_message)
-            _signal_mark(order, "failed")
-            return order
-        _order_move(order, OrderTrigger.ACCEPT, event_type="order.accepted")
-        for fill in result.fills:
-            _execution_apply_locked(account, order, fill)
+        if order.status == OrderStatus.NEW:
+            event_record(
+                type="order.submission_failed",
+                severity=Event.Severity.CRITICAL,
+                account=account,
+                strategy=order.strategy,
+                order=order,
+                signal=order.signal,
+                payload={
+                    **order_payload(order),
+                    "error_category": error.category,
+                    "error_code": error.code,
+                    "error": error.message,
+                },
+            )
     return order
 
 
@@ -197,6 +280,7 @@ def _execution_apply_locked(account: Account, order: Order, fill: BrokerFill) ->
         commission=fill.commission,
         executed_at=fill.executed_at,
     )
+    late = order.status in (OrderStatus.CANCELED, OrderStatus.EXPIRED)
     previous_fill_value = (order.average_fill_price or Decimal(0)) * order.filled_quantity
     order.filled_quantity += fill.quantity
     order.average_fill_price = (previous_fill_value + fill.quantity * fill.price) / order.filled_quantity
@@ -216,6 +300,15 @@ def _execution_apply_locked(account: Account, order: Order, fill: BrokerFill) ->
             "commission": fill.commission,
         },
     )
+    if late:
+        event_record(
+            type="order.late_fill",
+            severity=Event.Severity.WARNING,
+            account=account,
+            strategy=order.strategy,
+            order=order,
+            payload={"exec_id": fill.exec_id, "status": order.status, "quantity": fill.quantity},
+        )
     if filled:
         _order_move(order, OrderTrigger.FILL, event_type="order.filled")
     else:
@@ -312,3 +405,131 @@ def orders_trigger_on_prices(prices: dict[str, Decimal], *, now: datetime) -> in
             for fill in broker.trigger(client_order_id, prices[order.instrument.symbol], now=now):
                 booked += _execution_apply_locked(account, order, fill) is not None
     return booked
+
+
+@dataclass
+class ReconcileReport:
+    resent: int = 0
+    expired: int = 0
+    fills_booked: int = 0
+    closed_at_broker: int = 0
+    unknown_at_broker: int = 0
+    unknown_at_engine: int = 0
+    position_mismatches: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+def broker_reconcile(*, now: datetime) -> ReconcileReport:
+    """Compare our orders, fills and positions with the broker's and repair what can be repaired.
+
+    Every difference is recorded as an event; those with no explanation (an order
+    the broker never heard of, one we never sent, positions that disagree) are
+    CRITICAL alerts.
+    """
+    broker = broker_get()
+    report = ReconcileReport()
+    grace = now - settings.RECONCILE_NEW_ORDER_GRACE
+    for order_id in Order.objects.filter(status=OrderStatus.NEW, created_at__lt=grace).values_list("pk", flat=True):
+        _reconcile_new_order(order_id, now=now, report=report)
+    live = [s for s in OPEN_STATUSES if s != OrderStatus.NEW]
+    for order_id in Order.objects.filter(status__in=live).values_list("pk", flat=True):
+        _reconcile_live_order(broker, order_id, report=report)
+    _reconcile_unknown_orders(broker, report=report)
+    _reconcile_positions(broker, report=report)
+    with transaction.atomic():
+        event_record(type="broker.reconciled", payload={"broker": broker.name, **report.as_dict()})
+    return report
+
+
+def _reconcile_new_order(order_id: int, *, now: datetime, report: ReconcileReport) -> None:
+    with transaction.atomic():
+        account, order = _lock_account_and_order(order_id)
+        if order.status != OrderStatus.NEW:
+            return
+        if order.parent_id and order.parent.status != OrderStatus.FILLED:
+            return
+        if order.signal is not None and order.signal.expires_at <= now and order.parent_id is None:
+            # Too late to act on the signal: sending it now would trade on stale advice.
+            order.reject_code, order.reject_reason = "signal_expired", "The signal expired before the broker took it."
+            _order_move(order, OrderTrigger.CANCEL, event_type="order.canceled", reason=order.reject_reason)
+            _signal_mark(order, "failed")
+            report.expired += 1
+            return
+        event_record(
+            type="reconcile.resent",
+            severity=Event.Severity.WARNING,
+            account=account,
+            order=order,
+            payload=order_payload(order),
+        )
+        order_dispatch(order)
+        report.resent += 1
+
+
+def _reconcile_live_order(broker: Broker, order_id: int, *, report: ReconcileReport) -> None:
+    with transaction.atomic():
+        account, order = _lock_account_and_order(order_id)
+        if order.status not in OPEN_STATUSES:
+            return
+        state = broker.find_order(order.client_order_id)
+        if state is None:
+            order.reject_code = "unknown_at_broker"
+            order.reject_reason = "The broker does not know this order."
+            event_record(
+                type="reconcile.unknown_at_broker",
+                severity=Event.Severity.CRITICAL,
+                account=account,
+                order=order,
+                payload=order_payload(order),
+            )
+            _order_move(order, OrderTrigger.REJECT, event_type="order.rejected", reason=order.reject_reason)
+            report.unknown_at_broker += 1
+            return
+        was_open = order.status in OPEN_STATUSES
+        booked = _order_adopt_broker_state(
+            account, order, state, broker.fills_for(order.client_order_id), reason="reconciliation"
+        )
+        if booked:
+            event_record(
+                type="reconcile.fills_booked",
+                severity=Event.Severity.WARNING,
+                account=account,
+                order=order,
+                payload={"fills": booked},
+            )
+        report.fills_booked += booked
+        report.closed_at_broker += was_open and order.status == OrderStatus.CANCELED
+
+
+def _reconcile_unknown_orders(broker: Broker, *, report: ReconcileReport) -> None:
+    # Orders placed outside the engine carry no client order id: they are not ours to account for.
+    held = {state.client_order_id for state in broker.open_orders() if state.client_order_id}
+    known = set(Order.objects.filter(client_order_id__in=held).values_list("client_order_id", flat=True))
+    for client_order_id in sorted(held - known):
+        with transaction.atomic():
+            event_record(
+                type="reconcile.unknown_order",
+                severity=Event.Severity.CRITICAL,
+                payload={"client_order_id": client_order_id, "broker": broker.name},
+            )
+        report.unknown_at_engine += 1
+
+
+def _reconcile_positions(broker: Broker, *, report: ReconcileReport) -> None:
+    ours: dict[str, Decimal] = {}
+    for symbol, quantity in Position.objects.filter(account__broker=broker.name).values_list(
+        "instrument__symbol", "quantity"
+    ):
+        ours[symbol] = ours.get(symbol, Decimal(0)) + quantity
+    theirs = {p.symbol: p.quantity for p in broker.positions()}
+    for symbol in sorted(set(ours) | set(theirs)):
+        if ours.get(symbol, Decimal(0)) != theirs.get(symbol, Decimal(0)):
+            with transaction.atomic():
+                event_record(
+                    type="reconcile.position_mismatch",
+                    severity=Event.Severity.CRITICAL,
+                    payload={"symbol": symbol, "engine": ours.get(symbol, 0), "broker": theirs.get(symbol, 0)},
+                )
+            report.position_mismatches += 1

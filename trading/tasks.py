@@ -1,20 +1,59 @@
 """Thin Celery tasks: take ids, call one service."""
 
 from celery import shared_task
+from celery.signals import worker_process_init, worker_process_shutdown, worker_ready
+from django.conf import settings
+from django.db import close_old_connections
+from django.utils import timezone
 
-from trading.brokers.base import BrokerError
-from trading.services import order_submit
+from trading.brokers.base import BrokerError, BrokerFill, broker_get
+from trading.services import broker_reconcile, execution_apply, order_submission_failed, order_submit
 
 
-@shared_task(
-    bind=True,
-    autoretry_for=(BrokerError,),
-    retry_backoff=1,
-    retry_backoff_max=8,
-    retry_jitter=False,
-    max_retries=2,
-    acks_late=True,
-)
+@shared_task(bind=True, acks_late=True, max_retries=None)
 def order_submit_task(self, order_id: int) -> str:
-    """Submit one order; only retryable broker errors reach here, and each retry is deduplicated by the broker."""
-    return order_submit(order_id=order_id).status
+    """Submit one order; a retryable broker error is tried again after 1, then 2 s (3 tries), then alerted."""
+    try:
+        return order_submit(order_id=order_id).status
+    except BrokerError as error:
+        if not error.is_retryable:
+            raise
+        tries = self.request.retries + 1
+        if tries >= settings.BROKER_PLACEMENT_TRIES:
+            return order_submission_failed(order_id=order_id, error=error).status
+        retry = self.retry(exc=error, countdown=settings.BROKER_RETRY_DELAYS[tries - 1], throw=False)
+        if self.request.is_eager:
+            return retry  # in-process tasks: apply() runs the retry at once
+        raise retry from error
+
+
+@shared_task(acks_late=True)
+def broker_reconcile_task() -> dict[str, int]:
+    return broker_reconcile(now=timezone.now()).as_dict()
+
+
+@worker_ready.connect
+def reconcile_on_worker_start(**kwargs) -> None:
+    # A worker that died mid-submission left orders only reconciliation can settle.
+    broker_reconcile_task.delay()
+
+
+def _book_streamed_fill(fill: BrokerFill) -> None:
+    close_old_connections()
+    execution_apply(fill=fill)
+
+
+@worker_process_init.connect
+def broker_stream_connect(**kwargs) -> None:
+    # Brokers that stream fills (Interactive Brokers) book each fill as it arrives.
+    broker = broker_get()
+    if hasattr(broker, "on_fill"):
+        broker.on_fill = _book_streamed_fill
+
+
+@worker_process_shutdown.connect
+def broker_stream_close(**kwargs) -> None:
+    if "ib" in settings.BROKER_BACKEND.rsplit(".", 2)[-2:-1]:
+        from trading.brokers.ib import ib_sessions_close
+
+        ib_sessions_close()

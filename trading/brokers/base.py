@@ -73,6 +73,13 @@ class BrokerOrderState:
 
 
 @dataclass(frozen=True)
+class BrokerPosition:
+    symbol: str
+    quantity: Decimal
+    average_cost: Decimal
+
+
+@dataclass(frozen=True)
 class PlaceResult:
     state: BrokerOrderState
     fills: tuple[BrokerFill, ...] = ()
@@ -91,8 +98,32 @@ class Broker(ABC):
         """Cancel what is left of an order."""
 
     @abstractmethod
+    def modify_order(
+        self,
+        client_order_id: str,
+        *,
+        quantity: Decimal | None = None,
+        limit_price: Decimal | None = None,
+        stop_price: Decimal | None = None,
+        now: datetime,
+    ) -> BrokerOrderState:
+        """Change a working order's quantity or prices; refused (BrokerError REJECTION) once it is done."""
+
+    @abstractmethod
     def find_order(self, client_order_id: str) -> BrokerOrderState | None:
         """The broker's view of one of our orders, or None when it never received it."""
+
+    @abstractmethod
+    def fills_for(self, client_order_id: str) -> list[BrokerFill]:
+        """Every fill the broker made for one of our orders."""
+
+    @abstractmethod
+    def open_orders(self) -> list[BrokerOrderState]:
+        """Every order the broker holds open, ours or not."""
+
+    @abstractmethod
+    def positions(self) -> list[BrokerPosition]:
+        """The broker's net position per symbol."""
 
 
 def broker_get() -> Broker:

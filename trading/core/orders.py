@@ -102,6 +102,12 @@ TRANSITIONS: Mapping[tuple[OrderStatus, OrderTrigger], OrderStatus] = MappingPro
         (_S.PENDING_MODIFY, _T.FILL): _S.FILLED,
         (_S.PENDING_MODIFY, _T.CANCEL): _S.CANCELED,
         (_S.PENDING_MODIFY, _T.CANCEL_REQUEST): _S.PENDING_CANCEL,
+        # A fill the venue reports after our cancel or expiry happened all the same: book it
+        # (a partial one leaves the order canceled or expired, a complete one fills it).
+        (_S.CANCELED, _T.PARTIAL_FILL): _S.CANCELED,
+        (_S.CANCELED, _T.FILL): _S.FILLED,
+        (_S.EXPIRED, _T.PARTIAL_FILL): _S.EXPIRED,
+        (_S.EXPIRED, _T.FILL): _S.FILLED,
     }
 )
 

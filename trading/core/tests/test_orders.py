@@ -54,6 +54,10 @@ EXPECTED = {
     (S.PENDING_MODIFY, T.FILL): S.FILLED,
     (S.PENDING_MODIFY, T.CANCEL): S.CANCELED,
     (S.PENDING_MODIFY, T.CANCEL_REQUEST): S.PENDING_CANCEL,
+    (S.CANCELED, T.PARTIAL_FILL): S.CANCELED,
+    (S.CANCELED, T.FILL): S.FILLED,
+    (S.EXPIRED, T.PARTIAL_FILL): S.EXPIRED,
+    (S.EXPIRED, T.FILL): S.FILLED,
 }
 
 ILLEGAL = [pair for pair in itertools.product(S, T) if pair not in EXPECTED]
@@ -79,9 +83,19 @@ def test_every_other_pair_is_illegal(status: OrderStatus, trigger: OrderTrigger)
     assert str(error) == error.message == f"An order in state {status} cannot take {trigger}."
 
 
+LATE_FILLS = {T.PARTIAL_FILL, T.FILL}
+
+
 @pytest.mark.parametrize("status", sorted(TERMINAL_STATUSES))
-@pytest.mark.parametrize("trigger", list(T))
-def test_terminal_statuses_have_no_exits(status: OrderStatus, trigger: OrderTrigger) -> None:
+@pytest.mark.parametrize("trigger", [t for t in T if t not in LATE_FILLS])
+def test_terminal_statuses_take_nothing_but_a_late_fill(status: OrderStatus, trigger: OrderTrigger) -> None:
+    with pytest.raises(IllegalTransition):
+        next_status(status, trigger)
+
+
+@pytest.mark.parametrize("status", [S.FILLED, S.REJECTED])
+@pytest.mark.parametrize("trigger", sorted(LATE_FILLS))
+def test_filled_and_rejected_orders_take_no_fill(status: OrderStatus, trigger: OrderTrigger) -> None:
     with pytest.raises(IllegalTransition):
         next_status(status, trigger)
 
