@@ -234,4 +234,3 @@ class PaperVenueFill(models.Model):
 
     def __str__(self) -> str:
         return self.exec_id
-

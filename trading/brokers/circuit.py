@@ -20,9 +20,7 @@ KEY = "circuit:{}"
 
 
 def circuit_policy() -> CircuitPolicy:
-    return CircuitPolicy(
-        failure_threshold=settings.BROKER_CIRCUIT_FAILURES, reset_after=settings.BROKER_CIRCUIT_RESET
-    )
+    return CircuitPolicy(failure_threshold=settings.BROKER_CIRCUIT_FAILURES, reset_after=settings.BROKER_CIRCUIT_RESET)
 
 
 def circuit_get(broker_name: str) -> Circuit:
