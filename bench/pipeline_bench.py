@@ -1,0 +1,247 @@
+"""Orders through the whole pipeline on the real stack, and signal-to-broker latency.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/ql_bench REDIS_URL=redis://127.0.0.1:6379/7 \\
+        .venv/bin/python bench/pipeline_bench.py --signals 2000 --workers 2 --threads 16
+
+Creates (or empties) the benchmark database, migrates, seeds the demo, starts a
+daphne web process and Celery workers exactly as production runs them, then
+producers post signals over HTTP with keep-alive connections. Each signal is
+an accepted BUY that becomes a market order, a Celery task, a paper-broker
+fill, a position and cash update, and ten audit events. Figures come from the
+rows' own timestamps:
+- signal -> order at broker: signal created_at -> order submitted_at (design < 500 ms, goal p99 < 50 ms);
+- broker submission: order created_at -> submitted_at (design < 1 s);
+- throughput: accepted signals filled per minute, first post to last fill (design 1,000/min, goal 10,000/min);
+- peak RSS of the web process and of each worker.
+"""
+
+import argparse
+import http.client
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+DESIGN_LATENCY_MS, GOAL_LATENCY_MS = 500, 50
+DESIGN_RATE, GOAL_RATE = 1_000, 10_000
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def peak_rss_mb(pid: int) -> float:
+    total = 0.0
+    for proc in [pid, *children(pid)]:
+        try:
+            for line in Path(f"/proc/{proc}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    total = max(total, int(line.split()[1]) / 1024)
+        except FileNotFoundError:
+            continue
+    return total
+
+
+def children(pid: int) -> list[int]:
+    found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True, check=False)
+    return [int(p) for p in found.stdout.split()]
+
+
+def reset_database(url: str) -> None:
+    import psycopg
+
+    parsed = urlparse(url)
+    name = parsed.path.lstrip("/")
+    admin = parsed._replace(path="/postgres").geturl()
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--signals", type=int, default=2000)
+    parser.add_argument("--workers", type=int, default=2, help="Celery worker processes (concurrency 2 each)")
+    parser.add_argument("--threads", type=int, default=16, help="concurrent producers")
+    args = parser.parse_args()
+    if not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL")):
+        sys.exit("Set DATABASE_URL and REDIS_URL: this benchmark measures the real stack.")
+    reset_database(os.environ["DATABASE_URL"])
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "quantumleap.settings", "LOG_LEVEL": "WARNING"}
+    python = sys.executable
+    subprocess.run([python, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+    subprocess.run([python, "manage.py", "seed_demo"], cwd=ROOT, env=env, check=True, capture_output=True)
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "quantumleap.settings")
+    import django
+
+    django.setup()
+    import redis
+    from django.conf import settings
+    from django.utils import timezone
+
+    from accounts.services import api_key_create
+    from risk.models import RiskParameters
+    from strategies.models import Strategy, TradingSignal
+    from trading.models import Account, Instrument, Order
+
+    redis.Redis.from_url(settings.REDIS_URL).flushdb()
+    strategy = Strategy.objects.get(name="demo-ai")
+    # Room for every order: the benchmark measures the pipeline, not the limits.
+    Strategy.objects.filter(pk=strategy.pk).update(capital=10**9)
+    Account.objects.filter(pk=strategy.account_id).update(cash=10**10)
+    RiskParameters.objects.filter(account_id=strategy.account_id).update(max_position_size=1)
+    for field in ("max_order_rate_per_minute", "max_strategy_order_rate_per_minute", "max_account_order_rate"):
+        if hasattr(RiskParameters, field):
+            RiskParameters.objects.filter(account_id=strategy.account_id).update(**{field: None})
+    key = api_key_create(user=strategy.owner, strategy=strategy)
+    symbols = list(Instrument.objects.values_list("symbol", flat=True))
+
+    port = free_port()
+    web = subprocess.Popen(
+        [python, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "quantumleap.asgi:application"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    workers = [
+        subprocess.Popen(
+            [python, "-m", "celery", "-A", "quantumleap", "worker", "-l", "warning", "-c", "2", "-n", f"bench{i}@%h"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        for i in range(args.workers)
+    ]
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+                conn.request("GET", "/healthz")
+                if conn.getresponse().status == 200:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                sys.exit("the web process did not come up")
+            time.sleep(0.2)
+        from quantumleap.celery import app
+
+        while len(app.control.ping(timeout=1.0)) < args.workers:
+            time.sleep(0.5)
+
+        counter = iter(range(args.signals))
+        lock = threading.Lock()
+        statuses: dict[int, int] = {}
+        post_latencies: list[float] = []
+        expires = (timezone.now() + timedelta(hours=2)).isoformat()
+
+        def producer() -> None:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            while True:
+                with lock:
+                    index = next(counter, None)
+                if index is None:
+                    return
+                body = json.dumps(
+                    {
+                        "id": f"bench-{index}",
+                        "symbol": symbols[index % len(symbols)],
+                        "signal_type": "BUY",
+                        "confidence_score": "0.8",
+                        "position_size": "0.00001",
+                        "expires_at": expires,
+                    }
+                )
+                started = time.perf_counter()
+                conn.request(
+                    "POST",
+                    "/api/v1/signals/",
+                    body,
+                    {"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+                )
+                response = conn.getresponse()
+                response.read()
+                with lock:
+                    statuses[response.status] = statuses.get(response.status, 0) + 1
+                    post_latencies.append((time.perf_counter() - started) * 1000)
+
+        started_at = timezone.now()
+        wall = time.perf_counter()
+        threads = [threading.Thread(target=producer) for _ in range(args.threads)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        posted = time.perf_counter() - wall
+        accepted = TradingSignal.objects.filter(status__in=["accepted", "executed"]).count()
+        deadline = time.monotonic() + 600
+        while Order.objects.filter(status="FILLED").count() < accepted:
+            if time.monotonic() > deadline:
+                sys.exit("orders did not all fill within 10 minutes")
+            time.sleep(0.25)
+        filled_at = max(Order.objects.values_list("updated_at", flat=True))
+        seconds = (filled_at - started_at).total_seconds()
+
+        to_broker, submission = [], []
+        for created, submitted, signal_at in Order.objects.values_list(
+            "created_at", "submitted_at", "signal__created_at"
+        ):
+            to_broker.append((submitted - signal_at).total_seconds() * 1000)
+            submission.append((submitted - created).total_seconds() * 1000)
+        rate = accepted / seconds * 60
+        print(f"signals posted: {args.signals} by {args.threads} producers in {posted:.1f} s; HTTP {statuses}")
+        print(f"accepted and filled: {accepted}; workers: {args.workers} x 2 processes; cores: {os.cpu_count()}")
+        print(
+            f"POST /signals/ round trip: p50 {percentile(post_latencies, 0.5):.1f} ms, "
+            f"p99 {percentile(post_latencies, 0.99):.1f} ms"
+        )
+        p50, p99 = percentile(to_broker, 0.5), percentile(to_broker, 0.99)
+        print(
+            f"signal -> order at broker: p50 {p50:.1f} ms, p99 {p99:.1f} ms, mean {statistics.fmean(to_broker):.1f} ms "
+            f"(design < {DESIGN_LATENCY_MS} ms: x{DESIGN_LATENCY_MS / p99:.2f}; goal < {GOAL_LATENCY_MS} ms: "
+            f"x{GOAL_LATENCY_MS / p99:.2f})"
+        )
+        print(
+            f"broker submission (order created -> at broker): p50 {percentile(submission, 0.5):.1f} ms, "
+            f"p99 {percentile(submission, 0.99):.1f} ms (design < 1000 ms)"
+        )
+        print(
+            f"throughput: {rate:,.0f} orders/min through the whole pipeline "
+            f"(design {DESIGN_RATE:,}/min: x{rate / DESIGN_RATE:.2f}; goal {GOAL_RATE:,}/min: x{rate / GOAL_RATE:.2f})"
+        )
+        print(
+            f"peak RSS: web {peak_rss_mb(web.pid):.0f} MB; workers "
+            + ", ".join(f"{peak_rss_mb(w.pid):.0f} MB" for w in workers)
+        )
+    finally:
+        for process in [web, *workers]:
+            os.killpg(process.pid, signal.SIGTERM)
+        for process in [web, *workers]:
+            process.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()
