@@ -11,7 +11,8 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
 
-def readyz(request: HttpRequest) -> JsonResponse:
+def health_checks() -> dict[str, str]:
+    """Whether the database and the cache answer: "ok", or why not."""
     checks = {}
     try:
         with connection.cursor() as cursor:
@@ -24,6 +25,11 @@ def readyz(request: HttpRequest) -> JsonResponse:
         checks["cache"] = "ok" if cache.get("readyz") == "1" else "unavailable"
     except Exception as error:  # the Redis client raises its own error classes
         checks["cache"] = f"unavailable: {error.__class__.__name__}"
+    return checks
+
+
+def readyz(request: HttpRequest) -> JsonResponse:
+    checks = health_checks()
     ready = all(v == "ok" for v in checks.values())
     return JsonResponse({"status": "ok" if ready else "unavailable", "checks": checks}, status=200 if ready else 503)
 

@@ -181,14 +181,21 @@ BROKER_CIRCUIT_RESET = timedelta(seconds=int(os.environ.get("BROKER_CIRCUIT_RESE
 # Reconciliation with the broker: at start and on this schedule; NEW orders older than the grace are re-sent.
 RECONCILE_INTERVAL = timedelta(seconds=int(os.environ.get("RECONCILE_INTERVAL_SECONDS", "30")))
 RECONCILE_NEW_ORDER_GRACE = timedelta(seconds=int(os.environ.get("RECONCILE_NEW_ORDER_GRACE_SECONDS", "10")))
+# Daily loss and drawdown limits are enforced on this schedule as well as before every order.
+RISK_MONITOR_INTERVAL = timedelta(seconds=int(os.environ.get("RISK_MONITOR_INTERVAL_SECONDS", "5")))
 CELERY_BEAT_SCHEDULE = {
-    "broker-reconcile": {"task": "trading.tasks.broker_reconcile_task", "schedule": RECONCILE_INTERVAL}
+    "broker-reconcile": {"task": "trading.tasks.broker_reconcile_task", "schedule": RECONCILE_INTERVAL},
+    "portfolio-risk-monitor": {"task": "risk.tasks.portfolio_risk_monitor_all_task", "schedule": RISK_MONITOR_INTERVAL},
 }
 
 # Simulated market feed: started by the ASGI app when MARKET_FEED=simulated (make run).
 MARKET_FEED = os.environ.get("MARKET_FEED", "")
 MARKET_FEED_SEED = int(os.environ.get("MARKET_FEED_SEED", "7"))
 MARKET_FEED_INTERVAL = timedelta(milliseconds=int(os.environ.get("MARKET_FEED_INTERVAL_MS", "250")))
+# Started in the process that runs the feed; each subscribes itself to every price update.
+MARKET_DATA_STREAM_SUBSCRIBERS = ["risk.monitor.stop_monitor_start"]
+# A symbol with no tick for this long, while a feed runs, is stale: new orders on it are refused.
+MARKET_DATA_STALE_SECONDS = int(os.environ.get("MARKET_DATA_STALE_SECONDS", "10"))
 # Browsers get at most one price push per this interval.
 MARKET_PUSH_INTERVAL = timedelta(milliseconds=int(os.environ.get("MARKET_PUSH_INTERVAL_MS", "1000")))
 

@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from quantumleap import health
+from risk import api as risk_api
 from strategies import api as strategies_api
 from trading import api as trading_api
 from trading import views as trading_views
@@ -17,14 +18,22 @@ api_v1 = [
     path("orders/<int:pk>/", trading_api.OrderDetailApi.as_view(), name="order-detail"),
     path("orders/<int:pk>/cancel/", trading_api.OrderCancelApi.as_view(), name="order-cancel"),
     path("positions/", trading_api.PositionListApi.as_view(), name="position-list"),
+    path("positions/<int:pk>/close/", trading_api.PositionCloseApi.as_view(), name="position-close"),
     path("executions/", trading_api.ExecutionListApi.as_view(), name="execution-list"),
     path("events/", trading_api.EventListApi.as_view(), name="event-list"),
     path("portfolio/", trading_api.PortfolioApi.as_view(), name="portfolio"),
+    path("operations/", trading_api.OperationsApi.as_view(), name="operations"),
+    path("risk/parameters/", risk_api.RiskParametersApi.as_view(), name="risk-parameters"),
+    path("risk/assessment/", risk_api.RiskAssessmentApi.as_view(), name="risk-assessment"),
+    path("risk/kill-switch/", risk_api.KillSwitchApi.as_view(), name="risk-kill-switch"),
+    path("risk/trading-state/release/", risk_api.TradingStateReleaseApi.as_view(), name="risk-trading-state-release"),
     path("market/prices/<str:symbol>/", trading_api.MarketPriceApi.as_view(), name="market-price"),
+    path("market/status/", trading_api.MarketStatusApi.as_view(), name="market-status"),
 ]
 
 urlpatterns = [
     path("", trading_views.dashboard, name="dashboard"),
+    path("operations/", trading_views.operations, name="operations-dashboard"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

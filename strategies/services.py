@@ -10,10 +10,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from risk.core.rules import Violation
-from risk.services import order_validate
+from risk.services import order_validate, position_size_raw
 from strategies.models import Strategy, TradingSignal
 from trading.core.orders import OrderType, Side
-from trading.core.sizing import quantity_for_fraction
+from trading.core.sizing import round_to_lot
 from trading.marketdata import price_get
 from trading.models import Account, Instrument, Order
 from trading.services import event_record, order_dispatch, order_payload
@@ -129,8 +129,10 @@ def _signal_to_orders(
     side = Side(signal.signal_type)
     last_price = price_get(instrument.symbol)
     reference_price = signal.target_price or last_price
-    quantity = quantity_for_fraction(
-        fraction=signal.position_size, capital=strategy.capital, price=reference_price, lot_size=instrument.lot_size
+    # The strategy's sizing method (fixed fraction of its capital unless configured), in whole lots.
+    quantity = round_to_lot(
+        position_size_raw(strategy=strategy, signal=signal, instrument=instrument, price=reference_price),
+        instrument.lot_size,
     )
     if quantity <= 0:
         message = f"{signal.position_size} of {strategy.capital} buys less than one lot of {instrument.symbol}."
@@ -151,6 +153,8 @@ def _signal_to_orders(
         reference_price=reference_price,
         lot_size=instrument.lot_size,
         now=now,
+        limit_price=signal.target_price,
+        instrument=instrument,
     )
     if not validation.is_valid:
         _signal_reject(
@@ -161,6 +165,8 @@ def _signal_to_orders(
             recommended_adjustments=validation.recommended_adjustments,
         )
         return
+    # Auto-resize (when the risk parameters ask for it) sends the largest quantity that passes.
+    quantity = validation.approved_quantity or quantity
     entry = Order.objects.create(
         account=account,
         instrument=instrument,

@@ -92,3 +92,14 @@ class PaperVenueOrderAdmin(ReadOnlyAdmin):
     list_display = ["client_order_id", "symbol", "side", "order_type", "quantity", "filled_quantity", "is_open"]
     list_filter = ["is_open", "order_type"]
     search_fields = ["client_order_id", "symbol"]
+
+
+from trading.models import Bar  # noqa: E402  (appended with the market data manager)
+
+
+@admin.register(Bar)
+class BarAdmin(ReadOnlyAdmin):
+    list_display = ["symbol", "minute", "open", "high", "low", "close", "volume"]
+    list_filter = ["symbol"]
+    search_fields = ["symbol"]
+    date_hierarchy = "minute"

@@ -1,23 +1,28 @@
 """Thin REST views over trading selectors and services."""
 
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import generics
+from rest_framework import generics, serializers
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.permissions import IsOperations
 from trading import selectors, services
+from trading.brokers.base import BrokerError
 from trading.core.orders import IllegalTransition
-from trading.marketdata import price_get
+from trading.marketdata import market_data, price_get, price_updated_at, symbol_is_stale
+from trading.marketdata.calendars import DEFAULT_EXCHANGES, UnknownExchange
+from trading.marketdata.history import BARS_DEFAULT_LIMIT, BARS_MAX_LIMIT, bar_list, exchange_list
 from trading.serializers import (
     EventOutput,
     ExecutionOutput,
+    OrderModifyInput,
     OrderOutput,
     PortfolioOutput,
     PositionOutput,
-    PriceOutput,
 )
 
 
@@ -28,11 +33,28 @@ class OrderListApi(generics.ListAPIView):
         return selectors.order_list(user=self.request.user)
 
 
+def _refused(error: IllegalTransition | services.TradingError | BrokerError) -> Response:
+    return Response({"code": error.code, "message": error.message}, status=409)
+
+
 class OrderDetailApi(generics.RetrieveAPIView):
     serializer_class = OrderOutput
 
     def get_queryset(self):
         return selectors.order_list(user=self.request.user)
+
+    @extend_schema(request=OrderModifyInput, responses=OrderOutput)
+    def patch(self, request, pk: int):
+        order = get_object_or_404(selectors.order_list(user=request.user), pk=pk)
+        serializer = OrderModifyInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            order = services.order_modify(
+                order_id=order.pk, actor=request.user.get_username(), **serializer.validated_data
+            )
+        except (IllegalTransition, services.TradingError, BrokerError) as error:
+            return _refused(error)
+        return Response(OrderOutput(order).data)
 
 
 class OrderCancelApi(APIView):
@@ -41,9 +63,20 @@ class OrderCancelApi(APIView):
         order = get_object_or_404(selectors.order_list(user=request.user), pk=pk)
         try:
             order = services.order_cancel(order_id=order.pk, actor=request.user.get_username())
-        except IllegalTransition as error:
-            return Response({"code": error.code, "message": error.message}, status=409)
+        except (IllegalTransition, BrokerError) as error:
+            return _refused(error)
         return Response(OrderOutput(order).data)
+
+
+class PositionCloseApi(APIView):
+    @extend_schema(request=None, responses={202: OrderOutput})
+    def post(self, request, pk: int):
+        position = get_object_or_404(selectors.position_queryset(user=request.user), pk=pk)
+        try:
+            order = services.position_close(position_id=position.pk, actor=request.user.get_username())
+        except (IllegalTransition, services.TradingError, BrokerError) as error:
+            return _refused(error)
+        return Response(OrderOutput(order).data, status=202)
 
 
 class PositionListApi(generics.ListAPIView):
@@ -99,10 +132,109 @@ class PortfolioApi(APIView):
         return Response(PortfolioOutput(portfolio).data)
 
 
+class AwareDateTimeField(serializers.DateTimeField):
+    """An ISO 8601 time that must carry its zone: a naive time in trading is a bug, not a default."""
+
+    default_error_messages = {"naive": "Give an ISO 8601 time with a time zone."}
+
+    def enforce_timezone(self, value):
+        if timezone.is_naive(value):
+            self.fail("naive")
+        return super().enforce_timezone(value)
+
+
 class MarketPriceApi(APIView):
-    @extend_schema(responses=PriceOutput)
+    """The last price of a symbol, whether it is stale, and its 1-minute bars for charts."""
+
+    class Input(serializers.Serializer):
+        since = AwareDateTimeField(required=False)
+        until = AwareDateTimeField(required=False)
+        limit = serializers.IntegerField(
+            required=False, min_value=1, max_value=BARS_MAX_LIMIT, default=BARS_DEFAULT_LIMIT
+        )
+
+        def validate(self, attrs):
+            if "since" in attrs and "until" in attrs and attrs["since"] >= attrs["until"]:
+                raise ValidationError({"until": ["Must be later than since."]})
+            return attrs
+
+    class BarOutput(serializers.Serializer):
+        minute = serializers.DateTimeField()
+        open = serializers.DecimalField(max_digits=24, decimal_places=6)
+        high = serializers.DecimalField(max_digits=24, decimal_places=6)
+        low = serializers.DecimalField(max_digits=24, decimal_places=6)
+        close = serializers.DecimalField(max_digits=24, decimal_places=6)
+        volume = serializers.DecimalField(max_digits=24, decimal_places=6)
+
+    class Output(serializers.Serializer):
+        symbol = serializers.CharField()
+        price = serializers.DecimalField(max_digits=24, decimal_places=6)
+        at = serializers.DateTimeField(allow_null=True, help_text="When the feed last priced it; null if never")
+        stale = serializers.BooleanField(help_text="A feed runs and this symbol has not ticked lately")
+        bars = serializers.ListField(child=serializers.DictField(), help_text="1-minute OHLCV, oldest first")
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("since", str, description="ISO 8601 time with a zone: bars from this minute on"),
+            OpenApiParameter("until", str, description="ISO 8601 time with a zone: bars before this minute"),
+            OpenApiParameter("limit", int, description=f"Most recent bars to return (default {BARS_DEFAULT_LIMIT})"),
+        ],
+        responses=Output,
+    )
     def get(self, request, symbol: str):
-        price = price_get(symbol.upper())
+        symbol = symbol.upper()
+        params = self.Input(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        price = price_get(symbol)
         if price is None:
             raise NotFound(f"{symbol} is not a tradable instrument.")
-        return Response(PriceOutput({"symbol": symbol.upper(), "price": price}).data)
+        bars = bar_list(symbol=symbol, **params.validated_data)
+        return Response(
+            self.Output(
+                {
+                    "symbol": symbol,
+                    "price": price,
+                    "at": price_updated_at(symbol),
+                    "stale": symbol_is_stale(symbol, timezone.now()),
+                    "bars": self.BarOutput(bars, many=True).data,
+                }
+            ).data
+        )
+
+
+class MarketStatusApi(APIView):
+    """Per exchange: open, closed, pre_market or post_market, the next open and close, holidays, early closes."""
+
+    class Input(serializers.Serializer):
+        at = AwareDateTimeField(required=False, help_text="Ask about this moment instead of now")
+        exchange = serializers.CharField(required=False, max_length=16)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("at", str, description="ISO 8601 time with a zone (default: now)"),
+            OpenApiParameter("exchange", str, description="One exchange (MIC, e.g. XNYS) or a symbol"),
+        ]
+    )
+    def get(self, request):
+        params = self.Input(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        now = params.validated_data.get("at") or timezone.now()
+        manager = market_data()
+        requested = params.validated_data.get("exchange")
+        exchanges = [requested.upper()] if requested else sorted({*DEFAULT_EXCHANGES, *exchange_list()})
+        statuses = []
+        for exchange in exchanges:
+            try:
+                statuses.append(manager.get_market_status(exchange, now).as_dict())
+            except UnknownExchange as error:
+                if requested:
+                    raise ValidationError({"exchange": [str(error)]}) from error
+        return Response({"at": now.isoformat(), "exchanges": statuses})
+
+
+class OperationsApi(APIView):
+    permission_classes = [IsOperations]
+
+    @extend_schema(responses=dict)
+    def get(self, request):
+        return Response(selectors.operations_overview(now=timezone.now()))

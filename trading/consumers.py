@@ -5,10 +5,10 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from accounts.permissions import is_operations
 from trading.bus import OPERATIONS_GROUP, account_group
 
 PRICES_GROUP = "prices"
-OPERATIONS_ROLE = "operations"
 # Application close code for "not authenticated" (4000-4999 are free for applications).
 CLOSE_UNAUTHENTICATED = 4401
 
@@ -20,7 +20,7 @@ def _user_groups(user: Any) -> list[str]:
     account_ids = Account.objects.filter(owner=user).values_list("id", flat=True)
     groups = [account_group(account_id) for account_id in account_ids]
     groups.append(PRICES_GROUP)
-    if user.is_staff or user.groups.filter(name=OPERATIONS_ROLE).exists():
+    if is_operations(user):
         groups.append(OPERATIONS_GROUP)
     return groups
 

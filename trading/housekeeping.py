@@ -17,16 +17,28 @@ logger = logging.getLogger(__name__)
 
 
 def housekeeping_run(stop: threading.Event) -> None:
-    """Reconcile with the broker at start, then every RECONCILE_INTERVAL, until stop is set."""
+    """What Celery beat schedules on the real stack: reconciliation (at start, then every
+    RECONCILE_INTERVAL) and the portfolio risk monitor (every RISK_MONITOR_INTERVAL), until stop is set."""
+    from risk.tasks import portfolio_risk_monitor_all_task
+
+    tick = settings.RISK_MONITOR_INTERVAL.total_seconds()
+    reconcile_every = max(1, round(settings.RECONCILE_INTERVAL.total_seconds() / tick))
+    rounds = 0
     while True:
         close_old_connections()
+        if rounds % reconcile_every == 0:
+            try:
+                report = broker_reconcile(now=timezone.now())
+                logger.info("reconciled with the broker: %s", report.as_dict())
+            except (BrokerError, DatabaseError):
+                # Reconciliation repairs; a failed pass is simply retried at the next interval.
+                logger.exception("reconciliation failed; retrying in %s", settings.RECONCILE_INTERVAL)
         try:
-            report = broker_reconcile(now=timezone.now())
-            logger.info("reconciled with the broker: %s", report.as_dict())
-        except (BrokerError, DatabaseError):
-            # Reconciliation repairs; a failed pass is simply retried at the next interval.
-            logger.exception("reconciliation failed; retrying in %s", settings.RECONCILE_INTERVAL)
-        if stop.wait(settings.RECONCILE_INTERVAL.total_seconds()):
+            portfolio_risk_monitor_all_task.delay()  # in-process on the embedded default
+        except DatabaseError:
+            logger.exception("portfolio risk monitoring failed; retrying in %s s", tick)
+        rounds += 1
+        if stop.wait(tick):
             return
 
 

@@ -234,3 +234,23 @@ class PaperVenueFill(models.Model):
 
     def __str__(self) -> str:
         return self.exec_id
+
+
+class Bar(models.Model):
+    """One minute of trading in one symbol (OHLCV), built from ticks in memory and written in batches."""
+
+    symbol = models.CharField(max_length=16)
+    minute = models.DateTimeField(help_text="Start of the minute, UTC")
+    open = models.DecimalField(**MONEY)
+    high = models.DecimalField(**MONEY)
+    low = models.DecimalField(**MONEY)
+    close = models.DecimalField(**MONEY)
+    volume = models.DecimalField(default=0, **QUANTITY)
+
+    class Meta:
+        ordering = ["symbol", "minute"]
+        # The unique constraint is also the (symbol, minute) index that chart queries scan, in either direction.
+        constraints = [models.UniqueConstraint(fields=["symbol", "minute"], name="bar_unique_symbol_minute")]
+
+    def __str__(self) -> str:
+        return f"{self.symbol} {self.minute:%Y-%m-%d %H:%M} {self.close}"

@@ -1,5 +1,8 @@
+from decimal import Decimal
+
 from rest_framework import serializers
 
+from quantumleap.serializers import StrictSerializer
 from trading.models import Event, Execution, Order, Position
 
 
@@ -91,6 +94,14 @@ class PortfolioOutput(serializers.Serializer):
     trading_state = serializers.CharField()
 
 
-class PriceOutput(serializers.Serializer):
-    symbol = serializers.CharField()
-    price = serializers.DecimalField(max_digits=24, decimal_places=6)
+class OrderModifyInput(StrictSerializer):
+    quantity = serializers.DecimalField(max_digits=20, decimal_places=6, min_value=Decimal("0.000001"), required=False)
+    price = serializers.DecimalField(max_digits=20, decimal_places=6, min_value=Decimal("0.000001"), required=False)
+    stop_price = serializers.DecimalField(
+        max_digits=20, decimal_places=6, min_value=Decimal("0.000001"), required=False
+    )
+
+    def validate(self, attrs):
+        if not attrs:
+            raise serializers.ValidationError("Give at least one of quantity, price, stop_price.")
+        return attrs

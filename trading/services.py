@@ -31,9 +31,19 @@ from trading.brokers.paper import PaperBroker
 from trading.core.circuit import CircuitState
 from trading.core.orders import OPEN_STATUSES, OrderStatus, OrderTrigger, OrderType, Side, next_status
 from trading.core.positions import PositionState, apply_fill, cash_delta, unrealized_pnl
+from trading.marketdata import price_get
 from trading.models import Account, Event, Execution, Order, Position
 
 logger = logging.getLogger(__name__)
+
+
+class TradingError(Exception):
+    """A refused trading request: a machine code and a sentence for the person who asked."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
 
 
 def _json_value(value: Any) -> Any:
@@ -345,6 +355,8 @@ def _execution_apply_locked(account: Account, order: Order, fill: BrokerFill) ->
         },
     )
 
+    _protective_orders_follow(account, order, position)
+
     account.cash += cash_delta(side=side, quantity=fill.quantity, price=fill.price, commission=fill.commission)
     account.save(update_fields=["cash", "updated_at"])
     event_record(type="account.updated", account=account, payload={"cash": account.cash})
@@ -379,15 +391,175 @@ def order_cancel(*, order_id: int, actor: str) -> Order:
     """Cancel an open order: at the broker if it was sent, locally if it never left."""
     with transaction.atomic():
         _, order = _lock_account_and_order(order_id)
-        if order.status == OrderStatus.NEW:
-            _order_move(order, OrderTrigger.CANCEL, event_type="order.canceled", actor=actor)
-            return order
+        _order_cancel_locked(order, actor=actor)
+    return order
+
+
+def _order_cancel_locked(order: Order, *, actor: str, reason: str = "") -> None:
+    if order.status == OrderStatus.NEW:
+        _order_move(order, OrderTrigger.CANCEL, event_type="order.canceled", actor=actor, reason=reason)
+    else:
         _order_move(order, OrderTrigger.CANCEL_REQUEST, event_type="order.pending_cancel", actor=actor)
         broker_get().cancel_order(order.client_order_id, now=timezone.now())
-        _order_move(order, OrderTrigger.CANCEL, event_type="order.canceled", actor=actor)
-        for child in order.children.filter(status=OrderStatus.NEW):
-            _order_move(child, OrderTrigger.CANCEL, event_type="order.canceled", actor=actor)
+        _order_move(order, OrderTrigger.CANCEL, event_type="order.canceled", actor=actor, reason=reason)
+    for child in order.children.filter(status=OrderStatus.NEW):
+        _order_move(child, OrderTrigger.CANCEL, event_type="order.canceled", actor=actor, reason="entry canceled")
+
+
+def order_modify(
+    *,
+    order_id: int,
+    actor: str,
+    quantity: Decimal | None = None,
+    price: Decimal | None = None,
+    stop_price: Decimal | None = None,
+) -> Order:
+    """Change a working order's quantity or prices, at the broker first.
+
+    A change may only lower the order's claim on capital and cash (a smaller
+    quantity, or a buy limit lowered / a sell limit raised); anything that would
+    raise it must go through the risk checks as a new order.
+    """
+    with transaction.atomic():
+        _, order = _lock_account_and_order(order_id)
+        if quantity is not None and quantity <= order.filled_quantity:
+            raise TradingError(
+                "quantity_below_filled", f"{order.filled_quantity} are filled already; ask for more than that."
+            )
+        if quantity is not None and quantity > order.quantity:
+            raise TradingError(
+                "modify_increases_exposure", "A larger quantity must be sent as a new order, through the risk checks."
+            )
+        if price is not None and order.order_type not in (OrderType.LIMIT, OrderType.STOP_LIMIT):
+            raise TradingError("not_a_limit_order", f"A {order.order_type} order has no limit price.")
+        if stop_price is not None and order.order_type not in (OrderType.STOP, OrderType.STOP_LIMIT):
+            raise TradingError("not_a_stop_order", f"A {order.order_type} order has no stop price.")
+        if price is not None and (price - order.price) * Side(order.side).sign > 0:
+            raise TradingError(
+                "modify_increases_exposure",
+                "A less favourable limit price must be sent as a new order, through the risk checks.",
+            )
+        _order_modify_locked(order, actor=actor, quantity=quantity, price=price, stop_price=stop_price)
     return order
+
+
+def _order_modify_locked(
+    order: Order,
+    *,
+    actor: str,
+    quantity: Decimal | None = None,
+    price: Decimal | None = None,
+    stop_price: Decimal | None = None,
+) -> None:
+    working_status = order.status
+    _order_move(order, OrderTrigger.MODIFY_REQUEST, event_type="order.pending_modify", actor=actor)
+    try:
+        broker_get().modify_order(
+            order.client_order_id, quantity=quantity, limit_price=price, stop_price=stop_price, now=timezone.now()
+        )
+    except BrokerError as error:
+        if error.is_retryable:
+            raise
+        _order_move(order, OrderTrigger.MODIFY_REJECT, event_type="order.modify_rejected", reason=error.message)
+        _order_restore_fill_status(order, working_status)
+        raise
+    order.quantity = quantity if quantity is not None else order.quantity
+    order.price = price if price is not None else order.price
+    order.stop_price = stop_price if stop_price is not None else order.stop_price
+    _order_move(order, OrderTrigger.MODIFY_ACCEPT, event_type="order.modified", actor=actor)
+    _order_restore_fill_status(order, working_status)
+
+
+def _order_restore_fill_status(order: Order, working_status: str) -> None:
+    # The state machine returns a modified order to ACCEPTED; one with fills stays PARTIALLY_FILLED.
+    if working_status == OrderStatus.PARTIALLY_FILLED and order.status == OrderStatus.ACCEPTED:
+        order.status = OrderStatus.PARTIALLY_FILLED
+        order.save(update_fields=["status", "updated_at"])
+
+
+def position_close(*, position_id: int, actor: str, reason: str = "closed by hand") -> Order:
+    """Flatten a position: cancel its working orders, then one market order for all of it."""
+    account_id = Position.objects.values_list("account_id", flat=True).get(pk=position_id)
+    with transaction.atomic():
+        account = Account.objects.select_for_update().get(pk=account_id)
+        position = (
+            Position.objects.select_for_update(of=("self",))
+            .select_related("instrument", "strategy")
+            .get(pk=position_id)
+        )
+        if position.quantity == 0:
+            raise TradingError("position_flat", f"The {position.instrument.symbol} position is already flat.")
+        return position_flatten_locked(account, position, actor=actor, reason=reason)
+
+
+def position_flatten_locked(account: Account, position: Position, *, actor: str, reason: str, **extra: Any) -> Order:
+    """Close a non-flat position; the caller holds the account's lock. Closing twice sends one order.
+
+    Every other working order of the position's strategy in the symbol is
+    canceled first (protective stops included: the close replaces them).
+    """
+    closing_side = Side.SELL if position.quantity > 0 else Side.BUY
+    working = Order.objects.filter(
+        account=account, strategy=position.strategy, instrument=position.instrument, status__in=OPEN_STATUSES
+    )
+    already = working.filter(
+        parent__isnull=True, order_type=OrderType.MARKET, side=closing_side, quantity=abs(position.quantity)
+    ).first()
+    if already is not None and already.filled_quantity == 0:
+        return already  # a close is on its way
+    for order_id in list(working.order_by("pk").values_list("pk", flat=True)):
+        # Lock and read each afresh: canceling an entry also cancels its held protective orders.
+        order = (
+            Order.objects.select_for_update(of=("self",))
+            .select_related("instrument", "strategy", "signal", "parent")
+            .get(pk=order_id)
+        )
+        if order.status in OPEN_STATUSES:
+            order.account = account
+            _order_cancel_locked(order, actor=actor, reason=reason)
+    close = Order.objects.create(
+        account=account,
+        instrument=position.instrument,
+        strategy=position.strategy,
+        side=closing_side,
+        order_type=OrderType.MARKET,
+        quantity=abs(position.quantity),
+        reference_price=price_get(position.instrument.symbol) or position.average_price,
+    )
+    event_record(
+        type="order.created",
+        account=account,
+        strategy=position.strategy,
+        order=close,
+        actor=actor,
+        payload={**order_payload(close), "reason": reason, **extra},
+    )
+    order_dispatch(close)
+    return close
+
+
+def _protective_orders_follow(account: Account, order: Order, position: Position) -> None:
+    """Protective orders never guard more than the position: shrink them with it, cancel them when it is flat."""
+    guards = (
+        Order.objects.select_for_update(of=("self",))
+        .select_related("instrument", "strategy", "signal", "parent")
+        .filter(
+            account=account,
+            strategy=order.strategy,
+            instrument=order.instrument,
+            parent__isnull=False,
+            status__in=[OrderStatus.SUBMITTED, OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED],
+        )
+        .exclude(pk=order.pk)
+    )
+    for guard in guards:
+        guard.account = account
+        guarded = -Side(guard.side).sign * position.quantity  # > 0 while the guard would close the position
+        remaining = guard.quantity - guard.filled_quantity
+        if guarded <= 0:
+            _order_cancel_locked(guard, actor="engine", reason="the position it guarded is closed")
+        elif guarded < remaining:
+            _order_modify_locked(guard, actor="engine", quantity=guard.filled_quantity + guarded)
 
 
 def orders_trigger_on_prices(prices: dict[str, Decimal], *, now: datetime) -> int:

@@ -161,6 +161,47 @@
     return response.json();
   }
 
+  function csrfToken() {
+    const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+    return match ? decodeURIComponent(match[1]) : "";
+  }
+
+  // A person's command: the answer's code and sentence are shown when it is refused.
+  async function command(path, button) {
+    button.disabled = true;
+    try {
+      const response = await fetch(API + path, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { Accept: "application/json", "X-CSRFToken": csrfToken() },
+      });
+      if (!response.ok) {
+        let message = path + " answered " + response.status;
+        try {
+          const body = await response.json();
+          if (body && body.message) message = body.message + (body.code ? " (" + body.code + ")" : "");
+        } catch (error) {
+          /* not JSON: keep the status line */
+        }
+        showNotice(message);
+        button.disabled = false;
+      }
+    } catch (error) {
+      showNotice("Could not reach the server: " + error.message);
+      button.disabled = false;
+    }
+  }
+
+  function actionButton(label, path, title) {
+    const button = el("button", { type: "button", class: "action", title: title }, label);
+    button.addEventListener("click", () => command(path, button));
+    const cell = el("td", { class: "actions" });
+    cell.appendChild(button);
+    return cell;
+  }
+
+  const OPEN_ORDER = new Set(["NEW", "SUBMITTED", "ACCEPTED", "PARTIALLY_FILLED", "PENDING_MODIFY"]);
+
   function resultsOf(body) {
     if (Array.isArray(body)) return body;
     return (body && body.results) || [];
@@ -250,11 +291,14 @@
         td("", "num market-value"),
         td("", "num unrealized"),
         td(fmtMoney(realized, { sign: true }), "num realized pnl " + pnlClass(realized)),
+        pos.qty === 0n
+          ? td("", "actions")
+          : actionButton("Close", "positions/" + p.id + "/close/", "Cancel its orders and close it at market"),
       );
       fillPriceCells(row, pos);
       rows.push(row);
     }
-    if (!rows.length) rows.push(emptyRow(8, "No positions."));
+    if (!rows.length) rows.push(emptyRow(9, "No positions."));
     body.replaceChildren(...rows);
     setCount("positions-count", state.positions.filter((pos) => pos.qty !== 0n).length);
   }
@@ -311,10 +355,11 @@
         status,
         td(fmtQty(dec(o.filled_quantity)), "num filled"),
         td(o.average_fill_price ? fmtMoney(dec(o.average_fill_price)) : "—", "num avg-fill"),
+        OPEN_ORDER.has(o.status) ? actionButton("Cancel", "orders/" + o.id + "/cancel/", "Cancel this order") : td("", "actions"),
       );
       return row;
     });
-    if (!rows.length) rows.push(emptyRow(9, "No orders."));
+    if (!rows.length) rows.push(emptyRow(10, "No orders."));
     tbodyOf("orders-table").replaceChildren(...rows);
     setCount("orders-count", orders.length);
   }

@@ -153,3 +153,23 @@ def test_data_is_shown_as_text_never_as_markup(page: Page):
     expect(alert).to_have_class(re.compile(r"severity-warning"))
     expect(page.locator("#events-feed img")).to_have_count(0)
     assert dialogs == []
+
+
+def test_a_person_closes_a_position_from_the_dashboard(page: Page, dashboard_demo, live_server_process):
+    _log_in(page)
+    status, answer = _post_signal(live_server_process, dashboard_demo.key, symbol="KO", stop_loss="60")
+    assert status == 201, answer
+    position_row = page.locator('#positions-table tbody tr[data-symbol="KO"]')
+    expect(position_row.locator(".qty")).not_to_have_text("0", timeout=WAIT_MS)
+    stop_row = page.locator("#orders-table tbody tr", has_text="stop 60.00")
+    expect(stop_row.locator(".status")).to_have_text("ACCEPTED", timeout=WAIT_MS)
+
+    position_row.get_by_role("button", name="Close").click()
+
+    # The close goes out at market, the protective stop is canceled, the position is flat: all pushed live.
+    close_row = page.locator("#orders-table tbody tr").filter(has_text="SELL").filter(has_text="MARKET")
+    expect(close_row.locator(".status")).to_have_text("FILLED", timeout=WAIT_MS)
+    expect(stop_row.locator(".status")).to_have_text("CANCELED", timeout=WAIT_MS)
+    expect(page.locator('#positions-table tbody tr[data-symbol="KO"]')).to_have_count(0, timeout=WAIT_MS)
+    expect(page.locator('#events-feed li[data-type="order.canceled"]').first).to_be_visible()
+    expect(page.locator("#notice")).to_have_count(0)

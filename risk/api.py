@@ -1,0 +1,121 @@
+"""Thin REST views: risk parameters, the portfolio assessment, the kill switch."""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import ApiKey
+from risk import selectors, services
+from risk.models import KillSwitch
+from risk.serializers import KillSwitchInput, KillSwitchOutput, RiskParametersSerializer, TradingStateInput
+from strategies.models import Strategy
+from trading.selectors import account_for_user
+
+
+def _account(request):
+    account = account_for_user(request.user)
+    if account is None:
+        raise NotFound("You have no trading account.")
+    return account
+
+
+def _strategy(request, account, strategy_id):
+    if strategy_id in (None, ""):
+        return None
+    try:
+        return Strategy.objects.get(pk=int(strategy_id), account=account)
+    except (Strategy.DoesNotExist, ValueError) as error:
+        raise NotFound("No such strategy on your account.") from error
+
+
+def _people_only(request) -> None:
+    # A signal producer's API key may not move limits or the emergency stop.
+    if isinstance(request.auth, ApiKey):
+        raise PermissionDenied("Signal keys cannot change risk settings; log in as a person.")
+
+
+class RiskParametersApi(APIView):
+    @extend_schema(parameters=[OpenApiParameter("strategy", int)], responses=RiskParametersSerializer)
+    def get(self, request):
+        account = _account(request)
+        strategy = _strategy(request, account, request.query_params.get("strategy"))
+        return Response(RiskParametersSerializer(selectors.parameters_get(account=account, strategy=strategy)).data)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("strategy", int)],
+        request=RiskParametersSerializer,
+        responses=RiskParametersSerializer,
+    )
+    def put(self, request):
+        _people_only(request)
+        account = _account(request)
+        strategy = _strategy(request, account, request.query_params.get("strategy"))
+        current = selectors.parameters_get(account=account, strategy=strategy)
+        serializer = RiskParametersSerializer(current, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        parameters = services.parameters_update(
+            account=account, strategy=strategy, data=serializer.validated_data, actor=request.user.get_username()
+        )
+        return Response(RiskParametersSerializer(parameters).data)
+
+
+class RiskAssessmentApi(APIView):
+    @extend_schema(responses=dict)
+    def get(self, request):
+        account = _account(request)
+        return Response(selectors.portfolio_risk_assess(account=account).as_dict())
+
+
+class KillSwitchApi(APIView):
+    @extend_schema(responses=KillSwitchOutput(many=True))
+    def get(self, request):
+        account = _account(request)
+        return Response(KillSwitchOutput(services.kill_switch_active(account=account), many=True).data)
+
+    @extend_schema(request=KillSwitchInput, responses=KillSwitchOutput)
+    def post(self, request):
+        _people_only(request)
+        account = _account(request)
+        data = KillSwitchInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        args = data.validated_data
+        actor = request.user.get_username()
+        if args["action"] == "release":
+            if "kill_switch_id" not in args:
+                raise ValidationError({"kill_switch_id": ["Which engagement to release."]})
+            switch = get_object_or_404(KillSwitch, pk=args["kill_switch_id"])
+            if switch.scope == KillSwitch.Scope.GLOBAL and not request.user.is_staff:
+                raise PermissionDenied("Only operations may release the global emergency stop.")
+            if switch.scope != KillSwitch.Scope.GLOBAL and account.pk not in (
+                switch.account_id,
+                switch.strategy.account_id if switch.strategy else None,
+            ):
+                raise NotFound("No such kill switch on your account.")
+            switch = services.kill_switch_release(kill_switch_id=switch.pk, actor=actor, reason=args["reason"])
+            return Response(KillSwitchOutput(switch).data)
+        scope = args["scope"]
+        if scope == KillSwitch.Scope.GLOBAL and not request.user.is_staff:
+            raise PermissionDenied("Only operations may engage the global emergency stop.")
+        strategy = _strategy(request, account, args.get("strategy_id"))
+        if scope == KillSwitch.Scope.STRATEGY and strategy is None:
+            raise ValidationError({"strategy_id": ["A strategy kill switch names its strategy."]})
+        switch = services.kill_switch_engage(
+            scope=scope, account=account, strategy=strategy, actor=actor, reason=args["reason"], flatten=args["flatten"]
+        )
+        return Response(KillSwitchOutput(switch).data, status=201)
+
+
+class TradingStateReleaseApi(APIView):
+    @extend_schema(request=TradingStateInput, responses=dict)
+    def post(self, request):
+        _people_only(request)
+        account = _account(request)
+        data = TradingStateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        strategy = _strategy(request, account, data.validated_data.get("strategy_id"))
+        state = services.trading_state_release(
+            account=account, strategy=strategy, actor=request.user.get_username(), reason=data.validated_data["reason"]
+        )
+        return Response({"trading_state": state})

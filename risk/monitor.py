@@ -1,0 +1,143 @@
+"""The live stop monitor: the pure StopMonitor fed from the market-data stream.
+
+Levels are loaded from the database when the book changes (a ``position.updated``
+event in this process) and at most every ``refresh_seconds`` otherwise (fills
+booked by workers in other processes): never a query per tick. A breach calls
+``risk.services.stop_breach_close`` on the same tick.
+"""
+
+import logging
+import threading
+import time
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.utils import timezone
+
+from risk import marketdata
+from risk.core.stops import StopBreach, StopMonitor, StopSpec, levels_for
+from risk.models import RiskParameters, StopTrigger
+from trading import bus
+
+logger = logging.getLogger(__name__)
+
+
+def stop_specs_load() -> list[StopSpec]:
+    """One spec per open position: the latest signal's explicit levels, else the parameters' percentages."""
+    from strategies.models import TradingSignal
+    from trading.models import Position
+
+    positions = list(
+        Position.objects.exclude(quantity=0)
+        .filter(opened_at__isnull=False)
+        .values_list("pk", "account_id", "strategy_id", "instrument__symbol", "quantity", "average_price", "opened_at")
+    )
+    by_account = {p.account_id: p for p in RiskParameters.objects.filter(account__isnull=False)}
+    by_strategy = {p.strategy_id: p for p in RiskParameters.objects.filter(strategy__isnull=False)}
+    fired = set(StopTrigger.objects.values_list("position_id", "position_opened_at"))
+    explicit: dict[tuple[Any, str], tuple[Decimal | None, Decimal | None]] = {}
+    strategy_ids = {p[2] for p in positions if p[2] is not None}
+    signals = (
+        TradingSignal.objects.filter(strategy_id__in=strategy_ids, signal_type__in=["BUY", "SELL"])
+        .exclude(stop_loss__isnull=True, take_profit__isnull=True)
+        .order_by("pk")
+        .values_list("strategy_id", "symbol", "stop_loss", "take_profit")
+    )
+    for strategy_id, symbol, stop_loss, take_profit in signals:
+        explicit[(strategy_id, symbol)] = (stop_loss, take_profit)  # the latest wins
+    specs = []
+    for pk, account_id, strategy_id, symbol, quantity, average, opened_at in positions:
+        if (pk, opened_at) in fired:
+            continue
+        parameters = by_strategy.get(strategy_id) or by_account.get(account_id) or RiskParameters()
+        stop_loss, take_profit = explicit.get((strategy_id, symbol), (None, None))
+        stop_loss, take_profit = levels_for(
+            quantity=quantity,
+            average_price=average,
+            stop_loss_fraction=parameters.stop_loss_percentage,
+            take_profit_fraction=parameters.take_profit_percentage,
+            stop_loss=stop_loss,
+            take_profit=take_profit,
+        )
+        specs.append(
+            StopSpec(
+                key=pk,
+                symbol=symbol,
+                quantity=quantity,
+                opened_at=opened_at,
+                stop_loss=stop_loss,
+                take_profit=take_profit,
+                trailing_fraction=parameters.trailing_stop_percentage or None,
+            )
+        )
+    return specs
+
+
+class StopMonitorRunner:
+    """Handler for ``market_data().subscribe_all``: ``runner(PriceUpdate(symbol, price, size, at))``."""
+
+    def __init__(self, *, refresh_seconds: float = 1.0) -> None:
+        self.monitor = StopMonitor()
+        self.refresh_seconds = refresh_seconds
+        self._loaded_at = -float("inf")
+        self._dirty = True
+        self._lock = threading.Lock()
+        self.breaches: int = 0
+
+    def mark_dirty(self, _event: dict[str, Any] | None = None) -> None:
+        self._dirty = True
+
+    def refresh(self, *, force: bool = False) -> None:
+        if not force and not self._dirty and time.monotonic() - self._loaded_at < self.refresh_seconds:
+            return
+        self._dirty = False
+        self._loaded_at = time.monotonic()
+        self.monitor.replace_all(stop_specs_load())
+
+    def __call__(self, update: Any) -> list[StopBreach]:
+        return self.on_price(update.symbol, update.price, update.at)
+
+    def on_price(self, symbol: str, price: Decimal, at: datetime | None = None) -> list[StopBreach]:
+        at = at or timezone.now()
+        with self._lock:
+            self.refresh()
+            breaches = self.monitor.on_price(symbol, price, at)
+        for breach in breaches:
+            self.breaches += 1
+            self._act(breach)
+        return breaches
+
+    @staticmethod
+    def _act(breach: StopBreach) -> None:
+        from risk.services import stop_breach_close
+
+        try:
+            stop_breach_close(
+                position_id=breach.key,
+                opened_at=breach.opened_at,
+                kind=breach.kind,
+                trigger_price=breach.trigger_price,
+                price=breach.price,
+                now=breach.at,
+            )
+        except Exception:
+            # The marker row was not written, so the next reload re-arms the position and it fires again.
+            logger.exception("could not close position %s on a %s breach", breach.key, breach.kind)
+
+
+_runner: StopMonitorRunner | None = None
+
+
+def stop_monitor_start() -> StopMonitorRunner | None:
+    """Attach the stop monitor to this process's price stream (call once where the feed runs)."""
+    global _runner
+    if _runner is not None:
+        return _runner
+    runner = StopMonitorRunner()
+    if marketdata.price_stream_subscribe(runner) is None:
+        logger.warning("no market-data stream to attach the stop monitor to")
+        return None
+    bus.subscribe(["position.updated"], runner.mark_dirty)
+    _runner = runner
+    return runner

@@ -1,0 +1,123 @@
+"""Run a feed into this process's manager: reconnect with backoff, default subscribers, background thread."""
+
+import logging
+import threading
+from datetime import datetime
+from decimal import Decimal
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+from trading.core.feedhealth import backoff_delays
+from trading.marketdata.feeds.base import Feed, FeedFatal, wait_maintaining
+from trading.marketdata.feeds.simulated import SimulatedFeed
+from trading.marketdata.manager import MarketDataManager, Subscription, market_data
+
+logger = logging.getLogger(__name__)
+
+PRICES_GROUP = "prices"
+
+
+def prices_push(prices: dict[str, Decimal], *, now: datetime) -> None:
+    """Browsers' throttled price push (the Channels group every dashboard joins)."""
+    from trading.bus import group_send_many
+
+    group_send_many(
+        [PRICES_GROUP],
+        {"type": "prices.message", "prices": {s: str(p) for s, p in prices.items()}, "at": now.isoformat()},
+    )
+
+
+def resting_orders_trigger(prices: dict[str, Decimal], *, now: datetime) -> None:
+    from trading.services import orders_trigger_on_prices
+
+    orders_trigger_on_prices(prices, now=now)
+
+
+def subscribers_wire(manager: MarketDataManager) -> list[Subscription]:
+    """What every running feed drives: the paper broker's resting orders and the browsers' price push."""
+    return [
+        manager.subscribe_batched(resting_orders_trigger, interval=settings.MARKET_FEED_INTERVAL),
+        manager.subscribe_batched(prices_push, interval=settings.MARKET_PUSH_INTERVAL),
+    ]
+
+
+def feed_serve(
+    feed: Feed,
+    manager: MarketDataManager,
+    stop: threading.Event,
+    *,
+    backoff_base: float = 1.0,
+    backoff_cap: float = 60.0,
+) -> None:
+    """Run feed until stop is set or its data ends; reconnect after failures with 1, 2, 4, 8 ... s (capped)."""
+    delays = backoff_delays(base=backoff_base, cap=backoff_cap)
+    manager.feed_started(feed.symbols)
+    try:
+        while not stop.is_set():
+            handled = manager.updates_handled
+            try:
+                feed.connect()
+                feed.run(manager, stop)
+                return  # stopped, or the data ended (a replay)
+            except FeedFatal:
+                logger.exception("market feed %s cannot run", feed.name)
+                return
+            except Exception:
+                logger.exception("market feed %s failed", feed.name)
+            finally:
+                try:
+                    feed.close()
+                except Exception:
+                    logger.exception("could not close market feed %s", feed.name)
+            if manager.updates_handled > handled:
+                # It worked for a while: start the backoff again from the shortest wait.
+                delays = backoff_delays(base=backoff_base, cap=backoff_cap)
+            delay = next(delays)
+            logger.warning("market feed %s disconnected; reconnecting in %.0f s", feed.name, delay)
+            wait_maintaining(manager, stop, delay)
+    finally:
+        manager.feed_stopped()
+
+
+def simulated_feed_default(*, speedup: float) -> SimulatedFeed:
+    from trading.models import Instrument
+
+    instruments = list(
+        Instrument.objects.filter(is_active=True).values_list(
+            "symbol", "reference_price", "annual_volatility", "tick_size"
+        )
+    )
+    return SimulatedFeed(
+        instruments, seed=settings.MARKET_FEED_SEED, interval=settings.MARKET_FEED_INTERVAL, speedup=speedup
+    )
+
+
+def feed_run(stop: threading.Event, *, speedup: float = 60.0, feed: Feed | None = None) -> None:
+    """Tick every instrument (or run the given feed) until stop is set; speedup makes the demo visibly move."""
+    manager = market_data()
+    subscriptions = subscribers_wire(manager)
+    for starter in settings.MARKET_DATA_STREAM_SUBSCRIBERS:
+        import_string(starter)()  # e.g. the risk engine's stop monitor, on the same tick stream
+    try:
+        feed_serve(feed or simulated_feed_default(speedup=speedup), manager, stop)
+    finally:
+        for subscription in subscriptions:
+            subscription.cancel()
+
+
+def feed_start_in_background(*, feed: Feed | None = None) -> threading.Event:
+    stop = threading.Event()
+    thread = threading.Thread(target=feed_run, args=(stop,), kwargs={"feed": feed}, name="market-feed", daemon=True)
+    thread.start()
+
+    def shutdown() -> None:
+        stop.set()
+        thread.join(timeout=5)
+
+    # Stop ticking before the interpreter tears down the executors the feed pushes through.
+    threading._register_atexit(shutdown)
+    return stop
+
+
+__all__ = ["PRICES_GROUP", "feed_run", "feed_serve", "feed_start_in_background", "subscribers_wire"]
