@@ -177,12 +177,28 @@ def _live_server(django_db_setup, celery_worker_process, tmp_path_factory) -> It
             server.kill()
 
 
+def _celery_idle() -> bool:
+    """No task queued, reserved or running: nothing can still touch the test database."""
+    import redis
+
+    from quantumleap.celery import app
+
+    if redis.Redis.from_url(settings.REDIS_URL).llen("celery"):
+        return False
+    inspector = app.control.inspect(timeout=0.5)
+    busy = [inspector.active() or {}, inspector.reserved() or {}, inspector.scheduled() or {}]
+    return not any(tasks for found in busy for tasks in found.values())
+
+
 @pytest.fixture
-def live_server_process(transactional_db, _live_server) -> str:
+def celery_worker(transactional_db, celery_worker_process) -> Iterator[subprocess.Popen | None]:
+    yield celery_worker_process
+    if celery_worker_process is not None:
+        # Tasks still in flight would race the database flush that ends the test (and deadlock with it).
+        wait_for(_celery_idle, timeout=60, interval=0.2)
+
+
+@pytest.fixture
+def live_server_process(transactional_db, _live_server, celery_worker) -> str:
     """Base URL of the real ASGI app (daphne) serving the test database; a Celery worker runs on the real stack."""
     return _live_server
-
-
-@pytest.fixture
-def celery_worker(transactional_db, celery_worker_process) -> subprocess.Popen | None:
-    return celery_worker_process

@@ -107,10 +107,12 @@ def main() -> None:
     # Room for every order: the benchmark measures the pipeline, not the limits.
     Strategy.objects.filter(pk=strategy.pk).update(capital=10**9)
     Account.objects.filter(pk=strategy.account_id).update(cash=10**10)
-    RiskParameters.objects.filter(account_id=strategy.account_id).update(max_position_size=1)
-    for field in ("max_order_rate_per_minute", "max_strategy_order_rate_per_minute", "max_account_order_rate"):
-        if hasattr(RiskParameters, field):
-            RiskParameters.objects.filter(account_id=strategy.account_id).update(**{field: None})
+    RiskParameters.objects.filter(account_id=strategy.account_id).update(
+        max_position_size=1,
+        max_sector_exposure=1,
+        max_strategy_orders_per_minute=None,
+        max_account_orders_per_minute=None,
+    )
     key = api_key_create(user=strategy.owner, strategy=strategy)
     symbols = list(Instrument.objects.values_list("symbol", flat=True))
 

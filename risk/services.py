@@ -33,6 +33,7 @@ from risk.core.rules import (
 )
 from risk.models import KillSwitch, RiskParameters, RiskState, StopTrigger
 from strategies.models import Strategy
+from trading.brokers.base import BrokerError
 from trading.core.orders import OPEN_STATUSES, OrderStatus, OrderType, Side
 from trading.models import Account, Event, Execution, Order, Position
 from trading.services import TradingError, event_record, order_cancel, position_flatten_locked
@@ -508,9 +509,10 @@ def _kill_switch_sweep(switch: KillSwitch) -> None:
     actor = f"kill-switch:{switch.engaged_by}"
     for order_id in _orders_in_scope(switch).order_by("pk").values_list("pk", flat=True):
         try:
-            order_cancel(order_id=order_id, actor=actor)
-        except Exception:
-            # An order that filled or was canceled meanwhile cannot be canceled again; the rest still must be.
+            # An order that filled or was canceled since the listing is left as it is.
+            order_cancel(order_id=order_id, actor=actor, reason="kill switch", if_open=True)
+        except BrokerError:
+            # The broker refused or is unreachable: the rest must still be canceled; reconciliation settles this one.
             logger.exception("kill switch %s could not cancel order %s", switch.pk, order_id)
     if not switch.flatten:
         return

@@ -387,11 +387,16 @@ def _signal_mark(order: Order, status: str) -> None:
     )
 
 
-def order_cancel(*, order_id: int, actor: str) -> Order:
-    """Cancel an open order: at the broker if it was sent, locally if it never left."""
+def order_cancel(*, order_id: int, actor: str, reason: str = "", if_open: bool = False) -> Order:
+    """Cancel an open order: at the broker if it was sent, locally if it never left.
+
+    A done order raises IllegalTransition, unless if_open: sweeps (the kill switch) leave it as it is.
+    """
     with transaction.atomic():
         _, order = _lock_account_and_order(order_id)
-        _order_cancel_locked(order, actor=actor)
+        if if_open and order.status not in OPEN_STATUSES:
+            return order
+        _order_cancel_locked(order, actor=actor, reason=reason)
     return order
 
 
