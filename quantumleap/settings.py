@@ -164,6 +164,14 @@ SPECTACULAR_SETTINGS = {
 PAPER_SLIPPAGE_BPS = Decimal(os.environ.get("PAPER_SLIPPAGE_BPS", "5"))
 PAPER_COMMISSION_PER_SHARE = Decimal(os.environ.get("PAPER_COMMISSION_PER_SHARE", "0.005"))
 PAPER_COMMISSION_MINIMUM = Decimal(os.environ.get("PAPER_COMMISSION_MINIMUM", "1.00"))
+# per_share (the default), per_order (a flat fee per fill) or bps (basis points of a fill's notional).
+PAPER_COMMISSION_MODEL = os.environ.get("PAPER_COMMISSION_MODEL", "per_share")
+PAPER_COMMISSION_PER_ORDER = Decimal(os.environ.get("PAPER_COMMISSION_PER_ORDER", "1.00"))
+PAPER_COMMISSION_BPS = Decimal(os.environ.get("PAPER_COMMISSION_BPS", "1"))
+# Liquidity: a fill takes at most this share of the volume available (1 = liquidity never limits a fill).
+PAPER_MAX_PARTICIPATION = Decimal(os.environ.get("PAPER_MAX_PARTICIPATION", "1.0"))
+# Shares at the top of the book a market order meets at placement; empty: the symbol's volume per feed interval.
+PAPER_TOP_OF_BOOK_SIZE = os.environ.get("PAPER_TOP_OF_BOOK_SIZE", "")
 BROKER_BACKEND = os.environ.get("BROKER_BACKEND", "trading.brokers.paper.PaperBroker")
 # Interactive Brokers (BROKER_BACKEND=trading.brokers.ib.InteractiveBrokersBroker): TWS or IB Gateway.
 IB_HOST = os.environ.get("IB_HOST", "127.0.0.1")
@@ -186,6 +194,7 @@ RISK_MONITOR_INTERVAL = timedelta(seconds=int(os.environ.get("RISK_MONITOR_INTER
 CELERY_BEAT_SCHEDULE = {
     "broker-reconcile": {"task": "trading.tasks.broker_reconcile_task", "schedule": RECONCILE_INTERVAL},
     "portfolio-risk-monitor": {"task": "risk.tasks.portfolio_risk_monitor_all_task", "schedule": RISK_MONITOR_INTERVAL},
+    "orders-expire-day": {"task": "trading.tasks.orders_expire_day_task", "schedule": timedelta(seconds=60)},
 }
 
 # Simulated market feed: started by the ASGI app when MARKET_FEED=simulated (make run).

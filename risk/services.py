@@ -117,9 +117,18 @@ def book_read(*, account: Account, extra_symbols: Iterable[str] = ()) -> Book:
         )
     )
     # A protective order waiting for its entry reserves nothing until it is live.
+    working = Order.objects.filter(account=account, status__in=OPEN_STATUSES).exclude(
+        parent__isnull=False, status=OrderStatus.NEW
+    )
+    # The exits of one bracket (an OCO group) never both fill: only the first claims the position.
+    claimed: set[str] = set()
+    siblings = []
+    for pk, group in working.exclude(oco_group="").order_by("pk").values_list("pk", "oco_group"):
+        if group in claimed:
+            siblings.append(pk)
+        claimed.add(group)
     orders = list(
-        Order.objects.filter(account=account, status__in=OPEN_STATUSES)
-        .exclude(parent__isnull=False, status=OrderStatus.NEW)
+        working.exclude(pk__in=siblings)
         .order_by("pk")  # reducing capacity is claimed in the order the orders were placed
         .values_list(
             "instrument__symbol",

@@ -142,6 +142,11 @@ def _signal_to_orders(
         message = f"A {side} stop loss must lie on the losing side of {reference_price}."
         _signal_reject(signal, account, [Violation("invalid_stop_loss", message)])
         return
+    bracket = signal.stop_loss is not None and signal.take_profit is not None
+    if bracket and (signal.take_profit - reference_price) * side.sign <= 0:
+        message = f"A {side} take profit must lie on the winning side of {reference_price}."
+        _signal_reject(signal, account, [Violation("invalid_take_profit", message)])
+        return
     order_type = OrderType.LIMIT if signal.target_price is not None else OrderType.MARKET
     validation = order_validate(
         account=account,
@@ -179,6 +184,8 @@ def _signal_to_orders(
         reference_price=reference_price,
     )
     orders = [entry]
+    # A bracket: both exits wait for the entry, then work GTC as one OCO group (a fill of one shrinks the other).
+    oco_group = f"OCO-{entry.client_order_id}" if bracket else ""
     if signal.stop_loss is not None:
         orders.append(
             Order.objects.create(
@@ -193,6 +200,24 @@ def _signal_to_orders(
                 quantity=quantity,
                 stop_price=signal.stop_loss,
                 reference_price=signal.stop_loss,
+                oco_group=oco_group,
+            )
+        )
+    if bracket:
+        orders.append(
+            Order.objects.create(
+                account=account,
+                instrument=instrument,
+                strategy=strategy,
+                signal=signal,
+                parent=entry,
+                side=side.opposite,
+                order_type=OrderType.LIMIT,
+                time_in_force=Order.TimeInForce.GTC,
+                quantity=quantity,
+                price=signal.take_profit,
+                reference_price=signal.take_profit,
+                oco_group=oco_group,
             )
         )
     for order in orders:

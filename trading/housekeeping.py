@@ -11,14 +11,15 @@ from django.db import DatabaseError, close_old_connections
 from django.utils import timezone
 
 from trading.brokers.base import BrokerError
-from trading.services import broker_reconcile
+from trading.services import broker_reconcile, orders_expire_day
 
 logger = logging.getLogger(__name__)
 
 
 def housekeeping_run(stop: threading.Event) -> None:
     """What Celery beat schedules on the real stack: reconciliation (at start, then every
-    RECONCILE_INTERVAL) and the portfolio risk monitor (every RISK_MONITOR_INTERVAL), until stop is set."""
+    RECONCILE_INTERVAL), DAY order expiry and the portfolio risk monitor (every RISK_MONITOR_INTERVAL),
+    until stop is set."""
     from risk.tasks import portfolio_risk_monitor_all_task
 
     tick = settings.RISK_MONITOR_INTERVAL.total_seconds()
@@ -33,6 +34,10 @@ def housekeeping_run(stop: threading.Event) -> None:
             except (BrokerError, DatabaseError):
                 # Reconciliation repairs; a failed pass is simply retried at the next interval.
                 logger.exception("reconciliation failed; retrying in %s", settings.RECONCILE_INTERVAL)
+        try:
+            orders_expire_day(now=timezone.now())
+        except DatabaseError:
+            logger.exception("DAY order expiry failed; retrying in %s s", tick)
         try:
             portfolio_risk_monitor_all_task.delay()  # in-process on the embedded default
         except DatabaseError:

@@ -87,11 +87,18 @@ class Order(models.Model):
         help_text="The entry order a protective order guards; it is sent once the entry fills.",
     )
     side = models.CharField(max_length=4, choices=SideChoices.choices)
-    order_type = models.CharField(max_length=10, choices=TypeChoices.choices)
+    order_type = models.CharField(max_length=16, choices=TypeChoices.choices)
     time_in_force = models.CharField(max_length=3, choices=TimeInForce.choices, default=TimeInForce.DAY)
     quantity = models.DecimalField(**QUANTITY)
     price = models.DecimalField(null=True, blank=True, help_text="Limit price", **MONEY)
     stop_price = models.DecimalField(null=True, blank=True, **MONEY)
+    trail_amount = models.DecimalField(null=True, blank=True, help_text="Trailing stop: trail in price", **MONEY)
+    trail_percent = models.DecimalField(
+        null=True, blank=True, max_digits=8, decimal_places=4, help_text="Trailing stop: trail in percent"
+    )
+    oco_group = models.CharField(
+        max_length=64, blank=True, db_index=True, help_text="Bracket exits: one cancels (or shrinks) the other"
+    )
     reference_price = models.DecimalField(help_text="Price the risk check valued the order at", **MONEY)
     status = models.CharField(max_length=16, choices=Status.choices, default=OrderStatus.NEW, db_index=True)
     filled_quantity = models.DecimalField(default=0, **QUANTITY)
@@ -210,12 +217,18 @@ class PaperVenueOrder(models.Model):
     broker_order_id = models.CharField(max_length=64, unique=True)
     symbol = models.CharField(max_length=16, db_index=True)
     side = models.CharField(max_length=4)
-    order_type = models.CharField(max_length=10)
+    order_type = models.CharField(max_length=16)
+    time_in_force = models.CharField(max_length=3, default="DAY")
     quantity = models.DecimalField(**QUANTITY)
     limit_price = models.DecimalField(null=True, blank=True, **MONEY)
     stop_price = models.DecimalField(null=True, blank=True, **MONEY)
+    trail_amount = models.DecimalField(null=True, blank=True, **MONEY)
+    trail_percent = models.DecimalField(null=True, blank=True, max_digits=8, decimal_places=4)
+    best_price = models.DecimalField(null=True, blank=True, help_text="Trailing stop: best price so far", **MONEY)
     filled_quantity = models.DecimalField(default=0, **QUANTITY)
     is_open = models.BooleanField(default=True, db_index=True)
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="DAY orders: the session close")
+    closed_reason = models.CharField(max_length=16, blank=True, help_text="filled, canceled, expired, ioc, fok")
     created_at = models.DateTimeField()
 
     def __str__(self) -> str:

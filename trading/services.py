@@ -27,9 +27,17 @@ from trading.brokers.base import (
     broker_get,
 )
 from trading.brokers.circuit import circuit_check, circuit_record
-from trading.brokers.paper import PaperBroker
+from trading.brokers.paper import PaperBroker, volume_per_interval
 from trading.core.circuit import CircuitState
-from trading.core.orders import OPEN_STATUSES, OrderStatus, OrderTrigger, OrderType, Side, next_status
+from trading.core.orders import (
+    OPEN_STATUSES,
+    TRANSITIONS,
+    OrderStatus,
+    OrderTrigger,
+    OrderType,
+    Side,
+    next_status,
+)
 from trading.core.positions import PositionState, apply_fill, cash_delta, unrealized_pnl
 from trading.marketdata import price_get
 from trading.models import Account, Event, Execution, Order, Position
@@ -160,7 +168,7 @@ def order_submit(*, order_id: int) -> Order:
             account, order = _lock_account_and_order(order_id)
             if order.status != OrderStatus.NEW:
                 return order
-            if order.parent_id and order.parent.status != OrderStatus.FILLED:
+            if order.parent_id and not _entry_done(order.parent):
                 return order  # a protective order waits for its entry to fill
             _order_send(broker, account, order, now=now)
     except BrokerError as error:
@@ -194,7 +202,12 @@ def _order_send(broker: Broker, account: Account, order: Order, *, now: datetime
         _signal_mark(order, "failed")
         return
     _order_move(order, OrderTrigger.ACCEPT, event_type="order.accepted")
-    _order_adopt_broker_state(account, order, result.state, result.fills, reason="already held by the broker")
+    if result.already_held:
+        reason = "already held by the broker"
+    else:
+        # Only IOC and FOK orders come back closed without filling in full: their remainder never rests.
+        reason = f"{order.time_in_force} remainder canceled at the venue"
+    _order_adopt_broker_state(account, order, result.state, result.fills, reason=reason)
 
 
 def _broker_request(order: Order) -> BrokerOrderRequest:
@@ -207,6 +220,8 @@ def _broker_request(order: Order) -> BrokerOrderRequest:
         limit_price=order.price,
         stop_price=order.stop_price,
         time_in_force=order.time_in_force,
+        trail_amount=order.trail_amount,
+        trail_percent=order.trail_percent,
     )
 
 
@@ -217,7 +232,24 @@ def _order_adopt_broker_state(
     booked = sum(_execution_apply_locked(account, order, fill) is not None for fill in fills)
     if not state.is_open and order.status in OPEN_STATUSES:
         _order_move(order, OrderTrigger.CANCEL, event_type="order.canceled", reason=f"closed at the broker: {reason}")
+        _children_release(order, reason="entry closed at the broker")
     return booked
+
+
+def _entry_done(entry: Order) -> bool:
+    """An entry's protective orders may go once it filled, or once it ended (IOC, expiry) with some fills."""
+    return entry.status == OrderStatus.FILLED or (entry.status not in OPEN_STATUSES and entry.filled_quantity > 0)
+
+
+def _children_release(entry: Order, *, reason: str) -> None:
+    """An entry that ended: its held protective orders guard what filled, or are canceled when nothing did."""
+    for child in entry.children.filter(status=OrderStatus.NEW):
+        if entry.filled_quantity > 0:
+            child.quantity = entry.filled_quantity
+            child.save(update_fields=["quantity", "updated_at"])
+            order_dispatch(child)
+        else:
+            _order_move(child, OrderTrigger.CANCEL, event_type="order.canceled", reason=reason)
 
 
 def _circuit_outcome(broker_name: str, *, ok: bool, now: datetime, error: BrokerError | None = None) -> None:
@@ -362,10 +394,7 @@ def _execution_apply_locked(account: Account, order: Order, fill: BrokerFill) ->
     event_record(type="account.updated", account=account, payload={"cash": account.cash})
 
     if filled:
-        for child in order.children.filter(status=OrderStatus.NEW):
-            child.quantity = order.filled_quantity
-            child.save(update_fields=["quantity", "updated_at"])
-            order_dispatch(child)
+        _children_release(order, reason="entry filled")
         if order.parent_id is None:
             _signal_mark(order, "executed")
     return execution
@@ -567,21 +596,59 @@ def _protective_orders_follow(account: Account, order: Order, position: Position
             _order_modify_locked(guard, actor="engine", quantity=guard.filled_quantity + guarded)
 
 
-def orders_trigger_on_prices(prices: dict[str, Decimal], *, now: datetime) -> int:
-    """Let new prices fill the paper venue's resting orders; returns the number of fills booked."""
+def orders_trigger_on_prices(
+    prices: dict[str, Decimal], *, now: datetime, volumes: dict[str, Decimal] | None = None
+) -> int:
+    """Let new prices fill the paper venue's resting orders; returns the number of fills booked.
+
+    volumes: shares traded per symbol since the last call; without them the venue assumes the
+    symbol's average volume per feed interval. Orders in one symbol share that volume, oldest first.
+    """
     broker = broker_get()
     if not isinstance(broker, PaperBroker):
         return 0  # a real broker reports its own fills
     booked = 0
+    available: dict[str, Decimal] = {}
     for client_order_id in broker.resting_triggered(prices):
         order_id = Order.objects.values_list("pk", flat=True).get(client_order_id=client_order_id)
         with transaction.atomic():
             account, order = _lock_account_and_order(order_id)
             if order.status not in OPEN_STATUSES:
                 continue
-            for fill in broker.trigger(client_order_id, prices[order.instrument.symbol], now=now):
+            symbol, price = order.instrument.symbol, prices[order.instrument.symbol]
+            volume = None
+            if broker.model.liquidity_limited:
+                if symbol not in available:
+                    available[symbol] = (volumes or {}).get(symbol, volume_per_interval(symbol, price))
+                volume = available[symbol]
+            for fill in broker.trigger(client_order_id, price, now=now, available=volume):
                 booked += _execution_apply_locked(account, order, fill) is not None
+                if volume is not None:
+                    available[symbol] -= fill.quantity / broker.model.max_participation
     return booked
+
+
+def orders_expire_day(*, now: datetime) -> int:
+    """Expire DAY orders at their exchange's session close: the venue closes them, the engine moves them EXPIRED."""
+    broker = broker_get()
+    if not isinstance(broker, PaperBroker):
+        return 0  # a real broker expires its own orders; reconciliation closes ours
+    expired = 0
+    for client_order_id in broker.day_orders_due(now):
+        order_id = Order.objects.filter(client_order_id=client_order_id).values_list("pk", flat=True).first()
+        with transaction.atomic():
+            if order_id is None:
+                broker.expire(client_order_id, now=now)  # not ours: the venue closes it all the same
+                continue
+            _, order = _lock_account_and_order(order_id)
+            if not broker.expire(client_order_id, now=now):
+                continue
+            if (OrderStatus(order.status), OrderTrigger.EXPIRE) not in TRANSITIONS:
+                continue  # closed meanwhile, or mid-modification: reconciliation settles it
+            _order_move(order, OrderTrigger.EXPIRE, event_type="order.expired", reason="session closed")
+            _children_release(order, reason="entry expired")
+            expired += 1
+    return expired
 
 
 @dataclass
@@ -625,7 +692,7 @@ def _reconcile_new_order(order_id: int, *, now: datetime, report: ReconcileRepor
         account, order = _lock_account_and_order(order_id)
         if order.status != OrderStatus.NEW:
             return
-        if order.parent_id and order.parent.status != OrderStatus.FILLED:
+        if order.parent_id and not _entry_done(order.parent):
             return
         if order.signal is not None and order.signal.expires_at <= now and order.parent_id is None:
             # Too late to act on the signal: sending it now would trade on stale advice.

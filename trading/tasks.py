@@ -7,7 +7,13 @@ from django.db import close_old_connections
 from django.utils import timezone
 
 from trading.brokers.base import BrokerError, BrokerFill, broker_get
-from trading.services import broker_reconcile, execution_apply, order_submission_failed, order_submit
+from trading.services import (
+    broker_reconcile,
+    execution_apply,
+    order_submission_failed,
+    order_submit,
+    orders_expire_day,
+)
 
 
 @shared_task(bind=True, acks_late=True, max_retries=None)
@@ -30,6 +36,11 @@ def order_submit_task(self, order_id: int) -> str:
 @shared_task(acks_late=True)
 def broker_reconcile_task() -> dict[str, int]:
     return broker_reconcile(now=timezone.now()).as_dict()
+
+
+@shared_task(acks_late=True)
+def orders_expire_day_task() -> int:
+    return orders_expire_day(now=timezone.now())
 
 
 @worker_ready.connect

@@ -49,6 +49,8 @@ class BrokerOrderRequest:
     limit_price: Decimal | None = None
     stop_price: Decimal | None = None
     time_in_force: str = "DAY"
+    trail_amount: Decimal | None = None
+    trail_percent: Decimal | None = None
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,12 @@
 Its book (PaperVenueOrder, PaperVenueFill) lives in the database, inside the
 caller's transaction, so a crash rolls venue and engine back together, and a
 retried placement finds the order it already holds.
+
+Time in force: IOC fills what it can at placement and closes the rest; FOK fills
+completely at placement or not at all; DAY orders close at their exchange's
+session close (`expire_day`); GTC rests until canceled. With a participation
+below 1, a fill takes at most that share of the volume available: the top of
+the book at placement, the volume traded since the last trigger afterwards.
 """
 
 from collections import defaultdict
@@ -24,7 +30,11 @@ from trading.brokers.base import (
 from trading.core.fills import FillModel
 from trading.core.orders import OrderType, Side
 from trading.marketdata import price_get
-from trading.models import PaperVenueFill, PaperVenueOrder
+from trading.marketdata.calendars import UnknownExchange, market_status
+from trading.marketdata.feeds.simulated import TRADING_SECONDS_PER_DAY, daily_volume_default
+from trading.models import Instrument, PaperVenueFill, PaperVenueOrder
+
+DEFAULT_EXCHANGE = "XNYS"
 
 
 def fill_model() -> FillModel:
@@ -32,7 +42,33 @@ def fill_model() -> FillModel:
         slippage_bps=settings.PAPER_SLIPPAGE_BPS,
         commission_per_share=settings.PAPER_COMMISSION_PER_SHARE,
         commission_minimum=settings.PAPER_COMMISSION_MINIMUM,
+        commission_model=settings.PAPER_COMMISSION_MODEL,
+        commission_per_order=settings.PAPER_COMMISSION_PER_ORDER,
+        commission_bps=settings.PAPER_COMMISSION_BPS,
+        max_participation=settings.PAPER_MAX_PARTICIPATION,
     )
+
+
+def volume_per_interval(symbol: str, price: Decimal) -> Decimal:
+    """The simulated feed's average volume in one feed interval: what a trigger may draw on without a tape."""
+    share_of_day = settings.MARKET_FEED_INTERVAL.total_seconds() / TRADING_SECONDS_PER_DAY
+    return Decimal(max(1, round(daily_volume_default(symbol, price) * share_of_day)))
+
+
+def top_of_book_size(symbol: str, price: Decimal) -> Decimal:
+    """Shares a marketable order meets at placement (PAPER_TOP_OF_BOOK_SIZE, else one interval's volume)."""
+    if settings.PAPER_TOP_OF_BOOK_SIZE:
+        return Decimal(settings.PAPER_TOP_OF_BOOK_SIZE)
+    return volume_per_interval(symbol, price)
+
+
+def day_close(symbol: str, now: datetime) -> datetime | None:
+    """When a DAY order placed now expires: the next session close of the symbol's exchange."""
+    exchange = Instrument.objects.filter(symbol=symbol).values_list("exchange", flat=True).first()
+    try:
+        return market_status(exchange or DEFAULT_EXCHANGE, now).next_close
+    except UnknownExchange:
+        return market_status(DEFAULT_EXCHANGE, now).next_close
 
 
 def _state(venue_order: PaperVenueOrder) -> BrokerOrderState:
@@ -60,6 +96,12 @@ def _not_working(client_order_id: str) -> BrokerError:
     return BrokerError(BrokerErrorCategory.REJECTION, "order_not_working", f"Order {client_order_id} is not working.")
 
 
+def _close(venue_order: PaperVenueOrder, reason: str) -> None:
+    venue_order.is_open = False
+    venue_order.closed_reason = reason
+    venue_order.save(update_fields=["is_open", "closed_reason"])
+
+
 class PaperBroker(Broker):
     name = "paper"
 
@@ -73,24 +115,48 @@ class PaperBroker(Broker):
         last = price_get(request.symbol)
         if last is None:
             raise BrokerError(BrokerErrorCategory.REJECTION, "no_market", f"No market for {request.symbol}.")
+        side = Side(request.side)
+        stop_price, best_price = request.stop_price, None
+        if request.order_type == OrderType.TRAILING_STOP:
+            try:
+                best_price = last
+                stop_price = self.model.trail_stop(
+                    side, last, amount=request.trail_amount, percent=request.trail_percent
+                )
+            except ValueError as error:
+                raise BrokerError(BrokerErrorCategory.REJECTION, "invalid_trail", str(error)) from None
+        tif = request.time_in_force
         venue_order = PaperVenueOrder.objects.create(
             client_order_id=request.client_order_id,
             broker_order_id=f"P-{request.client_order_id}",
             symbol=request.symbol,
-            side=request.side,
+            side=side,
             order_type=request.order_type,
+            time_in_force=tif,
             quantity=request.quantity,
             limit_price=request.limit_price,
-            stop_price=request.stop_price,
+            stop_price=stop_price,
+            trail_amount=request.trail_amount,
+            trail_percent=request.trail_percent,
+            best_price=best_price,
+            expires_at=day_close(request.symbol, now) if tif == "DAY" else None,
             created_at=now,
         )
-        fills = self._match(venue_order, last, now=now)
+        available = top_of_book_size(request.symbol, last) if self.model.liquidity_limited else None
+        if tif == "FOK" and (
+            self._fill_price(venue_order, last) is None
+            or self.model.fillable(request.quantity, available) < request.quantity
+        ):
+            _close(venue_order, "fok")  # all or nothing: nothing
+            return PlaceResult(state=_state(venue_order))
+        fills = self._match(venue_order, last, now=now, available=available)
+        if tif == "IOC" and venue_order.is_open:
+            _close(venue_order, "ioc")  # the remainder does not rest
         return PlaceResult(state=_state(venue_order), fills=tuple(fills))
 
     def cancel_order(self, client_order_id: str, *, now: datetime) -> BrokerOrderState:
         venue_order = self._working(client_order_id)
-        venue_order.is_open = False
-        venue_order.save(update_fields=["is_open"])
+        _close(venue_order, "canceled")
         return _state(venue_order)
 
     def modify_order(
@@ -118,7 +184,8 @@ class PaperBroker(Broker):
         venue_order.save(update_fields=["quantity", "limit_price", "stop_price"])
         last = price_get(venue_order.symbol)
         if last is not None:
-            self._match(venue_order, last, now=now)
+            available = top_of_book_size(venue_order.symbol, last) if self.model.liquidity_limited else None
+            self._match(venue_order, last, now=now, available=available)
         return _state(venue_order)
 
     def find_order(self, client_order_id: str) -> BrokerOrderState | None:
@@ -147,22 +214,68 @@ class PaperBroker(Broker):
         ]
 
     def resting_triggered(self, prices: dict[str, Decimal]) -> list[str]:
-        """Client order ids of resting orders these prices would fill (an unlocked first look)."""
-        resting = PaperVenueOrder.objects.filter(is_open=True, symbol__in=list(prices))
-        return [o.client_order_id for o in resting if self._fill_price(o, prices[o.symbol]) is not None]
+        """Client order ids of resting orders these prices would fill (an unlocked first look).
 
-    def trigger(self, client_order_id: str, price: Decimal, *, now: datetime) -> list[BrokerFill]:
-        """Fill one resting order if the price still triggers it; the caller holds its order's lock."""
+        Trailing stops follow the best price here, on every batch of prices, whether they trigger or not.
+        """
+        resting = PaperVenueOrder.objects.filter(is_open=True, symbol__in=list(prices)).order_by("pk")
+        triggered = []
+        for venue_order in resting:
+            last = prices[venue_order.symbol]
+            if self._trail(venue_order, last):
+                PaperVenueOrder.objects.filter(pk=venue_order.pk, is_open=True).update(
+                    best_price=venue_order.best_price, stop_price=venue_order.stop_price
+                )
+            if self._fill_price(venue_order, last) is not None:
+                triggered.append(venue_order.client_order_id)
+        return triggered
+
+    def trigger(
+        self, client_order_id: str, price: Decimal, *, now: datetime, available: Decimal | None = None
+    ) -> list[BrokerFill]:
+        """Fill one resting order if the price still triggers it; the caller holds its order's lock.
+
+        available: the volume traded since the last trigger (None: liquidity does not limit the fill).
+        """
         venue_order = PaperVenueOrder.objects.select_for_update().get(client_order_id=client_order_id)
         if not venue_order.is_open:
             return []
-        return self._match(venue_order, price, now=now)
+        if self._trail(venue_order, price):
+            venue_order.save(update_fields=["best_price", "stop_price"])
+        return self._match(venue_order, price, now=now, available=available)
+
+    def day_orders_due(self, now: datetime) -> list[str]:
+        """Client order ids of DAY orders whose session has closed (an unlocked first look)."""
+        due = PaperVenueOrder.objects.filter(is_open=True, expires_at__lte=now).order_by("pk")
+        return list(due.values_list("client_order_id", flat=True))
+
+    def expire(self, client_order_id: str, *, now: datetime) -> bool:
+        """Close a DAY order at its session close; False when it is no longer working or not yet due."""
+        venue_order = PaperVenueOrder.objects.select_for_update().get(client_order_id=client_order_id)
+        if not venue_order.is_open or venue_order.expires_at is None or venue_order.expires_at > now:
+            return False
+        _close(venue_order, "expired")
+        return True
 
     def _working(self, client_order_id: str) -> PaperVenueOrder:
         venue_order = PaperVenueOrder.objects.select_for_update().filter(client_order_id=client_order_id).first()
         if venue_order is None or not venue_order.is_open:
             raise _not_working(client_order_id)
         return venue_order
+
+    def _trail(self, venue_order: PaperVenueOrder, last: Decimal) -> bool:
+        """Move a trailing stop after a better price; True when it moved."""
+        if venue_order.order_type != OrderType.TRAILING_STOP:
+            return False
+        side = Side(venue_order.side)
+        best = self.model.trail_best(side, venue_order.best_price, last)
+        if best == venue_order.best_price:
+            return False
+        venue_order.best_price = best
+        venue_order.stop_price = self.model.trail_stop(
+            side, best, amount=venue_order.trail_amount, percent=venue_order.trail_percent
+        )
+        return True
 
     def _fill_price(self, venue_order: PaperVenueOrder, last: Decimal) -> Decimal | None:
         side = Side(venue_order.side)
@@ -173,18 +286,26 @@ class PaperBroker(Broker):
             return self.model.limit_fill_price(side, venue_order.limit_price, last)
         if not self.model.stop_triggered(side, venue_order.stop_price, last):
             return None
-        if order_type == OrderType.STOP:
+        if order_type in (OrderType.STOP, OrderType.TRAILING_STOP):
             return self.model.market_price(side, last)
         return self.model.limit_fill_price(side, venue_order.limit_price, last)  # STOP_LIMIT, armed
 
-    def _match(self, venue_order: PaperVenueOrder, last: Decimal, *, now: datetime) -> list[BrokerFill]:
+    def _match(
+        self, venue_order: PaperVenueOrder, last: Decimal, *, now: datetime, available: Decimal | None = None
+    ) -> list[BrokerFill]:
         price = self._fill_price(venue_order, last)
-        quantity = venue_order.quantity - venue_order.filled_quantity
-        if price is None or quantity <= 0:
+        remaining = venue_order.quantity - venue_order.filled_quantity
+        if price is None or remaining <= 0:
             return []
-        venue_order.filled_quantity = venue_order.quantity
-        venue_order.is_open = False
-        venue_order.save(update_fields=["filled_quantity", "is_open"])
+        quantity = self.model.fillable(remaining, available)
+        if quantity <= 0:
+            return []  # no liquidity this time: it keeps resting
+        venue_order.filled_quantity += quantity
+        update_fields = ["filled_quantity"]
+        if venue_order.filled_quantity >= venue_order.quantity:
+            venue_order.is_open, venue_order.closed_reason = False, "filled"
+            update_fields += ["is_open", "closed_reason"]
+        venue_order.save(update_fields=update_fields)
         number = venue_order.fills.count() + 1
         venue_fill = PaperVenueFill.objects.create(
             exec_id=f"{venue_order.broker_order_id}-{number}",

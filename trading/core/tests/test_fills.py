@@ -93,3 +93,97 @@ def test_model_rejects_bad_configuration(kwargs: dict) -> None:
 def test_market_price_rejects_non_positive_price() -> None:
     with pytest.raises(ValueError, match="last price must be a positive number"):
         MODEL.market_price(BUY, D(0))
+
+
+# Commission models ------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("model", "quantity", "price", "expected"),
+    [
+        # per share with a minimum (the default): 0.005 * 100 = 0.50 -> the 1.00 minimum; 0.005 * 1000 = 5.00
+        (FillModel(), "100", "200", "1.00"),
+        (FillModel(), "1000", "200", "5.00"),
+        # per order: flat, whatever the size
+        (FillModel(commission_model="per_order", commission_per_order=D("4.95")), "1", "200", "4.95"),
+        (FillModel(commission_model="per_order", commission_per_order=D("4.95")), "10000", "200", "4.95"),
+        # bps of notional: 100 * 200 = 20,000 * 2 bps = 4.00; 3 * 33.33 = 99.99 * 2 bps = 0.019998 -> 0.02
+        (FillModel(commission_model="bps", commission_bps=D("2")), "100", "200", "4.00"),
+        (FillModel(commission_model="bps", commission_bps=D("2")), "3", "33.33", "0.02"),
+    ],
+)
+def test_commission_models(model: FillModel, quantity: str, price: str, expected: str) -> None:
+    assert model.commission(D(quantity), D(price)) == D(expected)
+
+
+def test_unknown_commission_model_and_negative_rates_are_refused() -> None:
+    with pytest.raises(ValueError):
+        FillModel(commission_model="per_trade")
+    with pytest.raises(ValueError):
+        FillModel(commission_bps=D("-1"))
+    with pytest.raises(ValueError):
+        FillModel(commission_per_order=D("-1"))
+
+
+# Liquidity --------------------------------------------------------------------------------------
+def test_full_participation_never_limits_a_fill() -> None:
+    assert not MODEL.liquidity_limited
+    assert MODEL.fillable(D("1000000"), D("5")) == D("1000000")
+
+
+@pytest.mark.parametrize(
+    ("quantity", "available", "expected"),
+    [
+        ("100", "500", "50"),  # 10% of 500
+        ("30", "500", "30"),  # the order is smaller than its share
+        ("100", "59", "5"),  # 5.9 -> whole shares, rounded down
+        ("100", "9", "0"),  # less than one share: nothing this time
+        ("100", "-3", "0"),  # an exhausted budget
+        ("100", None, "100"),  # no volume known: not limited
+    ],
+)
+def test_participation_caps_a_fill(quantity: str, available: str | None, expected: str) -> None:
+    model = FillModel(max_participation=D("0.1"))
+    assert model.liquidity_limited
+    assert model.fillable(D(quantity), None if available is None else D(available)) == D(expected)
+
+
+@pytest.mark.parametrize("participation", ["0", "-0.1", "1.5", "NaN"])
+def test_participation_must_lie_in_zero_one(participation: str) -> None:
+    with pytest.raises(ValueError):
+        FillModel(max_participation=D(participation))
+
+
+# Trailing stops ---------------------------------------------------------------------------------
+def test_trail_best_follows_the_favourable_extreme() -> None:
+    assert MODEL.trail_best(SELL, None, D("100")) == D("100")
+    assert MODEL.trail_best(SELL, D("100"), D("105")) == D("105")
+    assert MODEL.trail_best(SELL, D("105"), D("101")) == D("105")
+    assert MODEL.trail_best(BUY, D("100"), D("95")) == D("95")
+    assert MODEL.trail_best(BUY, D("95"), D("99")) == D("95")
+
+
+@pytest.mark.parametrize(
+    ("side", "best", "amount", "percent", "expected"),
+    [
+        (SELL, "105", "2", None, "103"),
+        (BUY, "95", "2", None, "97"),
+        (SELL, "200", None, "1.5", "197.00"),
+        (BUY, "200", None, "1.5", "203.00"),
+        # 33.33 * 1% = 0.3333: the stop rounds towards the best price, never further than the trail
+        (SELL, "33.33", None, "1", "33.00"),
+        (BUY, "33.33", None, "1", "33.66"),
+    ],
+)
+def test_trail_stop(side: Side, best: str, amount: str | None, percent: str | None, expected: str) -> None:
+    stop = MODEL.trail_stop(
+        side, D(best), amount=None if amount is None else D(amount), percent=None if percent is None else D(percent)
+    )
+    assert stop == D(expected)
+
+
+def test_a_trailing_stop_needs_exactly_one_trail() -> None:
+    with pytest.raises(ValueError):
+        MODEL.trail_stop(SELL, D("100"))
+    with pytest.raises(ValueError):
+        MODEL.trail_stop(SELL, D("100"), amount=D("1"), percent=D("1"))
+    with pytest.raises(ValueError):
+        MODEL.trail_stop(SELL, D("100"), amount=D("0"))
