@@ -170,6 +170,14 @@ def _ib_order(request: BrokerOrderRequest, account: str) -> Any:
         return ibl.LimitOrder(action, quantity, float(request.limit_price), **extra)
     if request.order_type == OrderType.STOP:
         return ibl.StopOrder(action, quantity, float(request.stop_price), **extra)
+    if request.order_type == OrderType.TRAILING_STOP:
+        # IB trails by an amount (auxPrice) or a percent (trailingPercent, in percent like ours).
+        trail = (
+            {"auxPrice": float(request.trail_amount)}
+            if request.trail_amount is not None
+            else {"trailingPercent": float(request.trail_percent)}
+        )
+        return ibl.Order(action=action, totalQuantity=quantity, orderType="TRAIL", **trail, **extra)
     return ibl.StopLimitOrder(action, quantity, float(request.limit_price), float(request.stop_price), **extra)
 
 

@@ -258,3 +258,14 @@ def test_price_ticks_reach_the_subscriber(broker, fake, wait):
 )
 def test_error_codes_map_to_categories(code, category):
     assert error_category(code) == category
+
+
+@pytest.mark.parametrize(
+    ("trail", "field"), [({"trail_percent": Decimal("2.5")}, "2.5"), ({"trail_amount": Decimal("3")}, "3.0")]
+)
+def test_a_trailing_stop_goes_to_ib_as_a_trail_order(broker, fake, trail, field):
+    result = broker.place_order(order("c-trail", OrderType.TRAILING_STOP, side=Side.SELL, **trail), now=NOW)
+    assert result.state.accepted
+    (placed,) = fake.placed()
+    assert placed[18] == "TRAIL"
+    assert field in placed  # the trail travels as auxPrice or trailingPercent
