@@ -52,6 +52,19 @@ def wait() -> Callable[..., Any]:
     return wait_for
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker) -> Iterator[None]:
+    """pytest-django's test databases, with the connection pools closed before they are dropped."""
+    yield
+    from django.db import connections
+
+    with django_db_blocker.unblock():
+        for connection in connections.all():
+            close_pool = getattr(connection, "close_pool", None)
+            if close_pool is not None and connection.settings_dict.get("OPTIONS", {}).get("pool"):
+                close_pool()
+
+
 @dataclass
 class Demo:
     trader: Any

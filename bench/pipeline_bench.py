@@ -12,6 +12,7 @@ rows' own timestamps:
 - signal -> order at broker: signal created_at -> order submitted_at (design < 500 ms, goal p99 < 50 ms);
 - broker submission: order created_at -> submitted_at (design < 1 s);
 - throughput: accepted signals filled per minute, first post to last fill (design 1,000/min, goal 10,000/min);
+  run it unpaced for the throughput and with --rate below saturation for latencies without a queue;
 - peak RSS of the web process and of each worker.
 """
 
@@ -24,6 +25,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from datetime import timedelta
@@ -80,6 +82,9 @@ def main() -> None:
     parser.add_argument("--signals", type=int, default=2000)
     parser.add_argument("--workers", type=int, default=2, help="Celery worker processes (concurrency 2 each)")
     parser.add_argument("--threads", type=int, default=16, help="concurrent producers")
+    parser.add_argument(
+        "--rate", type=float, default=0, help="signals per second in all (0: as fast as the producers can post)"
+    )
     args = parser.parse_args()
     if not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL")):
         sys.exit("Set DATABASE_URL and REDIS_URL: this benchmark measures the real stack.")
@@ -117,12 +122,14 @@ def main() -> None:
     symbols = list(Instrument.objects.values_list("symbol", flat=True))
 
     port = free_port()
+    logs = Path(tempfile.mkdtemp(prefix="ql-bench-"))
+    print(f"process logs in {logs}")
     web = subprocess.Popen(
         [python, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "quantumleap.asgi:application"],
         cwd=ROOT,
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=(logs / "web.log").open("w"),
+        stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     workers = [
@@ -130,8 +137,8 @@ def main() -> None:
             [python, "-m", "celery", "-A", "quantumleap", "worker", "-l", "warning", "-c", "2", "-n", f"bench{i}@%h"],
             cwd=ROOT,
             env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stdout=(logs / f"worker{i}.log").open("w"),
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         for i in range(args.workers)
@@ -160,9 +167,15 @@ def main() -> None:
         post_latencies: list[float] = []
         expires = (timezone.now() + timedelta(hours=2)).isoformat()
 
+        pause = args.threads / args.rate if args.rate else 0.0
+
         def producer() -> None:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            next_at = time.perf_counter()
             while True:
+                if pause:
+                    next_at += pause
+                    time.sleep(max(0.0, next_at - time.perf_counter()))
                 with lock:
                     index = next(counter, None)
                 if index is None:
@@ -214,7 +227,10 @@ def main() -> None:
             to_broker.append((submitted - signal_at).total_seconds() * 1000)
             submission.append((submitted - created).total_seconds() * 1000)
         rate = accepted / seconds * 60
-        print(f"signals posted: {args.signals} by {args.threads} producers in {posted:.1f} s; HTTP {statuses}")
+        offered = f"{args.rate:g}/s offered" if args.rate else "as fast as they could"
+        print(
+            f"signals posted: {args.signals} by {args.threads} producers, {offered}, in {posted:.1f} s; HTTP {statuses}"
+        )
         print(f"accepted and filled: {accepted}; workers: {args.workers} x 2 processes; cores: {os.cpu_count()}")
         print(
             f"POST /signals/ round trip: p50 {percentile(post_latencies, 0.5):.1f} ms, "

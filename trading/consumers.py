@@ -53,5 +53,9 @@ class TradingConsumer(AsyncJsonWebsocketConsumer):
     async def event_message(self, message: dict[str, Any]) -> None:
         await self.send_json({"kind": "event", "event": message["event"]})
 
+    async def events_message(self, message: dict[str, Any]) -> None:
+        for event in message["events"]:
+            await self.send_json({"kind": "event", "event": event})
+
     async def prices_message(self, message: dict[str, Any]) -> None:
         await self.send_json({"kind": "prices", "prices": message["prices"], "at": message.get("at")})

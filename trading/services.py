@@ -358,6 +358,7 @@ def _execution_apply_locked(account: Account, order: Order, fill: BrokerFill) ->
 
     position = _position_lock(account, order)
     was_flat = position.quantity == 0
+    before = position.quantity
     state = apply_fill(
         PositionState(position.quantity, position.average_price, position.realized_pnl, position.commissions),
         side=side,
@@ -387,7 +388,9 @@ def _execution_apply_locked(account: Account, order: Order, fill: BrokerFill) ->
         },
     )
 
-    _protective_orders_follow(account, order, position)
+    if abs(position.quantity) < abs(before) or position.quantity * before < 0:
+        # Only a position that shrank or flipped can leave its protective orders guarding too much.
+        _protective_orders_follow(account, order, position)
 
     account.cash += cash_delta(side=side, quantity=fill.quantity, price=fill.price, commission=fill.commission)
     account.save(update_fields=["cash", "updated_at"])

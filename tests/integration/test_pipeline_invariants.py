@@ -162,8 +162,11 @@ def test_fifty_racing_signals_never_exceed_strategy_capital(demo_committed, cele
 def test_fifty_racing_signals_never_overdraw_the_account(demo_committed, celery_worker, wait):
     demo = demo_committed
     Strategy.objects.filter(pk=demo.strategy.pk).update(capital=Decimal("10000000"))
-    # Let one position be up to twice the equity, so that buying power is the only limit that binds.
-    RiskParameters.objects.filter(account=demo.account).update(max_position_size=Decimal("2"))
+    # Let positions, gross exposure and sectors reach twice the equity, so that buying power is the only limit
+    # that binds (after one 500,000 fill, slippage and commission leave the equity a little under 1,000,000).
+    RiskParameters.objects.filter(account=demo.account).update(
+        max_position_size=Decimal("2"), max_portfolio_exposure=Decimal("2"), max_sector_exposure=Decimal("2")
+    )
     assert Account.objects.get(pk=demo.account.pk).cash == Decimal("1000000")
     bodies = [_body(demo, f"cash-{i}", SYMBOLS[i % len(SYMBOLS)], "0.05") for i in range(50)]
 
