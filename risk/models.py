@@ -57,7 +57,9 @@ class RiskParameters(models.Model):
     max_price_deviation = models.DecimalField(
         null=True, blank=True, default=Decimal("0.20"), help_text="Price band for limit prices", **FRACTION
     )
-    reject_stale_prices = models.BooleanField(default=False)
+    reject_stale_prices = models.BooleanField(
+        default=True, help_text="Refuse new orders on a symbol whose market data is stale while a feed runs"
+    )
     market_hours = models.CharField(max_length=8, choices=MarketHours.choices, default=MarketHours.ANY)
     restricted_symbols = models.JSONField(default=list, blank=True)
     prevent_self_cross = models.BooleanField(default=True)

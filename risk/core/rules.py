@@ -229,7 +229,7 @@ class RiskLimits:
     max_price_deviation: Decimal | None = None
     daily_loss_limit: Decimal | None = None
     max_drawdown: Decimal | None = None
-    reject_stale_prices: bool = False
+    reject_stale_prices: bool = True
     market_hours: str = HOURS_ANY
     restricted_symbols: frozenset[str] = frozenset()
     prevent_self_cross: bool = False

@@ -217,10 +217,11 @@ def test_market_hours(session: str, hours: str, refused: bool) -> None:
     assert codes(s, order("1")) == (["market_closed"] if refused else [])
 
 
-def test_stale_market_data_only_when_configured() -> None:
-    s = snap(lim(reject_stale_prices=True), stale_symbols=frozenset({"AAA"}))
+def test_stale_market_data_is_refused_unless_switched_off() -> None:
+    s = snap(lim(), stale_symbols=frozenset({"AAA"}))
     assert codes(s, order("1")) == ["stale_market_data"]
-    assert codes(replace(s, limits=lim()), order("1")) == []
+    assert codes(replace(s, stale_symbols=frozenset({"BBB"})), order("1")) == []
+    assert codes(replace(s, limits=lim(reject_stale_prices=False)), order("1")) == []
 
 
 def test_restricted_symbol_refuses_opening_not_closing() -> None:
