@@ -159,15 +159,14 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def _live_server(django_db_setup, celery_worker_process, tmp_path_factory) -> Iterator[str]:
+def daphne_start(log: Path | None = None) -> tuple[subprocess.Popen, str]:
+    """The real ASGI app on a free loopback port, serving the test database; returns once /healthz answers."""
     port = _free_port()
-    log = tmp_path_factory.mktemp("daphne") / "server.log"
     server = subprocess.Popen(
         [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "quantumleap.asgi:application"],
         cwd=ROOT,
         env=_test_database_env(),
-        stdout=log.open("w"),
+        stdout=log.open("w") if log else subprocess.DEVNULL,
         stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
@@ -181,6 +180,16 @@ def _live_server(django_db_setup, celery_worker_process, tmp_path_factory) -> It
 
     try:
         wait_for(up, timeout=60, interval=0.2)
+    except AssertionError:
+        server.kill()
+        raise
+    return server, url
+
+
+@pytest.fixture(scope="session")
+def _live_server(django_db_setup, celery_worker_process, tmp_path_factory) -> Iterator[str]:
+    server, url = daphne_start(tmp_path_factory.mktemp("daphne") / "server.log")
+    try:
         yield url
     finally:
         server.terminate()

@@ -186,40 +186,26 @@ def _signal_to_orders(
     orders = [entry]
     # A bracket: both exits wait for the entry, then work GTC as one OCO group (a fill of one shrinks the other).
     oco_group = f"OCO-{entry.client_order_id}" if bracket else ""
+
+    def exit_order(order_type: OrderType, **prices: Decimal) -> Order:
+        return Order.objects.create(
+            account=account,
+            instrument=instrument,
+            strategy=strategy,
+            signal=signal,
+            parent=entry,
+            side=side.opposite,
+            order_type=order_type,
+            time_in_force=Order.TimeInForce.GTC,
+            quantity=quantity,
+            oco_group=oco_group,
+            **prices,
+        )
+
     if signal.stop_loss is not None:
-        orders.append(
-            Order.objects.create(
-                account=account,
-                instrument=instrument,
-                strategy=strategy,
-                signal=signal,
-                parent=entry,
-                side=side.opposite,
-                order_type=OrderType.STOP,
-                time_in_force=Order.TimeInForce.GTC,
-                quantity=quantity,
-                stop_price=signal.stop_loss,
-                reference_price=signal.stop_loss,
-                oco_group=oco_group,
-            )
-        )
+        orders.append(exit_order(OrderType.STOP, stop_price=signal.stop_loss, reference_price=signal.stop_loss))
     if bracket:
-        orders.append(
-            Order.objects.create(
-                account=account,
-                instrument=instrument,
-                strategy=strategy,
-                signal=signal,
-                parent=entry,
-                side=side.opposite,
-                order_type=OrderType.LIMIT,
-                time_in_force=Order.TimeInForce.GTC,
-                quantity=quantity,
-                price=signal.take_profit,
-                reference_price=signal.take_profit,
-                oco_group=oco_group,
-            )
-        )
+        orders.append(exit_order(OrderType.LIMIT, price=signal.take_profit, reference_price=signal.take_profit))
     for order in orders:
         event_record(
             type="order.created",

@@ -21,7 +21,8 @@ import pytest
 from django.core.cache import cache
 from django.utils import timezone
 
-from conftest import _free_port, _test_database_env, wait_for
+from conftest import _test_database_env, daphne_start, wait_for
+from quantumleap.celery import app as celery_app
 from strategies.models import TradingSignal
 from trading.core.orders import OPEN_STATUSES, OrderStatus, Side
 from trading.core.positions import cash_delta
@@ -51,33 +52,16 @@ def _post(base_url: str, key: str, body: dict) -> tuple[int, dict]:
 @pytest.fixture
 def second_stack(live_server_process):
     """A second daphne and a second Celery worker on the same database and Redis."""
-    env = _test_database_env()
-    port = _free_port()
-    web = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "quantumleap.asgi:application"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    web, url = daphne_start()
     worker = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "quantumleap", "worker", "-l", "warning", "-c", "2", "-n", "second@%h"],
         cwd=ROOT,
-        env=env,
+        env=_test_database_env(),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    url = f"http://127.0.0.1:{port}"
-
-    def up() -> bool:
-        try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=1) as response:
-                return response.status == 200
-        except OSError:
-            return False
-
     try:
-        wait_for(up, timeout=60, interval=0.2)
+        wait_for(lambda: len(celery_app.control.ping(timeout=0.5)) >= 2, timeout=60, interval=0.5)
         yield url
     finally:
         for process in (web, worker):
