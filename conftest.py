@@ -65,6 +65,17 @@ def django_db_setup(django_db_setup, django_db_blocker) -> Iterator[None]:
                 close_pool()
 
 
+@pytest.fixture
+def tasks_in_process() -> Iterator[None]:
+    """Celery tasks run in this process, after commit, on either stack (for tests of what services do)."""
+    from quantumleap.celery import app
+
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = before
+
+
 @dataclass
 class Demo:
     trader: Any

@@ -24,9 +24,8 @@ from trading.tasks import _book_streamed_fill
 
 
 @pytest.fixture
-def ib(settings, demo_committed) -> Iterator[FakeTWS]:
-    from quantumleap.celery import app
-
+def ib(settings, demo_committed, tasks_in_process) -> Iterator[FakeTWS]:
+    """Tasks run in this process: the fake TWS lives here."""
     fake = FakeTWS()
     settings.IB_HOST, settings.IB_PORT, settings.IB_CLIENT_ID = "127.0.0.1", fake.start(), 31
     settings.IB_ACCOUNT, settings.IB_TIMEOUT_SECONDS = "", 2
@@ -35,9 +34,7 @@ def ib(settings, demo_committed) -> Iterator[FakeTWS]:
     prices_set({"AAPL": Decimal("200.00")})
     cache.delete("circuit:interactive_brokers")
     InteractiveBrokersBroker().on_fill = _book_streamed_fill  # what a worker process does at start
-    eager, app.conf.task_always_eager = app.conf.task_always_eager, True  # the fake lives in this process
     yield fake
-    app.conf.task_always_eager = eager
     InteractiveBrokersBroker().on_fill = None
     ib_sessions_close()
     fake.stop()

@@ -22,14 +22,8 @@ def pinned_price():
 
 
 @pytest.fixture(autouse=True)
-def tasks_in_process():
+def _in_process(tasks_in_process):
     """These tests are about what the services do; the worker path is covered by tests/integration."""
-    from quantumleap.celery import app
-
-    before = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = before
 
 
 @pytest.fixture

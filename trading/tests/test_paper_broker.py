@@ -45,13 +45,8 @@ def default_fill_model(settings):
 
 
 @pytest.fixture(autouse=True)
-def tasks_in_process():
-    from quantumleap.celery import app
-
-    before = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = before
+def _in_process(tasks_in_process):
+    """These tests are about what the services do; the worker path is covered by tests/integration."""
 
 
 @pytest.fixture
