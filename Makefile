@@ -5,6 +5,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
+# The web process ticks the simulated feed unless told otherwise (MARKET_FEED= make run, with make feed elsewhere).
+MARKET_FEED ?= simulated
 STAMP := $(VENV)/.stamp-requirements
 
 .PHONY: run test venv chromium lint worker feed bench
@@ -29,7 +31,7 @@ run: venv
 	$(PY) manage.py seed_demo
 	$(PY) manage.py collectstatic --noinput -v0
 	@echo "QuantumLeap on http://127.0.0.1:$(PORT)/  (API docs: /api/docs/, admin: /admin/)"
-	MARKET_FEED=simulated exec $(VENV)/bin/daphne -b 127.0.0.1 -p $(PORT) quantumleap.asgi:application
+	MARKET_FEED=$(MARKET_FEED) exec $(VENV)/bin/daphne -b 127.0.0.1 -p $(PORT) quantumleap.asgi:application
 
 # The real stack's separate processes (set DATABASE_URL and REDIS_URL first).
 worker: venv

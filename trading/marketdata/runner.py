@@ -6,6 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
+from django.db import connections
 from django.utils.module_loading import import_string
 
 from trading.core.feedhealth import backoff_delays
@@ -78,6 +79,7 @@ def feed_serve(
             wait_maintaining(manager, stop, delay)
     finally:
         manager.feed_stopped()
+        connections.close_all()  # the feed's thread gives its database connections back
 
 
 def simulated_feed_default(*, speedup: float) -> SimulatedFeed:
