@@ -170,6 +170,24 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def http_post_signal(base_url: str, key: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    """POST a signal over real HTTP, as a producer does; returns the status and the JSON answer."""
+    import json
+    import urllib.error
+
+    request = urllib.request.Request(
+        f"{base_url}/api/v1/signals/",
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as error:
+        return error.code, json.load(error)
+
+
 def daphne_start(log: Path | None = None) -> tuple[subprocess.Popen, str]:
     """The real ASGI app on a free loopback port, serving the test database; returns once /healthz answers."""
     port = _free_port()

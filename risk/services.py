@@ -197,6 +197,15 @@ def _marks_update(state: RiskState, equity: Decimal, now: datetime) -> states.Eq
     return marks
 
 
+def _loss_limits_watch(
+    account: Account, strategy, parameters: RiskParameters, equity: Decimal, now: datetime
+) -> states.EquityMarks:
+    """Move the scope's day-start and high-water marks to this equity, and act on a loss limit it reached."""
+    marks = _marks_update(_risk_state(account, strategy), equity, now)
+    _loss_limits_enforce(account=account, strategy=strategy, parameters=parameters, scope_equity=equity, marks=marks)
+    return marks
+
+
 def trading_state_set(
     *, account: Account, strategy=None, state: str, reason: str, actor: str, severity: str = Event.Severity.WARNING
 ) -> str:
@@ -329,21 +338,11 @@ def risk_snapshot(
         account_parameters = RiskParameters.objects.filter(account=account).first()
     limits = risk_limits(parameters, account_parameters=account_parameters)
 
-    account_marks = _marks_update(_risk_state(account), equity, now)
-    _loss_limits_enforce(
-        account=account, strategy=None, parameters=parameters, scope_equity=equity, marks=account_marks
-    )
+    account_marks = _loss_limits_watch(account, None, parameters, equity, now)
     strategy_equity = strategy_marks = None
     if strategy is not None:
         strategy_equity = book.strategy_equity(strategy)
-        strategy_marks = _marks_update(_risk_state(account, strategy), strategy_equity, now)
-        _loss_limits_enforce(
-            account=account,
-            strategy=strategy,
-            parameters=parameters,
-            scope_equity=strategy_equity,
-            marks=strategy_marks,
-        )
+        strategy_marks = _loss_limits_watch(account, strategy, parameters, strategy_equity, now)
 
     order_times: list[tuple[int | None, datetime]] = []
     if limits.max_strategy_orders_per_minute is not None or limits.max_account_orders_per_minute is not None:
@@ -689,21 +688,10 @@ def portfolio_risk_monitor(*, account_id: int, now: datetime | None = None):
         account = Account.objects.select_for_update().get(pk=account_id)
         parameters = risk_parameters_for(account=account)
         book = book_read(account=account)
-        marks = _marks_update(_risk_state(account), book.equity, now)
-        _loss_limits_enforce(
-            account=account, strategy=None, parameters=parameters, scope_equity=book.equity, marks=marks
-        )
+        _loss_limits_watch(account, None, parameters, book.equity, now)
         for strategy in Strategy.objects.filter(account=account, status=Strategy.Status.RUNNING):
             strategy_parameters = risk_parameters_for(account=account, strategy=strategy)
-            strategy_equity = book.strategy_equity(strategy)
-            strategy_marks = _marks_update(_risk_state(account, strategy), strategy_equity, now)
-            _loss_limits_enforce(
-                account=account,
-                strategy=strategy,
-                parameters=strategy_parameters,
-                scope_equity=strategy_equity,
-                marks=strategy_marks,
-            )
+            _loss_limits_watch(account, strategy, strategy_parameters, book.strategy_equity(strategy), now)
     return portfolio_risk_assess(account=account, now=now)
 
 

@@ -4,10 +4,7 @@ Signals are posted over REST like a producer would; the page must show their
 consequences without a reload, pushed over the WebSocket.
 """
 
-import json
 import re
-import urllib.error
-import urllib.request
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -17,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 from playwright.sync_api import Page, expect, sync_playwright
 
+from conftest import http_post_signal
 from trading.services import event_record
 
 pytestmark = pytest.mark.browser
@@ -71,17 +69,7 @@ def _post_signal(base_url: str, key: str, **fields) -> tuple[int, dict]:
         "expires_at": (timezone.now() + timedelta(minutes=5)).isoformat(),
         **fields,
     }
-    request = urllib.request.Request(
-        f"{base_url}/api/v1/signals/",
-        data=json.dumps(body).encode(),
-        method="POST",
-        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, json.load(response)
-    except urllib.error.HTTPError as error:
-        return error.code, json.load(error)
+    return http_post_signal(base_url, key, body)
 
 
 def _log_in(page: Page) -> None:

@@ -7,12 +7,9 @@ the strategy within its capital, cash equal to the start less what the fills cos
 order.filled event per filled order.
 """
 
-import json
 import subprocess
 import sys
 import threading
-import urllib.error
-import urllib.request
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -21,7 +18,7 @@ import pytest
 from django.core.cache import cache
 from django.utils import timezone
 
-from conftest import _test_database_env, daphne_start, wait_for
+from conftest import _test_database_env, daphne_start, http_post_signal, wait_for
 from quantumleap.celery import app as celery_app
 from strategies.models import TradingSignal
 from trading.core.orders import OPEN_STATUSES, OrderStatus, Side
@@ -33,20 +30,6 @@ pytestmark = pytest.mark.realstack
 
 ROOT = Path(__file__).resolve().parents[2]
 SYMBOLS = ["KO", "PFE", "BAC", "WMT", "NEE", "DIS", "XOM", "CVX"]
-
-
-def _post(base_url: str, key: str, body: dict) -> tuple[int, dict]:
-    request = urllib.request.Request(
-        f"{base_url}/api/v1/signals/",
-        data=json.dumps(body).encode(),
-        method="POST",
-        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, json.load(response)
-    except urllib.error.HTTPError as error:
-        return error.code, json.load(error)
 
 
 @pytest.fixture
@@ -88,7 +71,7 @@ def test_two_web_processes_and_two_workers_keep_every_invariant(demo_committed, 
             "expires_at": expires,
         }
         for server in (servers[index % 2], servers[(index + 1) % 2]):  # the same id through both processes
-            answer = _post(server, demo.key, body)
+            answer = http_post_signal(server, demo.key, body)
             with lock:
                 answers.append(answer)
 

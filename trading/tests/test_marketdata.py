@@ -408,8 +408,8 @@ def test_replay_of_a_missing_file_or_bad_columns_is_fatal(tmp_path):
 
 
 def test_replay_from_parquet(tmp_path):
-    pd = pytest.importorskip("pandas")
-    pytest.importorskip("pyarrow")
+    import pandas as pd  # pyarrow (pinned in requirements.txt) writes and reads the file
+
     path = tmp_path / "bars.parquet"
     frame = pd.DataFrame(
         {
