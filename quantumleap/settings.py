@@ -119,6 +119,10 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Celery's Django fixup would close the database connection, and with it the process's whole connection
+# pool, after every task: a new PostgreSQL backend per order. Workers keep their pool; quantumleap.celery
+# hands each task's connection back to it (and drops a broken one) before the next task.
+CELERY_DB_REUSE_MAX = 100_000
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
