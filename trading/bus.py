@@ -6,6 +6,7 @@ transaction, so nobody sees a change that later rolls back; browser pushes are
 batched per group by a background thread.
 """
 
+import asyncio
 import logging
 import os
 import queue
@@ -14,7 +15,6 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
 logger = logging.getLogger(__name__)
@@ -62,8 +62,20 @@ def publish(message: dict[str, Any]) -> None:
     _pusher().put((groups, message))
 
 
+def group_push(group: str, payload: dict[str, Any]) -> None:
+    """Send one message to a Channels group soon, from the pusher's thread (the caller never waits on Redis)."""
+    _pusher().put(([group], {**payload, _RAW: True}))
+
+
+_RAW = "_push_as_is"
+
+
 class _Pusher:
-    """Drains queued events and sends them to their groups in batches, on its own thread."""
+    """Drains queued pushes and sends them on its own thread: events in one message per group.
+
+    The thread keeps one asyncio loop for its whole life, so the channel layer keeps its
+    Redis connections (a loop per send would reconnect every time).
+    """
 
     BATCH = 500
 
@@ -76,6 +88,7 @@ class _Pusher:
         self.queue.put(item)
 
     def _run(self) -> None:
+        loop = asyncio.new_event_loop()
         while True:
             batch = [self.queue.get()]
             while len(batch) < self.BATCH:
@@ -83,12 +96,28 @@ class _Pusher:
                     batch.append(self.queue.get_nowait())
                 except queue.Empty:
                     break
+            sends: list[tuple[str, dict[str, Any]]] = []
             by_group: dict[str, list[dict[str, Any]]] = defaultdict(list)
             for groups, message in batch:
                 for group in groups:
-                    by_group[group].append(message)
-            for group, events in by_group.items():
-                group_send_many([group], {"type": "events.message", "events": events})
+                    if message.get(_RAW):
+                        sends.append((group, {k: v for k, v in message.items() if k != _RAW}))
+                    else:
+                        by_group[group].append(message)
+            sends += [(group, {"type": "events.message", "events": events}) for group, events in by_group.items()]
+            loop.run_until_complete(_groups_send(sends))
+
+
+async def _groups_send(sends: list[tuple[str, dict[str, Any]]]) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    for group, payload in sends:
+        try:
+            await layer.group_send(group, payload)
+        except Exception:
+            # Browsers miss a push but the event log keeps the truth; they reload it on reconnect.
+            logger.exception("could not push to channel group %s", group)
 
 
 _pusher_instance: _Pusher | None = None
@@ -102,16 +131,3 @@ def _pusher() -> _Pusher:
         if _pusher_instance is None or _pusher_instance.pid != os.getpid():
             _pusher_instance = _Pusher()
         return _pusher_instance
-
-
-def group_send_many(groups: Iterable[str], payload: dict[str, Any]) -> None:
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    send = async_to_sync(layer.group_send)
-    for group in groups:
-        try:
-            send(group, payload)
-        except Exception:
-            # Browsers miss a push but the event log keeps the truth; they reload it on reconnect.
-            logger.exception("could not push to channel group %s", group)

@@ -31,9 +31,11 @@ from trading.marketdata.calendars import MarketStatus, UnknownExchange, calendar
 logger = logging.getLogger(__name__)
 
 PriceHandler = Callable[[PriceUpdate], None]
-BatchHandler = Callable[..., Any]  # handler(prices: dict[str, Decimal], *, now: datetime)
+# handler(prices: dict[str, Decimal], *, now: datetime[, volumes: dict[str, Decimal]])
+BatchHandler = Callable[..., Any]
 
 _MAX_PRICE = Decimal("1e12")
+_ZERO = Decimal(0)
 # A bar stays open this long past its minute for ticks that arrive slightly out of order across symbols.
 BAR_CLOSE_GRACE = timedelta(seconds=5)
 
@@ -69,13 +71,17 @@ class Subscription:
 
 
 class _Batched:
-    __slots__ = ("handler", "interval", "next_due", "pending", "subscription")
+    __slots__ = ("handler", "interval", "next_due", "pending", "subscription", "traded", "with_volumes")
 
-    def __init__(self, handler: BatchHandler, interval: float, subscription: Subscription) -> None:
+    def __init__(
+        self, handler: BatchHandler, interval: float, subscription: Subscription, *, with_volumes: bool
+    ) -> None:
         self.handler = handler
         self.interval = interval
         self.next_due = 0.0
         self.pending: dict[str, Decimal] = {}
+        self.traded: dict[str, Decimal] = {}
+        self.with_volumes = with_volumes
         self.subscription = subscription
 
 
@@ -106,6 +112,7 @@ class MarketDataManager:
         self._alert_writer = alert_writer
         self._last: dict[str, PriceUpdate] = {}
         self._dirty: dict[str, PriceUpdate] = {}
+        self._traded: dict[str, Decimal] = {}
         self._feed_clock: datetime | None = None
         self._count = 0
         self._flushed_count = 0
@@ -138,11 +145,18 @@ class MarketDataManager:
             self._rebuild()
         return subscription
 
-    def subscribe_batched(self, handler: BatchHandler, *, interval: timedelta) -> Subscription:
-        """handler(prices, now=...) at most every interval with the latest price of each symbol that ticked."""
+    def subscribe_batched(
+        self, handler: BatchHandler, *, interval: timedelta, with_volumes: bool = False
+    ) -> Subscription:
+        """handler(prices, now=...) at most every interval with the latest price of each symbol that ticked.
+
+        with_volumes: also volumes=..., the shares traded in each symbol since the handler's last call
+        (symbols whose feed reports no trade sizes are left out).
+        """
         subscription = Subscription(self, None, handler)
+        batched = _Batched(handler, interval.total_seconds(), subscription, with_volumes=with_volumes)
         with self._subscribe_lock:
-            self._batched = [*self._batched, _Batched(handler, interval.total_seconds(), subscription)]
+            self._batched = [*self._batched, batched]
         return subscription
 
     def _unsubscribe(self, subscription: Subscription) -> None:
@@ -181,6 +195,8 @@ class MarketDataManager:
             return REFUSED_PRICE if isinstance(price, Decimal) and not price.is_finite() else REFUSED_TIME
         self._last[symbol] = update
         self._dirty[symbol] = update
+        if size:
+            self._traded[symbol] = self._traded.get(symbol, _ZERO) + size
         handlers, result = self._fanout.get(symbol, self._all)
         failed = 0
         for handler in handlers:
@@ -211,6 +227,7 @@ class MarketDataManager:
         self._next_flush = mono + self._flush_seconds
         self._flushed_count = self._count
         dirty, self._dirty = self._dirty, {}
+        traded, self._traded = self._traded, {}
         prices = {symbol: update.price for symbol, update in dirty.items()}
         if prices or self.feed_running:
             try:
@@ -230,12 +247,19 @@ class MarketDataManager:
         self._write_bars()
         for batched in self._batched:
             batched.pending.update(prices)
+            if batched.with_volumes:
+                for symbol, size in traded.items():
+                    batched.traded[symbol] = batched.traded.get(symbol, _ZERO) + size
             if batched.pending and mono >= batched.next_due:
                 pending, batched.pending = batched.pending, {}
                 # A little slack so a feed ticking exactly at the interval is not skipped every other time.
                 batched.next_due = mono + 0.9 * batched.interval
                 try:
-                    batched.handler(pending, now=now)
+                    if batched.with_volumes:
+                        volumes, batched.traded = batched.traded, {}
+                        batched.handler(pending, now=now, volumes=volumes)
+                    else:
+                        batched.handler(pending, now=now)
                 except Exception:
                     logger.exception("batched price subscriber %r failed", batched.handler)
 

@@ -21,24 +21,25 @@ PRICES_GROUP = "prices"
 
 def prices_push(prices: dict[str, Decimal], *, now: datetime) -> None:
     """Browsers' throttled price push (the Channels group every dashboard joins)."""
-    from trading.bus import group_send_many
+    from trading.bus import group_push
 
-    group_send_many(
-        [PRICES_GROUP],
+    group_push(
+        PRICES_GROUP,
         {"type": "prices.message", "prices": {s: str(p) for s, p in prices.items()}, "at": now.isoformat()},
     )
 
 
-def resting_orders_trigger(prices: dict[str, Decimal], *, now: datetime) -> None:
+def resting_orders_trigger(prices: dict[str, Decimal], *, now: datetime, volumes: dict[str, Decimal]) -> None:
+    """The paper venue's resting orders meet the new prices, filling against the volume the tape traded."""
     from trading.services import orders_trigger_on_prices
 
-    orders_trigger_on_prices(prices, now=now)
+    orders_trigger_on_prices(prices, now=now, volumes=volumes)
 
 
 def subscribers_wire(manager: MarketDataManager) -> list[Subscription]:
     """What every running feed drives: the paper broker's resting orders and the browsers' price push."""
     return [
-        manager.subscribe_batched(resting_orders_trigger, interval=settings.MARKET_FEED_INTERVAL),
+        manager.subscribe_batched(resting_orders_trigger, interval=settings.MARKET_FEED_INTERVAL, with_volumes=True),
         manager.subscribe_batched(prices_push, interval=settings.MARKET_PUSH_INTERVAL),
     ]
 

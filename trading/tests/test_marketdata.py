@@ -260,6 +260,30 @@ def test_cache_writes_are_batched_and_batched_subscribers_get_the_latest_prices(
     assert batches[-1] == {"MSFT": d("400")} and len(recorder.prices) == 2  # nothing new, nothing written
 
 
+def test_a_batched_subscriber_with_volumes_gets_what_traded_since_its_last_call():
+    clock = FakeClock()
+    manager = manager_for_test(clock, Recorder())
+    calls = []
+    manager.subscribe_batched(
+        lambda prices, *, now, volumes: calls.append((prices, volumes)),
+        interval=timedelta(seconds=1),
+        with_volumes=True,
+    )
+    manager.handle_price_update(tick("AAPL", "100", T0, size="300"))
+    manager.handle_price_update(tick("AAPL", "101", T0 + timedelta(milliseconds=1), size="200"))
+    manager.handle_price_update(tick("MSFT", "400", T0, size="0"))  # a quote-only feed: no size to report
+    manager.flush()
+    assert calls == [({"AAPL": d("101"), "MSFT": d("400")}, {"AAPL": d("500")})]
+    # Volume keeps adding up across flushes until the subscriber is due again.
+    manager.handle_price_update(tick("AAPL", "102", T0 + timedelta(seconds=1), size="70"))
+    clock.advance(0.5)
+    manager.flush()
+    manager.handle_price_update(tick("AAPL", "103", T0 + timedelta(seconds=2), size="30"))
+    clock.advance(0.5)
+    manager.flush()
+    assert calls[-1] == ({"AAPL": d("103")}, {"AAPL": d("100")})
+
+
 def test_the_tick_path_flushes_by_itself_when_due():
     clock = FakeClock()
     recorder = Recorder()
