@@ -80,12 +80,15 @@ def free_port() -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--signals", type=int, default=2000)
+    parser.add_argument("--web", type=int, default=2, help="daphne web processes (producers spread over them)")
     parser.add_argument("--workers", type=int, default=2, help="Celery worker processes (concurrency 2 each)")
     parser.add_argument("--threads", type=int, default=16, help="concurrent producers")
     parser.add_argument(
         "--rate", type=float, default=0, help="signals per second in all (0: as fast as the producers can post)"
     )
     args = parser.parse_args()
+    # A benchmark stopped with SIGTERM still stops the web process and workers it started.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     if not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL")):
         sys.exit("Set DATABASE_URL and REDIS_URL: this benchmark measures the real stack.")
     reset_database(os.environ["DATABASE_URL"])
@@ -121,17 +124,21 @@ def main() -> None:
     key = api_key_create(user=strategy.owner, strategy=strategy)
     symbols = list(Instrument.objects.values_list("symbol", flat=True))
 
-    port = free_port()
+    ports = [free_port() for _ in range(args.web)]
     logs = Path(tempfile.mkdtemp(prefix="ql-bench-"))
     print(f"process logs in {logs}")
-    web = subprocess.Popen(
-        [python, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "quantumleap.asgi:application"],
-        cwd=ROOT,
-        env=env,
-        stdout=(logs / "web.log").open("w"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    # Several web processes behind a balancer, as production runs them: each producer keeps to one.
+    webs = [
+        subprocess.Popen(
+            [python, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "quantumleap.asgi:application"],
+            cwd=ROOT,
+            env=env,
+            stdout=(logs / f"web{i}.log").open("w"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        for i, port in enumerate(ports)
+    ]
     workers = [
         subprocess.Popen(
             [python, "-m", "celery", "-A", "quantumleap", "worker", "-l", "warning", "-c", "2", "-n", f"bench{i}@%h"],
@@ -145,17 +152,18 @@ def main() -> None:
     ]
     try:
         deadline = time.monotonic() + 60
-        while True:
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-                conn.request("GET", "/healthz")
-                if conn.getresponse().status == 200:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                sys.exit("the web process did not come up")
-            time.sleep(0.2)
+        for port in ports:
+            while True:
+                try:
+                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+                    conn.request("GET", "/healthz")
+                    if conn.getresponse().status == 200:
+                        break
+                except OSError:
+                    pass
+                if time.monotonic() > deadline:
+                    sys.exit("a web process did not come up")
+                time.sleep(0.2)
         from quantumleap.celery import app
 
         while len(app.control.ping(timeout=1.0)) < args.workers:
@@ -169,7 +177,7 @@ def main() -> None:
 
         pause = args.threads / args.rate if args.rate else 0.0
 
-        def producer() -> None:
+        def producer(port: int) -> None:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
             next_at = time.perf_counter()
             while True:
@@ -205,7 +213,7 @@ def main() -> None:
 
         started_at = timezone.now()
         wall = time.perf_counter()
-        threads = [threading.Thread(target=producer) for _ in range(args.threads)]
+        threads = [threading.Thread(target=producer, args=(ports[i % len(ports)],)) for i in range(args.threads)]
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -231,7 +239,10 @@ def main() -> None:
         print(
             f"signals posted: {args.signals} by {args.threads} producers, {offered}, in {posted:.1f} s; HTTP {statuses}"
         )
-        print(f"accepted and filled: {accepted}; workers: {args.workers} x 2 processes; cores: {os.cpu_count()}")
+        print(
+            f"accepted and filled: {accepted}; web processes: {args.web}; workers: {args.workers} x 2 processes; "
+            f"cores: {os.cpu_count()}"
+        )
         print(
             f"POST /signals/ round trip: p50 {percentile(post_latencies, 0.5):.1f} ms, "
             f"p99 {percentile(post_latencies, 0.99):.1f} ms"
@@ -251,13 +262,15 @@ def main() -> None:
             f"(design {DESIGN_RATE:,}/min: x{rate / DESIGN_RATE:.2f}; goal {GOAL_RATE:,}/min: x{rate / GOAL_RATE:.2f})"
         )
         print(
-            f"peak RSS: web {peak_rss_mb(web.pid):.0f} MB; workers "
+            "peak RSS: web "
+            + ", ".join(f"{peak_rss_mb(w.pid):.0f} MB" for w in webs)
+            + "; workers "
             + ", ".join(f"{peak_rss_mb(w.pid):.0f} MB" for w in workers)
         )
     finally:
-        for process in [web, *workers]:
+        for process in [*webs, *workers]:
             os.killpg(process.pid, signal.SIGTERM)
-        for process in [web, *workers]:
+        for process in [*webs, *workers]:
             process.wait(timeout=30)
 
 

@@ -33,6 +33,7 @@ from strategies.models import Strategy  # noqa: E402
 from trading.core.orders import OrderStatus, OrderType, Side  # noqa: E402
 from trading.marketdata import prices_set  # noqa: E402
 from trading.models import Account, Instrument, Order, Position  # noqa: E402
+from trading.services import account_lock  # noqa: E402
 
 POSITIONS, OPEN_ORDERS, RUNS, GOAL_MS = 1000, 100, int(os.environ.get("RUNS", 500)), 5.0
 SECTORS = ["Tech", "Energy", "Health", "Financials", "Utilities"]
@@ -121,7 +122,7 @@ def main() -> None:
             for _ in range(RUNS):
                 started = time.perf_counter()
                 with transaction.atomic():
-                    locked = Account.objects.select_for_update().get(pk=account.pk)
+                    locked = account_lock(account.pk)
                     result = order_validate(
                         account=locked,
                         strategy=strategy,

@@ -36,7 +36,7 @@ from strategies.models import Strategy
 from trading.brokers.base import BrokerError
 from trading.core.orders import OPEN_STATUSES, OrderStatus, OrderType, Side
 from trading.models import Account, Event, Execution, Order, Position
-from trading.services import TradingError, event_record, order_cancel, position_flatten_locked
+from trading.services import TradingError, account_lock, event_record, order_cancel, position_flatten_locked
 from trading.services import position_close as trading_position_close
 
 logger = logging.getLogger(__name__)
@@ -458,9 +458,9 @@ def check_position_limits(*, account: Account, strategy, symbol: str, quantity: 
 
 def _accounts_in_scope(scope: str, account: Account | None, strategy) -> list[Account]:
     if scope == KillSwitch.Scope.GLOBAL:
-        return list(Account.objects.select_for_update().order_by("pk"))
+        return list(Account.objects.select_for_update(no_key=True).order_by("pk"))
     account_id = strategy.account_id if scope == KillSwitch.Scope.STRATEGY else account.pk
-    return [Account.objects.select_for_update().get(pk=account_id)]
+    return [account_lock(account_id)]
 
 
 def kill_switch_engage(
@@ -633,7 +633,7 @@ def stop_breach_close(
     """
     with transaction.atomic():
         account_id = Position.objects.values_list("account_id", flat=True).get(pk=position_id)
-        account = Account.objects.select_for_update().get(pk=account_id)
+        account = account_lock(account_id)
         position = Position.objects.select_related("instrument", "strategy").get(pk=position_id)
         if position.quantity == 0 or position.opened_at != opened_at:
             return None  # closed or reopened since the monitor last loaded it
@@ -675,7 +675,7 @@ def stop_breach_close(
 def trading_state_release(*, account: Account, strategy=None, actor: str, reason: str) -> str:
     """A person moves the account or strategy back to ACTIVE."""
     with transaction.atomic():
-        locked = Account.objects.select_for_update().get(pk=account.pk)
+        locked = account_lock(account.pk)
         return trading_state_set(account=locked, strategy=strategy, state=ACTIVE, reason=reason, actor=actor)
 
 
@@ -685,7 +685,7 @@ def portfolio_risk_monitor(*, account_id: int, now: datetime | None = None):
 
     now = now or timezone.now()
     with transaction.atomic():
-        account = Account.objects.select_for_update().get(pk=account_id)
+        account = account_lock(account_id)
         parameters = risk_parameters_for(account=account)
         book = book_read(account=account)
         _loss_limits_watch(account, None, parameters, book.equity, now)
@@ -698,7 +698,7 @@ def portfolio_risk_monitor(*, account_id: int, now: datetime | None = None):
 def parameters_update(*, account: Account, strategy=None, data: dict[str, Any], actor: str) -> RiskParameters:
     """Set risk parameters for the account or one strategy (creates the row), recording who changed what."""
     with transaction.atomic():
-        Account.objects.select_for_update().get(pk=account.pk)
+        account_lock(account.pk)
         if strategy is not None:
             parameters, _ = RiskParameters.objects.get_or_create(strategy=strategy)
         else:
@@ -765,7 +765,7 @@ def position_size_calculate(*, strategy, signal, instrument, price: Decimal, now
     max_quantity = None
     if probe > 0:
         with transaction.atomic():
-            account = Account.objects.select_for_update().get(pk=strategy.account_id)
+            account = account_lock(strategy.account_id)
             validation = order_validate(
                 account=account,
                 strategy=strategy,

@@ -16,7 +16,7 @@ from trading.core.orders import OrderType, Side
 from trading.core.sizing import round_to_lot
 from trading.marketdata import price_get
 from trading.models import Account, Instrument, Order
-from trading.services import event_record, order_dispatch, order_payload
+from trading.services import account_lock, event_record, events_batched, order_dispatch, order_payload
 
 
 @dataclass(frozen=True)
@@ -45,51 +45,71 @@ def signal_receive(
     existing = TradingSignal.objects.filter(producer=producer, external_id=data.external_id).first()
     if existing is not None:
         return existing, False
-    with transaction.atomic():
-        # One lock per account: validation and order creation see and leave a consistent book.
-        account = Account.objects.select_for_update().get(pk=strategy.account_id)
-        strategy = Strategy.objects.get(pk=strategy.pk)
-        instrument = Instrument.objects.filter(symbol=data.symbol, is_active=True).first()
-        try:
-            with transaction.atomic():
-                signal = TradingSignal.objects.create(
-                    producer=producer,
-                    external_id=data.external_id,
-                    strategy=strategy,
-                    symbol=data.symbol,
-                    instrument=instrument,
-                    signal_type=data.signal_type,
-                    confidence_score=data.confidence_score,
-                    target_price=data.target_price,
-                    stop_loss=data.stop_loss,
-                    take_profit=data.take_profit,
-                    position_size=data.position_size,
-                    expires_at=data.expires_at,
-                    metadata=data.metadata,
-                )
-        except IntegrityError:
-            signal = None
-        if signal is None:  # a concurrent post of the same id won the race
-            return TradingSignal.objects.get(producer=producer, external_id=data.external_id), False
-        event_record(
-            type="signal.received",
-            account=account,
-            strategy=strategy,
-            signal=signal,
-            actor=producer.get_username(),
-            payload={"id": data.external_id, "symbol": data.symbol, "signal_type": data.signal_type},
-        )
-        violations = _signal_violations(signal, strategy=strategy, account=account, instrument=instrument, now=now)
-        if violations:
-            _signal_reject(signal, account, violations)
-            return signal, True
-        if signal.signal_type == TradingSignal.SignalType.HOLD:
-            signal.status = TradingSignal.Status.RECORDED
-            signal.save(update_fields=["status", "updated_at"])
-            event_record(type="signal.recorded", account=account, strategy=strategy, signal=signal)
-            return signal, True
-        _signal_to_orders(signal, account=account, strategy=strategy, instrument=instrument, now=now)
+    # Read before the account lock: the instrument and its last price do not depend on the account's book.
+    instrument = Instrument.objects.filter(symbol=data.symbol, is_active=True).first()
+    last_price = price_get(instrument.symbol) if instrument is not None else None
+    try:
+        with transaction.atomic(), events_batched():
+            # The signal row first: a concurrent post of the same id waits on its unique key, then fails below.
+            signal = TradingSignal.objects.create(
+                producer=producer,
+                external_id=data.external_id,
+                strategy=strategy,
+                symbol=data.symbol,
+                instrument=instrument,
+                signal_type=data.signal_type,
+                confidence_score=data.confidence_score,
+                target_price=data.target_price,
+                stop_loss=data.stop_loss,
+                take_profit=data.take_profit,
+                position_size=data.position_size,
+                expires_at=data.expires_at,
+                metadata=data.metadata,
+            )
+            # One lock per account, held from here to commit: validation and order creation see and
+            # leave a consistent book.
+            account = account_lock(strategy.account_id)
+            strategy = Strategy.objects.get(pk=strategy.pk)
+            event_record(
+                type="signal.received",
+                account=account,
+                strategy=strategy,
+                signal=signal,
+                actor=producer.get_username(),
+                payload={"id": data.external_id, "symbol": data.symbol, "signal_type": data.signal_type},
+            )
+            _signal_decide(
+                signal, account=account, strategy=strategy, instrument=instrument, last_price=last_price, now=now
+            )
+    except IntegrityError:
+        # A concurrent post of the same id won the race; anything else is a real error.
+        existing = TradingSignal.objects.filter(producer=producer, external_id=data.external_id).first()
+        if existing is None:
+            raise
+        return existing, False
     return signal, True
+
+
+def _signal_decide(
+    signal: TradingSignal,
+    *,
+    account: Account,
+    strategy: Strategy,
+    instrument: Instrument | None,
+    last_price: Decimal | None,
+    now: datetime,
+) -> None:
+    violations = _signal_violations(signal, strategy=strategy, account=account, instrument=instrument, now=now)
+    if violations:
+        _signal_reject(signal, account, violations)
+    elif signal.signal_type == TradingSignal.SignalType.HOLD:
+        signal.status = TradingSignal.Status.RECORDED
+        signal.save(update_fields=["status", "updated_at"])
+        event_record(type="signal.recorded", account=account, strategy=strategy, signal=signal)
+    else:
+        _signal_to_orders(
+            signal, account=account, strategy=strategy, instrument=instrument, last_price=last_price, now=now
+        )
 
 
 def _signal_violations(
@@ -124,10 +144,15 @@ def _signal_reject(signal: TradingSignal, account: Account, violations: list[Vio
 
 
 def _signal_to_orders(
-    signal: TradingSignal, *, account: Account, strategy: Strategy, instrument: Instrument, now: datetime
+    signal: TradingSignal,
+    *,
+    account: Account,
+    strategy: Strategy,
+    instrument: Instrument,
+    last_price: Decimal | None,
+    now: datetime,
 ) -> None:
     side = Side(signal.signal_type)
-    last_price = price_get(instrument.symbol)
     reference_price = signal.target_price or last_price
     # The strategy's sizing method (fixed fraction of its capital unless configured), in whole lots.
     quantity = round_to_lot(

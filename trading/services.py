@@ -6,7 +6,9 @@ happen only after commit.
 """
 
 import logging
-from collections.abc import Iterable
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -73,6 +75,36 @@ def event_serialize(event: Event) -> dict[str, Any]:
     }
 
 
+_pending_events = threading.local()
+
+
+@contextmanager
+def events_batched() -> Iterator[None]:
+    """Write the events recorded inside this block in one INSERT when it ends.
+
+    Use it inside the transaction that records them, around code with no inner
+    savepoint that rolls back after recording: events are held until the block
+    ends, then inserted (still in the transaction) and published after commit.
+    """
+    outermost = getattr(_pending_events, "events", None) is None
+    if outermost:
+        _pending_events.events = []
+    try:
+        yield
+        if outermost and _pending_events.events:
+            events = Event.objects.bulk_create(_pending_events.events)
+            for event in events:
+                _event_publish_on_commit(event)
+    finally:
+        if outermost:
+            _pending_events.events = None
+
+
+def _event_publish_on_commit(event: Event) -> None:
+    message = event_serialize(event)
+    transaction.on_commit(lambda: bus.publish(message))
+
+
 def event_record(
     *,
     type: str,
@@ -85,7 +117,7 @@ def event_record(
     actor: str = "",
 ) -> Event:
     """Write one audit event in the caller's transaction; it is published only if that commits."""
-    event = Event.objects.create(
+    event = Event(
         type=type,
         severity=severity,
         occurred_at=timezone.now(),
@@ -96,8 +128,12 @@ def event_record(
         actor=actor,
         payload={k: _json_value(v) for k, v in (payload or {}).items()},
     )
-    message = event_serialize(event)
-    transaction.on_commit(lambda: bus.publish(message))
+    pending = getattr(_pending_events, "events", None)
+    if pending is not None:
+        pending.append(event)
+        return event
+    event.save()
+    _event_publish_on_commit(event)
     return event
 
 
@@ -139,16 +175,36 @@ def order_dispatch(order: Order) -> None:
     transaction.on_commit(lambda: order_submit_task.delay(order_id))
 
 
-def _lock_account_and_order(order_id: int) -> tuple[Account, Order]:
-    account_id = Order.objects.values_list("account_id", flat=True).get(pk=order_id)
-    account = Account.objects.select_for_update().get(pk=account_id)
+def account_lock(account_id: int) -> Account:
+    """Lock an account row: whoever holds it may change the account's book (orders, fills, cash, state).
+
+    FOR NO KEY UPDATE, not FOR UPDATE: the rows other transactions insert that point at
+    the account (events, orders, executions) check their foreign key with FOR KEY SHARE,
+    which FOR UPDATE would block until this transaction ends.
+    """
+    return Account.objects.select_for_update(no_key=True).get(pk=account_id)
+
+
+def _lock_account_and_order(order_id: int, account_id: int | None = None) -> tuple[Account, Order]:
+    if account_id is None:
+        account_id = Order.objects.values_list("account_id", flat=True).get(pk=order_id)
+    account = account_lock(account_id)
     order = (
-        Order.objects.select_for_update(of=("self",))
+        Order.objects.select_for_update(of=("self",), no_key=True)
         .select_related("instrument", "strategy", "signal", "parent")
         .get(pk=order_id)
     )
     order.account = account
     return account, order
+
+
+def _lock_order(order_id: int) -> Order:
+    """Lock one order row alone (its account row stays free for other orders' fills and intake)."""
+    return (
+        Order.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("account", "instrument", "strategy", "signal", "parent")
+        .get(pk=order_id)
+    )
 
 
 def order_submit(*, order_id: int) -> Order:
@@ -159,27 +215,42 @@ def order_submit(*, order_id: int) -> Order:
     killed between sending and recording), in which case that order is adopted
     with its fills instead of placing a twin. Retryable broker errors propagate
     (the task retries them) and count against the broker's circuit breaker.
+
+    The broker round trip holds only the order's row lock; the fills it brings
+    back are booked afterwards under the account lock, so a slow broker never
+    stalls the account's other orders. A crash between the two leaves fills at
+    the broker that reconciliation books.
     """
     broker = broker_get()
     now = timezone.now()
     circuit_check(broker.name, now)
     try:
-        with transaction.atomic():
-            account, order = _lock_account_and_order(order_id)
+        with transaction.atomic(), events_batched():
+            order = _lock_order(order_id)
             if order.status != OrderStatus.NEW:
                 return order
-            if order.parent_id and not _entry_done(order.parent):
-                return order  # a protective order waits for its entry to fill
-            _order_send(broker, account, order, now=now)
+            if order.parent_id and not _entry_has_fills(order.parent):
+                return order  # a protective order waits for its entry's first fill
+            result = _order_send(broker, order, now=now)
     except BrokerError as error:
         if error.is_retryable and error.code != "circuit_open":
             _circuit_outcome(broker.name, ok=False, now=now, error=error)
         raise
     _circuit_outcome(broker.name, ok=True, now=now)
+    if result is not None and (result.fills or not result.state.is_open):
+        with transaction.atomic(), events_batched():
+            account, order = _lock_account_and_order(order_id, order.account_id)
+            if result.already_held:
+                reason = "already held by the broker"
+            else:
+                # Only IOC and FOK orders come back closed without filling in full: their remainder never rests.
+                reason = f"{order.time_in_force} remainder canceled at the venue"
+            _order_adopt_broker_state(account, order, result.state, result.fills, reason=reason)
     return order
 
 
-def _order_send(broker: Broker, account: Account, order: Order, *, now: datetime) -> None:
+def _order_send(broker: Broker, order: Order, *, now: datetime) -> PlaceResult | None:
+    """Place (or adopt) the locked NEW order and record the broker's answer; None when it was rejected."""
     held = broker.find_order(order.client_order_id)
     try:
         if held is not None:
@@ -192,7 +263,7 @@ def _order_send(broker: Broker, account: Account, order: Order, *, now: datetime
         order.reject_code, order.reject_reason = error.code, error.message
         _order_move(order, OrderTrigger.REJECT, event_type="order.rejected", reason=error.message)
         _signal_mark(order, "failed")
-        return
+        return None
     order.submitted_at = now
     order.broker_order_id = result.state.broker_order_id
     _order_move(order, OrderTrigger.SUBMIT, event_type="order.submitted", already_held=result.already_held)
@@ -200,14 +271,9 @@ def _order_send(broker: Broker, account: Account, order: Order, *, now: datetime
         order.reject_code, order.reject_reason = result.state.reject_code, result.state.reject_message
         _order_move(order, OrderTrigger.REJECT, event_type="order.rejected", reason=result.state.reject_message)
         _signal_mark(order, "failed")
-        return
+        return None
     _order_move(order, OrderTrigger.ACCEPT, event_type="order.accepted")
-    if result.already_held:
-        reason = "already held by the broker"
-    else:
-        # Only IOC and FOK orders come back closed without filling in full: their remainder never rests.
-        reason = f"{order.time_in_force} remainder canceled at the venue"
-    _order_adopt_broker_state(account, order, result.state, result.fills, reason=reason)
+    return result
 
 
 def _broker_request(order: Order) -> BrokerOrderRequest:
@@ -232,24 +298,47 @@ def _order_adopt_broker_state(
     booked = sum(_execution_apply_locked(account, order, fill) is not None for fill in fills)
     if not state.is_open and order.status in OPEN_STATUSES:
         _order_move(order, OrderTrigger.CANCEL, event_type="order.canceled", reason=f"closed at the broker: {reason}")
-        _children_release(order, reason="entry closed at the broker")
+        _children_follow(order, reason="entry closed at the broker")
     return booked
 
 
-def _entry_done(entry: Order) -> bool:
-    """An entry's protective orders may go once it filled, or once it ended (IOC, expiry) with some fills."""
-    return entry.status == OrderStatus.FILLED or (entry.status not in OPEN_STATUSES and entry.filled_quantity > 0)
+def _entry_has_fills(entry: Order) -> bool:
+    """An entry's protective orders go live with its first fill: a partly filled position is guarded too."""
+    return entry.filled_quantity > 0
 
 
-def _children_release(entry: Order, *, reason: str) -> None:
-    """An entry that ended: its held protective orders guard what filled, or are canceled when nothing did."""
-    for child in entry.children.filter(status=OrderStatus.NEW):
-        if entry.filled_quantity > 0:
-            child.quantity = entry.filled_quantity
+def _children_follow(entry: Order, *, reason: str) -> None:
+    """Keep an entry's protective orders guarding exactly what it has filled and not yet exited.
+
+    At the entry's first fill they are released for what filled; each later fill grows
+    the live ones; an entry that ends with nothing filled cancels them.
+    """
+    children = list(
+        Order.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("instrument", "strategy", "signal", "parent")
+        .filter(parent=entry)
+        .order_by("pk")
+    )
+    if not children:
+        return
+    if entry.filled_quantity == 0:
+        if entry.status not in OPEN_STATUSES:
+            for child in children:
+                if child.status == OrderStatus.NEW:
+                    child.account = entry.account
+                    _order_move(child, OrderTrigger.CANCEL, event_type="order.canceled", reason=reason)
+        return
+    # What the entry bought (or sold) and its exits have not yet closed.
+    open_quantity = entry.filled_quantity - sum(child.filled_quantity for child in children)
+    for child in children:
+        child.account = entry.account
+        guard = child.filled_quantity + open_quantity
+        if child.status == OrderStatus.NEW:
+            child.quantity = guard
             child.save(update_fields=["quantity", "updated_at"])
             order_dispatch(child)
-        else:
-            _order_move(child, OrderTrigger.CANCEL, event_type="order.canceled", reason=reason)
+        elif child.status in (OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED) and child.quantity < guard:
+            _order_modify_locked(child, actor="engine", quantity=guard)
 
 
 def _circuit_outcome(broker_name: str, *, ok: bool, now: datetime, error: BrokerError | None = None) -> None:
@@ -293,14 +382,14 @@ def order_submission_failed(*, order_id: int, error: BrokerError) -> Order:
 
 def execution_apply(*, fill: BrokerFill) -> Execution | None:
     """Book one broker fill; a fill already booked (same exec_id) changes nothing."""
-    order_id = Order.objects.values_list("pk", flat=True).get(client_order_id=fill.client_order_id)
-    with transaction.atomic():
-        account, order = _lock_account_and_order(order_id)
+    order_id, account_id = Order.objects.values_list("pk", "account_id").get(client_order_id=fill.client_order_id)
+    with transaction.atomic(), events_batched():
+        account, order = _lock_account_and_order(order_id, account_id)
         return _execution_apply_locked(account, order, fill)
 
 
 def _position_lock(account: Account, order: Order) -> Position:
-    position, _ = Position.objects.select_for_update().get_or_create(
+    position, _ = Position.objects.select_for_update(no_key=True).get_or_create(
         account=account, strategy=order.strategy, instrument=order.instrument
     )
     return position
@@ -396,9 +485,9 @@ def _execution_apply_locked(account: Account, order: Order, fill: BrokerFill) ->
     account.save(update_fields=["cash", "updated_at"])
     event_record(type="account.updated", account=account, payload={"cash": account.cash})
 
-    if filled:
-        _children_release(order, reason="entry filled")
-        if order.parent_id is None:
+    if order.parent_id is None:
+        _children_follow(order, reason="entry filled")
+        if filled:
             _signal_mark(order, "executed")
     return execution
 
@@ -518,9 +607,9 @@ def position_close(*, position_id: int, actor: str, reason: str = "closed by han
     """Flatten a position: cancel its working orders, then one market order for all of it."""
     account_id = Position.objects.values_list("account_id", flat=True).get(pk=position_id)
     with transaction.atomic():
-        account = Account.objects.select_for_update().get(pk=account_id)
+        account = account_lock(account_id)
         position = (
-            Position.objects.select_for_update(of=("self",))
+            Position.objects.select_for_update(of=("self",), no_key=True)
             .select_related("instrument", "strategy")
             .get(pk=position_id)
         )
@@ -547,7 +636,7 @@ def position_flatten_locked(account: Account, position: Position, *, actor: str,
     for order_id in list(working.order_by("pk").values_list("pk", flat=True)):
         # Lock and read each afresh: canceling an entry also cancels its held protective orders.
         order = (
-            Order.objects.select_for_update(of=("self",))
+            Order.objects.select_for_update(of=("self",), no_key=True)
             .select_related("instrument", "strategy", "signal", "parent")
             .get(pk=order_id)
         )
@@ -578,7 +667,7 @@ def position_flatten_locked(account: Account, position: Position, *, actor: str,
 def _protective_orders_follow(account: Account, order: Order, position: Position) -> None:
     """Protective orders never guard more than the position: shrink them with it, cancel them when it is flat."""
     guards = (
-        Order.objects.select_for_update(of=("self",))
+        Order.objects.select_for_update(of=("self",), no_key=True)
         .select_related("instrument", "strategy", "signal", "parent")
         .filter(
             account=account,
@@ -613,9 +702,9 @@ def orders_trigger_on_prices(
     booked = 0
     available: dict[str, Decimal] = {}
     for client_order_id in broker.resting_triggered(prices):
-        order_id = Order.objects.values_list("pk", flat=True).get(client_order_id=client_order_id)
-        with transaction.atomic():
-            account, order = _lock_account_and_order(order_id)
+        order_id, account_id = Order.objects.values_list("pk", "account_id").get(client_order_id=client_order_id)
+        with transaction.atomic(), events_batched():
+            account, order = _lock_account_and_order(order_id, account_id)
             if order.status not in OPEN_STATUSES:
                 continue
             symbol, price = order.instrument.symbol, prices[order.instrument.symbol]
@@ -649,7 +738,7 @@ def orders_expire_day(*, now: datetime) -> int:
             if (OrderStatus(order.status), OrderTrigger.EXPIRE) not in TRANSITIONS:
                 continue  # closed meanwhile, or mid-modification: reconciliation settles it
             _order_move(order, OrderTrigger.EXPIRE, event_type="order.expired", reason="session closed")
-            _children_release(order, reason="entry expired")
+            _children_follow(order, reason="entry expired")
             expired += 1
     return expired
 
@@ -695,7 +784,7 @@ def _reconcile_new_order(order_id: int, *, now: datetime, report: ReconcileRepor
         account, order = _lock_account_and_order(order_id)
         if order.status != OrderStatus.NEW:
             return
-        if order.parent_id and not _entry_done(order.parent):
+        if order.parent_id and not _entry_has_fills(order.parent):
             return
         if order.signal is not None and order.signal.expires_at <= now and order.parent_id is None:
             # Too late to act on the signal: sending it now would trade on stale advice.

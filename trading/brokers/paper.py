@@ -96,6 +96,10 @@ def _not_working(client_order_id: str) -> BrokerError:
     return BrokerError(BrokerErrorCategory.REJECTION, "order_not_working", f"Order {client_order_id} is not working.")
 
 
+def _venue_order_lock(client_order_id: str) -> PaperVenueOrder | None:
+    return PaperVenueOrder.objects.select_for_update(no_key=True).filter(client_order_id=client_order_id).first()
+
+
 def _close(venue_order: PaperVenueOrder, reason: str) -> None:
     venue_order.is_open = False
     venue_order.closed_reason = reason
@@ -109,7 +113,7 @@ class PaperBroker(Broker):
         self.model = model or fill_model()
 
     def place_order(self, request: BrokerOrderRequest, *, now: datetime) -> PlaceResult:
-        held = PaperVenueOrder.objects.select_for_update().filter(client_order_id=request.client_order_id).first()
+        held = _venue_order_lock(request.client_order_id)
         if held is not None:
             return PlaceResult(state=_state(held), fills=tuple(self.fills_for(held.client_order_id)), already_held=True)
         last = price_get(request.symbol)
@@ -237,7 +241,7 @@ class PaperBroker(Broker):
 
         available: the volume traded since the last trigger (None: liquidity does not limit the fill).
         """
-        venue_order = PaperVenueOrder.objects.select_for_update().get(client_order_id=client_order_id)
+        venue_order = PaperVenueOrder.objects.select_for_update(no_key=True).get(client_order_id=client_order_id)
         if not venue_order.is_open:
             return []
         if self._trail(venue_order, price):
@@ -251,14 +255,14 @@ class PaperBroker(Broker):
 
     def expire(self, client_order_id: str, *, now: datetime) -> bool:
         """Close a DAY order at its session close; False when it is no longer working or not yet due."""
-        venue_order = PaperVenueOrder.objects.select_for_update().get(client_order_id=client_order_id)
+        venue_order = PaperVenueOrder.objects.select_for_update(no_key=True).get(client_order_id=client_order_id)
         if not venue_order.is_open or venue_order.expires_at is None or venue_order.expires_at > now:
             return False
         _close(venue_order, "expired")
         return True
 
     def _working(self, client_order_id: str) -> PaperVenueOrder:
-        venue_order = PaperVenueOrder.objects.select_for_update().filter(client_order_id=client_order_id).first()
+        venue_order = _venue_order_lock(client_order_id)
         if venue_order is None or not venue_order.is_open:
             raise _not_working(client_order_id)
         return venue_order

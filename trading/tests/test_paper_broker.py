@@ -291,6 +291,23 @@ def test_without_a_tape_the_symbols_volume_per_interval_is_used(demo, settings):
     assert order.filled_quantity == 2 * share
 
 
+def test_the_feeds_traded_volume_is_what_resting_orders_fill_against(demo, liquidity):
+    from trading.core.bars import PriceUpdate
+    from trading.marketdata.manager import MarketDataManager
+    from trading.marketdata.runner import subscribers_wire
+
+    order = _submit(_order(demo, Side.BUY, "100", order_type=OrderType.LIMIT, tif="GTC", price=D("195")))
+    manager = MarketDataManager()
+    subscribers_wire(manager)
+    manager.handle_price_update(PriceUpdate("AAPL", D("194"), D("300"), NOW))
+    manager.handle_price_update(PriceUpdate("AAPL", D("194"), D("200"), NOW + timedelta(milliseconds=5)))
+    manager.flush(now=NOW)
+
+    order.refresh_from_db()
+    # 10% participation in the 500 shares the tape printed, not the symbol's average volume.
+    assert (order.status, order.filled_quantity) == (OrderStatus.PARTIALLY_FILLED, 50)
+
+
 def test_a_resting_limit_fills_in_parts_as_volume_trades(demo, liquidity):
     order = _submit(_order(demo, Side.BUY, "100", order_type=OrderType.LIMIT, tif="GTC", price=D("195")))
     assert (order.status, order.filled_quantity) == (OrderStatus.ACCEPTED, 0)
@@ -421,6 +438,42 @@ def test_a_partly_filled_exit_shrinks_the_other_so_they_never_close_more_than_th
     assert _position(demo).quantity == 0
     sold = Execution.objects.filter(order__in=[stop, take_profit]).values_list("quantity", flat=True)
     assert sum(sold) == 50
+
+
+def test_a_partly_filled_entry_is_guarded_at_once_and_its_exits_grow_with_each_fill(
+    demo, settings, django_capture_on_commit_callbacks
+):
+    # 10% of a 200-share top of book: the 50-share entry gets 20 at placement.
+    settings.PAPER_MAX_PARTICIPATION = D("0.1")
+    settings.PAPER_TOP_OF_BOOK_SIZE = "200"
+    answer = _signal(demo, django_capture_on_commit_callbacks, stop_loss="190", take_profit="220")
+    entry = Order.objects.get(pk=answer["order_id"])
+    stop, take_profit = _exits(entry.pk)
+    assert (entry.status, entry.filled_quantity) == (OrderStatus.PARTIALLY_FILLED, 20)
+    # The 20 bought are protected now, not when the entry completes.
+    for exit_order in (stop, take_profit):
+        assert (exit_order.status, exit_order.quantity, _venue(exit_order).quantity) == (OrderStatus.ACCEPTED, 20, 20)
+
+    # 10% of 100 more: 10 shares; both exits grow to 30 at the venue.
+    with django_capture_on_commit_callbacks(execute=True):
+        assert orders_trigger_on_prices({"AAPL": PRICE}, now=NOW, volumes={"AAPL": D(100)}) == 1
+    for exit_order in (stop, take_profit):
+        exit_order.refresh_from_db()
+        assert (exit_order.status, exit_order.quantity, _venue(exit_order).quantity) == (OrderStatus.ACCEPTED, 30, 30)
+        assert Event.objects.get(order=exit_order, type="order.modified").actor == "engine"
+
+    # The price falls through the stop with volume to spare: the entry (oldest) completes first, its
+    # exits grow to the whole 50, and the stop sells all of it; the take profit is canceled.
+    settings.PAPER_MAX_PARTICIPATION = D("1.0")
+    with django_capture_on_commit_callbacks(execute=True):
+        orders_trigger_on_prices({"AAPL": D("189")}, now=NOW, volumes={"AAPL": D(5000)})
+    stop.refresh_from_db()
+    take_profit.refresh_from_db()
+    entry.refresh_from_db()
+    assert (entry.status, entry.filled_quantity) == (OrderStatus.FILLED, 50)
+    assert (stop.status, stop.quantity, stop.filled_quantity) == (OrderStatus.FILLED, 50, 50)
+    assert (take_profit.status, take_profit.filled_quantity) == (OrderStatus.CANCELED, 0)
+    assert _position(demo).quantity == 0
 
 
 def test_a_take_profit_on_the_losing_side_is_refused(demo, django_capture_on_commit_callbacks):
