@@ -71,6 +71,12 @@ def reset_database(url: str) -> None:
         conn.execute(f'CREATE DATABASE "{name}"')
 
 
+def _feed_priced(symbols: list[str]) -> bool:
+    from trading.marketdata.prices import price_updated_at
+
+    return all(price_updated_at(symbol) is not None for symbol in symbols)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -82,6 +88,11 @@ def main() -> None:
     parser.add_argument("--signals", type=int, default=2000)
     parser.add_argument("--web", type=int, default=2, help="daphne web processes (producers spread over them)")
     parser.add_argument("--workers", type=int, default=2, help="Celery worker processes (concurrency 2 each)")
+    parser.add_argument(
+        "--no-feed",
+        action="store_true",
+        help="no market feed process (prices fall back to the instruments' reference prices in the database)",
+    )
     parser.add_argument("--threads", type=int, default=16, help="concurrent producers")
     parser.add_argument(
         "--rate", type=float, default=0, help="signals per second in all (0: as fast as the producers can post)"
@@ -150,6 +161,21 @@ def main() -> None:
         )
         for i in range(args.workers)
     ]
+    # The simulated feed in its own process, as production runs it: live prices in Redis, resting orders triggered.
+    feeds = (
+        []
+        if args.no_feed
+        else [
+            subprocess.Popen(
+                [python, "manage.py", "market_feed"],
+                cwd=ROOT,
+                env=env,
+                stdout=(logs / "feed.log").open("w"),
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        ]
+    )
     try:
         deadline = time.monotonic() + 60
         for port in ports:
@@ -168,6 +194,13 @@ def main() -> None:
 
         while len(app.control.ping(timeout=1.0)) < args.workers:
             time.sleep(0.5)
+        if feeds:
+            from trading.marketdata import prices_get
+
+            while len(prices_get(symbols)) < len(symbols) or not _feed_priced(symbols):
+                if time.monotonic() > deadline + 60:
+                    sys.exit("the market feed did not price every symbol")
+                time.sleep(0.5)
 
         counter = iter(range(args.signals))
         lock = threading.Lock()
@@ -268,9 +301,9 @@ def main() -> None:
             + ", ".join(f"{peak_rss_mb(w.pid):.0f} MB" for w in workers)
         )
     finally:
-        for process in [*webs, *workers]:
+        for process in [*webs, *workers, *feeds]:
             os.killpg(process.pid, signal.SIGTERM)
-        for process in [*webs, *workers]:
+        for process in [*webs, *workers, *feeds]:
             process.wait(timeout=30)
 
 

@@ -18,6 +18,7 @@ api_v1 = [
     path("orders/<int:pk>/", trading_api.OrderDetailApi.as_view(), name="order-detail"),
     path("orders/<int:pk>/cancel/", trading_api.OrderCancelApi.as_view(), name="order-cancel"),
     path("positions/", trading_api.PositionListApi.as_view(), name="position-list"),
+    path("positions/history/", trading_api.PositionHistoryApi.as_view(), name="position-history"),
     path("positions/<int:pk>/close/", trading_api.PositionCloseApi.as_view(), name="position-close"),
     path("executions/", trading_api.ExecutionListApi.as_view(), name="execution-list"),
     path("events/", trading_api.EventListApi.as_view(), name="event-list"),

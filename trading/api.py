@@ -86,6 +86,33 @@ class PositionListApi(generics.ListAPIView):
         return selectors.position_list(user=self.request.user)
 
 
+class PositionHistoryApi(APIView):
+    """A symbol's position after each fill, oldest first, with its average price and realized P&L."""
+
+    class Input(serializers.Serializer):
+        symbol = serializers.CharField(max_length=32)
+
+    class Output(serializers.Serializer):
+        executed_at = serializers.DateTimeField()
+        strategy_id = serializers.IntegerField(allow_null=True)
+        exec_id = serializers.CharField()
+        order_id = serializers.IntegerField()
+        side = serializers.CharField()
+        quantity = serializers.DecimalField(max_digits=24, decimal_places=6)
+        price = serializers.DecimalField(max_digits=24, decimal_places=6)
+        commission = serializers.DecimalField(max_digits=24, decimal_places=6)
+        position_quantity = serializers.DecimalField(max_digits=24, decimal_places=6)
+        average_price = serializers.DecimalField(max_digits=24, decimal_places=6)
+        realized_pnl = serializers.DecimalField(max_digits=24, decimal_places=6)
+
+    @extend_schema(parameters=[Input], responses=Output(many=True))
+    def get(self, request):
+        params = self.Input(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        history = selectors.position_history(user=request.user, symbol=params.validated_data["symbol"].upper())
+        return Response(self.Output(history, many=True).data)
+
+
 class ExecutionListApi(generics.ListAPIView):
     serializer_class = ExecutionOutput
 

@@ -9,7 +9,8 @@ from django.core.cache import cache
 from django.db import models
 from django.db.models import QuerySet
 
-from trading.core.positions import PositionState, unrealized_pnl
+from trading.core.orders import Side
+from trading.core.positions import PositionState, apply_fill, unrealized_pnl
 from trading.marketdata import prices_get
 from trading.models import Account, Event, Execution, Order, Position
 
@@ -57,6 +58,46 @@ def position_list(*, user: AbstractBaseUser, include_closed: bool = False) -> li
         position.unrealized_pnl = unrealized_pnl(state, price)
         position.market_value = position.quantity * price
     return positions
+
+
+def position_history(*, user: AbstractBaseUser, symbol: str) -> list[dict[str, Any]]:
+    """PositionManager.get_position_history: the user's position in symbol after each fill, oldest first.
+
+    Replayed from the executions with the same P&L core that books them, per strategy
+    (each strategy holds its own position), so the last row of a strategy is its position now.
+    """
+    executions = (
+        Execution.objects.filter(account__owner=user, instrument__symbol=symbol)
+        .order_by("executed_at", "pk")
+        .values_list("strategy_id", "exec_id", "order_id", "side", "quantity", "price", "commission", "executed_at")
+    )
+    states: dict[int | None, PositionState] = {}
+    history = []
+    for strategy_id, exec_id, order_id, side, quantity, price, commission, executed_at in executions:
+        state = apply_fill(
+            states.get(strategy_id, PositionState()),
+            side=Side(side),
+            quantity=quantity,
+            price=price,
+            commission=commission,
+        )
+        states[strategy_id] = state
+        history.append(
+            {
+                "executed_at": executed_at,
+                "strategy_id": strategy_id,
+                "exec_id": exec_id,
+                "order_id": order_id,
+                "side": side,
+                "quantity": quantity,
+                "price": price,
+                "commission": commission,
+                "position_quantity": state.quantity,
+                "average_price": state.average_price,
+                "realized_pnl": state.realized_pnl,
+            }
+        )
+    return history
 
 
 def portfolio_get(*, user: AbstractBaseUser) -> dict[str, Any] | None:

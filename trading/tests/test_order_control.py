@@ -158,3 +158,39 @@ def test_other_users_orders_and_positions_are_not_found(demo, django_capture_on_
     stranger.force_login(get_user_model().objects.create_user("stranger"))
     assert stranger.post(f"/api/v1/orders/{order.pk}/cancel/").status_code == 404
     assert stranger.get(f"/api/v1/orders/{order.pk}/").status_code == 404
+
+
+def test_position_history_replays_each_fill_to_the_position_now(demo, trader, django_capture_on_commit_callbacks):
+    run_on_commit(django_capture_on_commit_callbacks, lambda: signal(demo))  # buys 50 at 200.10
+    run_on_commit(
+        django_capture_on_commit_callbacks, lambda: signal(demo, "s2", signal_type="SELL", position_size="0.04")
+    )  # sells 20 at 199.90
+
+    response = trader.get("/api/v1/positions/history/", {"symbol": "aapl"})
+
+    assert response.status_code == 200, response.content
+    rows = response.json()
+    assert [(r["side"], Decimal(r["quantity"]), Decimal(r["position_quantity"])) for r in rows] == [
+        ("BUY", 50, 50),
+        ("SELL", 20, 30),
+    ]
+    position = Position.objects.get(strategy=demo.strategy)
+    last = rows[-1]
+    assert (Decimal(last["average_price"]), Decimal(last["realized_pnl"])) == (
+        position.average_price,
+        position.realized_pnl,
+    )
+    assert Decimal(rows[0]["average_price"]) == Decimal("200.10")
+
+
+def test_position_history_needs_a_symbol_and_shows_only_the_users_own(demo, trader, django_capture_on_commit_callbacks):
+    from django.contrib.auth import get_user_model
+
+    run_on_commit(django_capture_on_commit_callbacks, lambda: signal(demo))
+    missing = trader.get("/api/v1/positions/history/")
+    assert missing.status_code == 400
+    assert missing.json()["code"] and "symbol" in missing.json()["errors"]
+
+    stranger = Client()
+    stranger.force_login(get_user_model().objects.create_user("stranger", password="x"))
+    assert stranger.get("/api/v1/positions/history/", {"symbol": "AAPL"}).json() == []
