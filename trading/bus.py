@@ -59,15 +59,12 @@ def publish(message: dict[str, Any]) -> None:
     groups = [OPERATIONS_GROUP]
     if message.get("account_id"):
         groups.append(account_group(message["account_id"]))
-    _pusher().put((groups, message))
+    _pusher().put((groups, message, True))
 
 
 def group_push(group: str, payload: dict[str, Any]) -> None:
     """Send one message to a Channels group soon, from the pusher's thread (the caller never waits on Redis)."""
-    _pusher().put(([group], {**payload, _RAW: True}))
-
-
-_RAW = "_push_as_is"
+    _pusher().put(([group], payload, False))
 
 
 class _Pusher:
@@ -80,11 +77,12 @@ class _Pusher:
     BATCH = 500
 
     def __init__(self) -> None:
-        self.queue: queue.SimpleQueue[tuple[list[str], dict[str, Any]]] = queue.SimpleQueue()
+        # (groups, message, is_event): events are gathered into one message per group, the rest sent as they are.
+        self.queue: queue.SimpleQueue[tuple[list[str], dict[str, Any], bool]] = queue.SimpleQueue()
         self.pid = os.getpid()
         threading.Thread(target=self._run, name="event-pusher", daemon=True).start()
 
-    def put(self, item: tuple[list[str], dict[str, Any]]) -> None:
+    def put(self, item: tuple[list[str], dict[str, Any], bool]) -> None:
         self.queue.put(item)
 
     def _run(self) -> None:
@@ -98,12 +96,12 @@ class _Pusher:
                     break
             sends: list[tuple[str, dict[str, Any]]] = []
             by_group: dict[str, list[dict[str, Any]]] = defaultdict(list)
-            for groups, message in batch:
+            for groups, message, is_event in batch:
                 for group in groups:
-                    if message.get(_RAW):
-                        sends.append((group, {k: v for k, v in message.items() if k != _RAW}))
-                    else:
+                    if is_event:
                         by_group[group].append(message)
+                    else:
+                        sends.append((group, message))
             sends += [(group, {"type": "events.message", "events": events}) for group, events in by_group.items()]
             loop.run_until_complete(_groups_send(sends))
 
