@@ -307,7 +307,7 @@ def _entry_has_fills(entry: Order) -> bool:
     return entry.filled_quantity > 0
 
 
-def _children_follow(entry: Order, *, reason: str) -> None:
+def _children_follow(entry: Order, *, reason: str, actor: str = "") -> None:
     """Keep an entry's protective orders guarding exactly what it has filled and not yet exited.
 
     At the entry's first fill they are released for what filled; each later fill grows
@@ -326,7 +326,7 @@ def _children_follow(entry: Order, *, reason: str) -> None:
             for child in children:
                 if child.status == OrderStatus.NEW:
                     child.account = entry.account
-                    _order_move(child, OrderTrigger.CANCEL, event_type="order.canceled", reason=reason)
+                    _order_move(child, OrderTrigger.CANCEL, event_type="order.canceled", actor=actor, reason=reason)
         return
     # What the entry bought (or sold) and its exits have not yet closed.
     open_quantity = entry.filled_quantity - sum(child.filled_quantity for child in children)
@@ -528,8 +528,8 @@ def _order_cancel_locked(order: Order, *, actor: str, reason: str = "") -> None:
         _order_move(order, OrderTrigger.CANCEL_REQUEST, event_type="order.pending_cancel", actor=actor)
         broker_get().cancel_order(order.client_order_id, now=timezone.now())
         _order_move(order, OrderTrigger.CANCEL, event_type="order.canceled", actor=actor, reason=reason)
-    for child in order.children.filter(status=OrderStatus.NEW):
-        _order_move(child, OrderTrigger.CANCEL, event_type="order.canceled", actor=actor, reason="entry canceled")
+    # Held exits are canceled with an entry that filled nothing, and released to guard what it did fill.
+    _children_follow(order, reason="entry canceled", actor=actor)
 
 
 def order_modify(

@@ -205,6 +205,33 @@ def test_a_partly_filled_day_entry_that_expires_releases_its_stop_for_what_fille
     assert (stop.status, stop.quantity) == (OrderStatus.ACCEPTED, 50)
 
 
+def test_canceling_a_partly_filled_entry_releases_its_held_stop_for_what_filled(
+    demo, liquidity, django_capture_on_commit_callbacks
+):
+    from trading.services import order_cancel
+
+    entry = _submit(_order(demo, Side.BUY, "120"))
+    stop = Order.objects.create(
+        account=demo.account,
+        instrument=entry.instrument,
+        strategy=demo.strategy,
+        parent=entry,
+        side=Side.SELL,
+        order_type=OrderType.STOP,
+        time_in_force="GTC",
+        quantity=D(120),
+        stop_price=D("190"),
+        reference_price=D("190"),
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        order_cancel(order_id=entry.pk, actor="trader")
+    entry.refresh_from_db()
+    stop.refresh_from_db()
+    assert (entry.status, entry.filled_quantity) == (OrderStatus.CANCELED, 50)
+    # The 50 bought stay guarded: the stop is not canceled with its entry.
+    assert (stop.status, stop.quantity, _venue(stop).quantity) == (OrderStatus.ACCEPTED, 50, 50)
+
+
 # Commission models ------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("model", "extra", "commission"),
