@@ -196,9 +196,7 @@ def main() -> None:
         while len(app.control.ping(timeout=1.0)) < args.workers:
             time.sleep(0.5)
         if feeds:
-            from trading.marketdata import prices_get
-
-            while len(prices_get(symbols)) < len(symbols) or not _feed_priced(symbols):
+            while not _feed_priced(symbols):
                 if time.monotonic() > deadline + 60:
                     sys.exit("the market feed did not price every symbol")
                 time.sleep(0.5)
