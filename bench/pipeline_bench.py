@@ -77,6 +77,36 @@ def _feed_priced(symbols: list[str]) -> bool:
     return all(price_updated_at(symbol) is not None for symbol in symbols)
 
 
+CPU_CLASSES = (("postgres", "postgres"), ("redis", "redis-server"), ("web", "daphne"), ("workers", "celery"))
+CPU_CLASSES += (("feed", "market_feed"),)
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds() -> dict[str, float]:
+    """CPU seconds used so far by each kind of process on the machine (exited children counted in their parent)."""
+    used: dict[str, float] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            cmdline = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        kind = next((name for name, marker in CPU_CLASSES if marker in cmdline), None)
+        if kind is None and int(stat.parent.name) == os.getpid():
+            kind = "producers"
+        if kind is not None:
+            # utime, stime, cutime, cstime are fields 14-17 of /proc/PID/stat (11-14 after the command).
+            used[kind] = used.get(kind, 0.0) + sum(int(f) for f in fields[11:15]) / TICKS
+    return used
+
+
+def cpu_busy() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine since boot."""
+    values = [int(v) / TICKS for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]
+    return sum(values) - idle, sum(values)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -267,7 +297,9 @@ def main() -> None:
         statuses.clear()
         post_latencies.clear()
         started_at = timezone.now()
+        cpu_before, busy_before = cpu_seconds(), cpu_busy()
         posted = post_all("bench", args.signals, pause)
+        cpu_after, busy_after = cpu_seconds(), cpu_busy()
         measured = Order.objects.filter(signal__external_id__startswith="bench-")
         accepted = measured.count()
         filled_at = max(measured.values_list("updated_at", flat=True))
@@ -303,6 +335,13 @@ def main() -> None:
         print(
             f"throughput: {rate:,.0f} orders/min through the whole pipeline "
             f"(design {DESIGN_RATE:,}/min: x{rate / DESIGN_RATE:.2f}; goal {GOAL_RATE:,}/min: x{rate / GOAL_RATE:.2f})"
+        )
+        used = {kind: cpu_after.get(kind, 0.0) - cpu_before.get(kind, 0.0) for kind in cpu_after}
+        busy = (busy_after[0] - busy_before[0]) / (busy_after[1] - busy_before[1])
+        print(
+            f"CPU per order: {sum(used.values()) / accepted * 1000:.1f} ms ("
+            + ", ".join(f"{kind} {seconds / accepted * 1000:.1f}" for kind, seconds in sorted(used.items()))
+            + f"); machine busy {busy:.0%} of {os.cpu_count()} cores"
         )
         print(
             "peak RSS: web "

@@ -123,6 +123,13 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # pool, after every task: a new PostgreSQL backend per order. Workers keep their pool; quantumleap.celery
 # hands each task's connection back to it (and drops a broken one) before the next task.
 CELERY_DB_REUSE_MAX = 100_000
+# Outcomes live in the database and its events, not in task results: storing one, and subscribing to its
+# channel from the web process at every dispatch, costed a Redis connection per signal. Ask for a result
+# explicitly (apply_async(ignore_result=False)) where one is wanted.
+CELERY_TASK_IGNORE_RESULT = True
+# One result-backend client per process, not one per thread: the web runs each request in a new thread,
+# and a per-thread backend meant a new Redis client (and a package-metadata lookup) at every dispatch.
+CELERY_RESULT_BACKEND_THREAD_SAFE = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"

@@ -49,11 +49,17 @@ RISK_ENGINE = "risk-engine"
 
 def risk_parameters_for(*, account: Account, strategy=None) -> RiskParameters:
     """The strategy's own parameters when it has them, else the account's, else the defaults."""
-    if strategy is not None:
-        found = RiskParameters.objects.filter(strategy=strategy).first()
-        if found:
-            return found
-    return RiskParameters.objects.filter(account=account).first() or RiskParameters(account=account)
+    return _risk_parameters_pair(account, strategy)[0]
+
+
+def _risk_parameters_pair(account: Account, strategy) -> tuple[RiskParameters, RiskParameters | None]:
+    """(the parameters that apply, the account's own when those are the strategy's), in one query."""
+    scope = Q(account=account) | Q(strategy=strategy) if strategy is not None else Q(account=account)
+    found = {row.strategy_id is not None: row for row in RiskParameters.objects.filter(scope)}
+    account_parameters = found.get(False)
+    if True in found:
+        return found[True], account_parameters
+    return account_parameters or RiskParameters(account=account), None
 
 
 def risk_limits(parameters: RiskParameters, *, account_parameters: RiskParameters | None = None) -> RiskLimits:
@@ -117,18 +123,9 @@ def book_read(*, account: Account, extra_symbols: Iterable[str] = ()) -> Book:
         )
     )
     # A protective order waiting for its entry reserves nothing until it is live.
-    working = Order.objects.filter(account=account, status__in=OPEN_STATUSES).exclude(
-        parent__isnull=False, status=OrderStatus.NEW
-    )
-    # The exits of one bracket (an OCO group) never both fill: only the first claims the position.
-    claimed: set[str] = set()
-    siblings = []
-    for pk, group in working.exclude(oco_group="").order_by("pk").values_list("pk", "oco_group"):
-        if group in claimed:
-            siblings.append(pk)
-        claimed.add(group)
-    orders = list(
-        working.exclude(pk__in=siblings)
+    working = (
+        Order.objects.filter(account=account, status__in=OPEN_STATUSES)
+        .exclude(parent__isnull=False, status=OrderStatus.NEW)
         .order_by("pk")  # reducing capacity is claimed in the order the orders were placed
         .values_list(
             "instrument__symbol",
@@ -142,8 +139,19 @@ def book_read(*, account: Account, extra_symbols: Iterable[str] = ()) -> Book:
             "stop_price",
             "reference_price",
             "status",
+            "oco_group",
         )
     )
+    # The exits of one bracket (an OCO group) never both fill: only the first claims the position.
+    claimed: set[str] = set()
+    orders = []
+    for row in working:
+        group = row[-1]
+        if group:
+            if group in claimed:
+                continue
+            claimed.add(group)
+        orders.append(row[:-1])
     symbols = {p[0] for p in positions if p[3]} | set(extra_symbols)
     sectors = {p[0]: p[1] for p in positions} | {o[0]: o[1] for o in orders}
     return Book(
@@ -178,6 +186,18 @@ def _risk_state(account: Account, strategy=None) -> RiskState:
     return state
 
 
+def _risk_states(account: Account, strategy) -> tuple[RiskState, RiskState | None]:
+    """The account's risk state and the strategy's (None without a strategy), read in one query."""
+    scope = Q(account=account, strategy__isnull=True)
+    if strategy is not None:
+        scope |= Q(strategy=strategy)
+    found = {row.strategy_id: row for row in RiskState.objects.filter(scope)}
+    account_state = found.get(None) or _risk_state(account)
+    if strategy is None:
+        return account_state, None
+    return account_state, found.get(strategy.pk) or _risk_state(account, strategy)
+
+
 def _marks_update(state: RiskState, equity: Decimal, now: datetime) -> states.EquityMarks:
     marks = states.marks_observe(
         day=state.trading_day,
@@ -198,18 +218,44 @@ def _marks_update(state: RiskState, equity: Decimal, now: datetime) -> states.Eq
 
 
 def _loss_limits_watch(
-    account: Account, strategy, parameters: RiskParameters, equity: Decimal, now: datetime
+    account: Account,
+    strategy,
+    parameters: RiskParameters,
+    equity: Decimal,
+    now: datetime,
+    risk_state: RiskState | None = None,
 ) -> states.EquityMarks:
-    """Move the scope's day-start and high-water marks to this equity, and act on a loss limit it reached."""
-    marks = _marks_update(_risk_state(account, strategy), equity, now)
-    _loss_limits_enforce(account=account, strategy=strategy, parameters=parameters, scope_equity=equity, marks=marks)
+    """Move the scope's day-start and high-water marks to this equity, and act on a loss limit it reached.
+
+    risk_state: the scope's RiskState when the caller has read it already (it is kept current).
+    """
+    risk_state = risk_state or _risk_state(account, strategy)
+    marks = _marks_update(risk_state, equity, now)
+    _loss_limits_enforce(
+        account=account,
+        strategy=strategy,
+        parameters=parameters,
+        scope_equity=equity,
+        marks=marks,
+        risk_state=risk_state,
+    )
     return marks
 
 
 def trading_state_set(
-    *, account: Account, strategy=None, state: str, reason: str, actor: str, severity: str = Event.Severity.WARNING
+    *,
+    account: Account,
+    strategy=None,
+    state: str,
+    reason: str,
+    actor: str,
+    severity: str = Event.Severity.WARNING,
+    risk_state: RiskState | None = None,
 ) -> str:
-    """Move the account (strategy None) or one strategy to ACTIVE / REDUCE_ONLY / HALTED; caller holds the lock."""
+    """Move the account (strategy None) or one strategy to ACTIVE / REDUCE_ONLY / HALTED; caller holds the lock.
+
+    risk_state: the strategy's RiskState when the caller holds it already (it is updated in place).
+    """
     if state not in states.SEVERITY:
         raise ValueError(f"{state} is not a trading state.")
     if strategy is None:
@@ -220,7 +266,7 @@ def trading_state_set(
         # trading owns Account; only this one field is risk's to write (see the report).
         Account.objects.filter(pk=account.pk).update(trading_state=state, updated_at=timezone.now())
     else:
-        risk_state = _risk_state(account, strategy)
+        risk_state = risk_state or _risk_state(account, strategy)
         previous = risk_state.trading_state
         if previous == state:
             return state
@@ -237,15 +283,14 @@ def trading_state_set(
     return state
 
 
-def _strategy_trading_state(strategy) -> str:
-    if strategy is None:
-        return ACTIVE
-    found = RiskState.objects.filter(strategy=strategy).values_list("trading_state", flat=True).first()
-    return found or ACTIVE
-
-
 def _loss_limits_enforce(
-    *, account: Account, strategy, parameters: RiskParameters, scope_equity: Decimal, marks: states.EquityMarks
+    *,
+    account: Account,
+    strategy,
+    parameters: RiskParameters,
+    scope_equity: Decimal,
+    marks: states.EquityMarks,
+    risk_state: RiskState,
 ) -> list[states.Breach]:
     """A reached daily loss or drawdown limit moves the scope to its breach action, with a CRITICAL alert."""
     scope = "strategy" if strategy is not None else "account"
@@ -259,7 +304,7 @@ def _loss_limits_enforce(
         drawdown_action=parameters.drawdown_action,
     )
     for breach in found:
-        current = account.trading_state if strategy is None else _strategy_trading_state(strategy)
+        current = account.trading_state if strategy is None else risk_state.trading_state
         target = states.state_after(current, breach.action)
         if target != current:
             trading_state_set(
@@ -269,6 +314,7 @@ def _loss_limits_enforce(
                 reason=breach.message,
                 actor=RISK_ENGINE,
                 severity=Event.Severity.CRITICAL,
+                risk_state=risk_state if strategy is not None else None,
             )
             event_record(
                 type="risk.limit_breached",
@@ -326,23 +372,28 @@ def risk_snapshot(
     symbol: str | None = None,
     exchange: str | None = None,
     book: Book | None = None,
+    account_parameters: RiskParameters | None = None,
 ) -> RiskSnapshot:
-    """Everything the rules need, read while the caller holds the account's row lock."""
+    """Everything the rules need, read while the caller holds the account's row lock.
+
+    account_parameters: the account's own parameters when ``parameters`` are a strategy's and the
+    caller has read them already (its restricted symbols apply as well).
+    """
     now = now or timezone.now()
     book = book or book_read(account=account, extra_symbols=[symbol] if symbol else [])
     strategy_id = strategy.pk if strategy is not None else None
     live = [p for p in book.positions if p[3]]
     equity = book.equity
-    account_parameters = None
-    if parameters.strategy_id is not None:
+    if parameters.strategy_id is not None and account_parameters is None:
         account_parameters = RiskParameters.objects.filter(account=account).first()
     limits = risk_limits(parameters, account_parameters=account_parameters)
 
-    account_marks = _loss_limits_watch(account, None, parameters, equity, now)
+    account_state, strategy_state = _risk_states(account, strategy)
+    account_marks = _loss_limits_watch(account, None, parameters, equity, now, account_state)
     strategy_equity = strategy_marks = None
     if strategy is not None:
         strategy_equity = book.strategy_equity(strategy)
-        strategy_marks = _loss_limits_watch(account, strategy, parameters, strategy_equity, now)
+        strategy_marks = _loss_limits_watch(account, strategy, parameters, strategy_equity, now, strategy_state)
 
     order_times: list[tuple[int | None, datetime]] = []
     if limits.max_strategy_orders_per_minute is not None or limits.max_account_orders_per_minute is not None:
@@ -361,19 +412,21 @@ def risk_snapshot(
     if limits.margin_account and equity < Decimal(25000):
         day_trades, opened_today = _day_trades(account, now)
 
+    holdings = [(p[2], _holding(p)) for p in live]
+    pending = [(o[2], _pending(o)) for o in book.orders]
     return RiskSnapshot(
         cash=account.cash,
         equity=equity,
         strategy_capital=strategy.capital if strategy is not None else equity,
-        strategy_holdings=tuple(_holding(p) for p in live if p[2] == strategy_id),
-        strategy_orders=tuple(_pending(o) for o in book.orders if o[2] == strategy_id),
-        account_holdings=tuple(_holding(p) for p in live),
-        account_orders=tuple(_pending(o) for o in book.orders),
+        strategy_holdings=tuple(h for owner, h in holdings if owner == strategy_id),
+        strategy_orders=tuple(o for owner, o in pending if owner == strategy_id),
+        account_holdings=tuple(h for _, h in holdings),
+        account_orders=tuple(o for _, o in pending),
         limits=limits,
         prices=book.prices,
         sectors=book.sectors,
         trading_state=account.trading_state,
-        strategy_trading_state=_strategy_trading_state(strategy),
+        strategy_trading_state=strategy_state.trading_state if strategy_state is not None else ACTIVE,
         kill_switches=_kill_switch_scopes(account, strategy),
         market_session=session,
         stale_symbols=stale,
@@ -408,11 +461,12 @@ def order_validate(
     ``validation.approved_quantity`` is the quantity to send: the requested one,
     or a smaller one when the parameters auto-resize the breached checks.
     """
-    parameters = risk_parameters_for(account=account, strategy=strategy)
+    parameters, account_parameters = _risk_parameters_pair(account, strategy)
     snapshot = risk_snapshot(
         account=account,
         strategy=strategy,
         parameters=parameters,
+        account_parameters=account_parameters,
         now=now,
         symbol=symbol,
         exchange=instrument.exchange if instrument is not None else None,

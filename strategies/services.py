@@ -42,15 +42,13 @@ def signal_receive(
     stored signal and creates nothing, however often or concurrently it is re-posted.
     """
     now = now or timezone.now()
-    existing = TradingSignal.objects.filter(producer=producer, external_id=data.external_id).first()
-    if existing is not None:
-        return existing, False
     # Read before the account lock: the instrument and its last price do not depend on the account's book.
     instrument = Instrument.objects.filter(symbol=data.symbol, is_active=True).first()
     last_price = price_get(instrument.symbol) if instrument is not None else None
     try:
         with transaction.atomic(), events_batched():
-            # The signal row first: a concurrent post of the same id waits on its unique key, then fails below.
+            # The signal row first: a re-post of an id fails on its unique key below (a concurrent one waits
+            # for the first to commit), so a new signal pays no look-up for the rare re-post.
             signal = TradingSignal.objects.create(
                 producer=producer,
                 external_id=data.external_id,
@@ -82,7 +80,7 @@ def signal_receive(
                 signal, account=account, strategy=strategy, instrument=instrument, last_price=last_price, now=now
             )
     except IntegrityError:
-        # A concurrent post of the same id won the race; anything else is a real error.
+        # The id was posted before (or concurrently, and that post won); anything else is a real error.
         existing = TradingSignal.objects.filter(producer=producer, external_id=data.external_id).first()
         if existing is None:
             raise

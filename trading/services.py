@@ -152,10 +152,16 @@ def order_payload(order: Order) -> dict[str, Any]:
     }
 
 
-def _order_move(order: Order, trigger: OrderTrigger, *, event_type: str, actor: str = "", **extra: Any) -> None:
-    """Apply one state-machine transition and record it; an illegal move raises IllegalTransition."""
+def _order_move(
+    order: Order, trigger: OrderTrigger, *, event_type: str, actor: str = "", save: bool = True, **extra: Any
+) -> None:
+    """Apply one state-machine transition and record it; an illegal move raises IllegalTransition.
+
+    save=False leaves the row to the caller's next save in the same transaction (two moves, one write).
+    """
     order.status = next_status(OrderStatus(order.status), trigger)
-    order.save()
+    if save:
+        order.save()
     event_record(
         type=event_type,
         account=order.account,
@@ -250,13 +256,13 @@ def order_submit(*, order_id: int) -> Order:
 
 
 def _order_send(broker: Broker, order: Order, *, now: datetime) -> PlaceResult | None:
-    """Place (or adopt) the locked NEW order and record the broker's answer; None when it was rejected."""
-    held = broker.find_order(order.client_order_id)
+    """Place (or adopt) the locked NEW order and record the broker's answer; None when it was rejected.
+
+    Every broker's place_order first asks whether it already holds the client order id (a worker
+    killed between sending and recording) and then answers with that order, already_held.
+    """
     try:
-        if held is not None:
-            result = PlaceResult(state=held, fills=tuple(broker.fills_for(order.client_order_id)), already_held=True)
-        else:
-            result = broker.place_order(_broker_request(order), now=now)
+        result = broker.place_order(_broker_request(order), now=now)
     except BrokerError as error:
         if error.is_retryable:
             raise
@@ -266,8 +272,11 @@ def _order_send(broker: Broker, order: Order, *, now: datetime) -> PlaceResult |
         return None
     order.submitted_at = now
     order.broker_order_id = result.state.broker_order_id
-    _order_move(order, OrderTrigger.SUBMIT, event_type="order.submitted", already_held=result.already_held)
-    if not result.state.accepted:
+    accepted = result.state.accepted
+    _order_move(
+        order, OrderTrigger.SUBMIT, event_type="order.submitted", save=not accepted, already_held=result.already_held
+    )
+    if not accepted:
         order.reject_code, order.reject_reason = result.state.reject_code, result.state.reject_message
         _order_move(order, OrderTrigger.REJECT, event_type="order.rejected", reason=result.state.reject_message)
         _signal_mark(order, "failed")
