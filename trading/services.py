@@ -7,6 +7,7 @@ happen only after commit.
 
 import logging
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -191,10 +192,14 @@ def account_lock(account_id: int) -> Account:
     return Account.objects.select_for_update(no_key=True).get(pk=account_id)
 
 
-def _lock_account_and_order(order_id: int, account_id: int | None = None) -> tuple[Account, Order]:
-    if account_id is None:
-        account_id = Order.objects.values_list("account_id", flat=True).get(pk=order_id)
-    account = account_lock(account_id)
+def _lock_account_and_order(
+    order_id: int, account_id: int | None = None, *, account: Account | None = None
+) -> tuple[Account, Order]:
+    """Lock the order's account (unless the caller passes the account it has locked), then the order."""
+    if account is None:
+        if account_id is None:
+            account_id = Order.objects.values_list("account_id", flat=True).get(pk=order_id)
+        account = account_lock(account_id)
     order = (
         Order.objects.select_for_update(of=("self",), no_key=True)
         .select_related("instrument", "strategy", "signal", "parent")
@@ -244,15 +249,61 @@ def order_submit(*, order_id: int) -> Order:
         raise
     _circuit_outcome(broker.name, ok=True, now=now)
     if result is not None and (result.fills or not result.state.is_open):
-        with transaction.atomic(), events_batched():
-            account, order = _lock_account_and_order(order_id, order.account_id)
-            if result.already_held:
-                reason = "already held by the broker"
-            else:
-                # Only IOC and FOK orders come back closed without filling in full: their remainder never rests.
-                reason = f"{order.time_in_force} remainder canceled at the venue"
-            _order_adopt_broker_state(account, order, result.state, result.fills, reason=reason)
+        if result.already_held:
+            reason = "already held by the broker"
+        else:
+            # Only IOC and FOK orders come back closed without filling in full: their remainder never rests.
+            reason = f"{order.time_in_force} remainder canceled at the venue"
+        order = _placement_book(broker, order, result, reason=reason)
     return order
+
+
+# A worker that waited longer than this for an account's lock books the other workers' fills with its own.
+GROUP_COMMIT_WAIT_SECONDS = 0.005
+SENT_OPEN_STATUSES = (OrderStatus.SUBMITTED, OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED)
+
+
+def _placement_book(broker: Broker, order: Order, result: PlaceResult, *, reason: str) -> Order:
+    """Book what a placement brought back, under the account's lock, as a group commit under load.
+
+    A worker that had to wait for the lock books, in the same transaction, every fill at the
+    broker that the account's other sent orders have not booked yet (their workers are most
+    likely queued behind it). A worker whose fills were booked that way leaves without the lock.
+    """
+    exec_ids = [fill.exec_id for fill in result.fills]
+    if result.state.is_open and Execution.objects.filter(exec_id__in=exec_ids).count() == len(exec_ids):
+        order.refresh_from_db()
+        return order
+    with transaction.atomic(), events_batched():
+        asked = time.monotonic()
+        account = account_lock(order.account_id)
+        contended = time.monotonic() - asked > GROUP_COMMIT_WAIT_SECONDS
+        _, order = _lock_account_and_order(order.pk, account=account)
+        _order_adopt_broker_state(account, order, result.state, result.fills, reason=reason)
+        if contended:
+            _account_fills_book(broker, account, exclude=order.pk)
+    return order
+
+
+def _account_fills_book(broker: Broker, account: Account, *, exclude: int) -> int:
+    """Book every fill the broker holds for the account's sent orders that we have not booked; caller holds the lock."""
+    sent = dict(
+        Order.objects.filter(account=account, status__in=SENT_OPEN_STATUSES)
+        .exclude(pk=exclude)
+        .values_list("client_order_id", "pk")
+    )
+    if not sent:
+        return 0
+    fills = broker.fills_for_orders(list(sent))
+    exec_ids = [fill.exec_id for order_fills in fills.values() for fill in order_fills]
+    booked = set(Execution.objects.filter(exec_id__in=exec_ids).values_list("exec_id", flat=True))
+    count = 0
+    for client_order_id in sorted(fills, key=sent.__getitem__):  # order rows locked in key order
+        pending = [fill for fill in fills[client_order_id] if fill.exec_id not in booked]
+        if pending:
+            _, order = _lock_account_and_order(sent[client_order_id], account=account)
+            count += sum(_execution_apply_locked(account, order, fill) is not None for fill in pending)
+    return count
 
 
 def _order_send(broker: Broker, order: Order, *, now: datetime) -> PlaceResult | None:

@@ -119,6 +119,11 @@ class Broker(ABC):
     def fills_for(self, client_order_id: str) -> list[BrokerFill]:
         """Every fill the broker made for one of our orders."""
 
+    def fills_for_orders(self, client_order_ids: list[str]) -> dict[str, list[BrokerFill]]:
+        """Every fill the broker made for each of these orders (those with none are left out)."""
+        found = {client_order_id: self.fills_for(client_order_id) for client_order_id in client_order_ids}
+        return {client_order_id: fills for client_order_id, fills in found.items() if fills}
+
     @abstractmethod
     def open_orders(self) -> list[BrokerOrderState]:
         """Every order the broker holds open, ours or not."""

@@ -200,6 +200,18 @@ class PaperBroker(Broker):
         venue_fills = PaperVenueFill.objects.filter(venue_order__client_order_id=client_order_id).order_by("pk")
         return [_fill(f, client_order_id) for f in venue_fills]
 
+    def fills_for_orders(self, client_order_ids: list[str]) -> dict[str, list[BrokerFill]]:
+        found: dict[str, list[BrokerFill]] = defaultdict(list)
+        venue_fills = (
+            PaperVenueFill.objects.filter(venue_order__client_order_id__in=client_order_ids)
+            .select_related("venue_order")
+            .order_by("pk")
+        )
+        for venue_fill in venue_fills:
+            client_order_id = venue_fill.venue_order.client_order_id
+            found[client_order_id].append(_fill(venue_fill, client_order_id))
+        return dict(found)
+
     def open_orders(self) -> list[BrokerOrderState]:
         return [_state(o) for o in PaperVenueOrder.objects.filter(is_open=True)]
 

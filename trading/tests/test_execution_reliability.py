@@ -223,3 +223,46 @@ def test_a_fill_reported_after_the_cancel_is_still_booked(demo):
     assert (order.status, order.filled_quantity) == (OrderStatus.FILLED, 10)
     assert Position.objects.get(strategy=demo.strategy).quantity == 10
     assert Event.objects.get(type="order.late_fill").severity == "WARNING"
+
+
+def test_a_worker_that_waited_for_the_account_books_the_fills_other_workers_brought_back(demo, monkeypatch):
+    from trading import services
+
+    paused = []
+    resume = services._placement_book
+    # Worker B placed its order and was paused before it could book the fill (queued on the account lock).
+    monkeypatch.setattr(services, "_placement_book", lambda *args, **kwargs: paused.append((args, kwargs)) or args[1])
+    order_b = _order(demo, quantity="7")
+    assert order_submit(order_id=order_b.pk).status == OrderStatus.ACCEPTED
+    assert Execution.objects.count() == 0
+    monkeypatch.setattr(services, "_placement_book", resume)
+
+    # Worker A waited for the lock too (forced here): it books its own fill and B's in one transaction.
+    monkeypatch.setattr(services, "GROUP_COMMIT_WAIT_SECONDS", -1.0)
+    order_a = _order(demo, quantity="10")
+    assert order_submit(order_id=order_a.pk).status == OrderStatus.FILLED
+    order_b.refresh_from_db()
+    assert (order_b.status, order_b.filled_quantity) == (OrderStatus.FILLED, 7)
+    assert Position.objects.get(strategy=demo.strategy).quantity == 17
+
+    # B's worker resumes: its fill is booked already, so it leaves it as it is.
+    args, kwargs = paused[0]
+    assert resume(*args, **kwargs).status == OrderStatus.FILLED
+    assert Execution.objects.filter(order=order_b).count() == 1
+    assert Position.objects.get(strategy=demo.strategy).quantity == 17
+    assert _events("execution.created") == 2
+
+
+def test_an_uncontended_worker_books_only_its_own_fills(demo, monkeypatch):
+    from trading import services
+
+    paused = []
+    monkeypatch.setattr(services, "_placement_book", lambda *args, **kwargs: paused.append(args) or args[1])
+    order_b = _order(demo, quantity="7")
+    order_submit(order_id=order_b.pk)
+    monkeypatch.undo()
+    monkeypatch.setattr(services, "GROUP_COMMIT_WAIT_SECONDS", 3600.0)
+    order_a = _order(demo, quantity="10")
+    assert order_submit(order_id=order_a.pk).status == OrderStatus.FILLED
+    assert Execution.objects.filter(order=order_b).count() == 0  # left to its own worker (or reconciliation)
+    assert broker_reconcile(now=timezone.now()).fills_booked == 1
