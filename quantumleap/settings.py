@@ -88,6 +88,10 @@ if DATABASE_URL:
         "max_size": int(os.environ.get("DATABASE_POOL_SIZE", "8")),
         "timeout": 30,
     }
+    # Server-side parameters, so that psycopg prepares a statement the fifth time a connection runs it:
+    # the pipeline's queries repeat with new values, and PostgreSQL then plans each once per connection
+    # (the order row read with its instrument, strategy, signal and parent took 1.5 ms to plan, 0.3 to run).
+    DATABASES["default"]["OPTIONS"].update(server_side_binding=True, prepare_threshold=5)
 else:
     DATABASES = {
         "default": {
@@ -103,7 +107,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {"default": {"BACKEND": "quantumleap.cache.SharedRedisCache", "LOCATION": REDIS_URL}}
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}}
     CELERY_BROKER_URL = REDIS_URL
     CELERY_RESULT_BACKEND = REDIS_URL
@@ -116,6 +120,8 @@ else:
     # Embedded default: tasks run in-process, after the transaction commits.
     CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
+# Signals one web process validates at once (each holds its account's row lock while it does).
+SIGNAL_INTAKE_CONCURRENCY = int(os.environ.get("SIGNAL_INTAKE_CONCURRENCY", "1"))
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
