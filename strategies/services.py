@@ -1,10 +1,13 @@
 """Signal intake: a producer's signal becomes an order, or a refusal that says why."""
 
+import functools
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -41,7 +44,24 @@ def signal_receive(
     Returns (signal, created). A signal id the producer already used returns the
     stored signal and creates nothing, however often or concurrently it is re-posted.
     """
-    now = now or timezone.now()
+    with _intake_slots():
+        return _signal_receive(producer=producer, strategy=strategy, data=data, now=now or timezone.now())
+
+
+@functools.cache
+def _intake_slots() -> threading.BoundedSemaphore:
+    """Signals this process validates at once (SIGNAL_INTAKE_CONCURRENCY); the rest wait their turn here.
+
+    Each validation queues for its account's row lock. Unbounded, a burst of posts fills that
+    queue with intake and starves the workers booking fills, whose orders then pile up unsent and
+    make every later validation slower; bounded, a burst slows the producers' posts instead.
+    """
+    return threading.BoundedSemaphore(settings.SIGNAL_INTAKE_CONCURRENCY)
+
+
+def _signal_receive(
+    *, producer: AbstractBaseUser, strategy: Strategy, data: SignalData, now: datetime
+) -> tuple[TradingSignal, bool]:
     # Read before the account lock: the instrument and its last price do not depend on the account's book.
     instrument = Instrument.objects.filter(symbol=data.symbol, is_active=True).first()
     last_price = price_get(instrument.symbol) if instrument is not None else None
