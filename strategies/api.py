@@ -34,7 +34,7 @@ class SignalCreateApi(APIView):
                 metadata=data.get("metadata") or {},
             ),
         )
-        signal = selectors.signal_get(pk=signal.pk)
+        selectors.signal_orders_load(signal)
         return Response(SignalOutput(signal).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
     def _strategy(self, request, strategy_id: int | None):

@@ -1,7 +1,7 @@
 """Reads for strategies and signals."""
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Q
+from django.db.models import Q, prefetch_related_objects
 
 from strategies.models import Strategy, TradingSignal
 
@@ -14,8 +14,9 @@ def strategy_list(*, user: AbstractBaseUser):
     return Strategy.objects.filter(owner=user).order_by("name")
 
 
-def signal_get(*, pk: int) -> TradingSignal:
-    return TradingSignal.objects.prefetch_related("orders").get(pk=pk)
+def signal_orders_load(signal: TradingSignal) -> None:
+    """Read a signal's orders into it (one query) for its answer; the signal row itself is current."""
+    prefetch_related_objects([signal], "orders")
 
 
 def signal_for_user(*, user: AbstractBaseUser, external_id: str) -> TradingSignal | None:
