@@ -278,10 +278,17 @@ def _placement_book(broker: Broker, order: Order, result: PlaceResult, *, reason
         asked = time.monotonic()
         account = account_lock(order.account_id)
         contended = time.monotonic() - asked > GROUP_COMMIT_WAIT_SECONDS
-        _, order = _lock_account_and_order(order.pk, account=account)
+        order = _order_relock(order, account)
         _order_adopt_broker_state(account, order, result.state, result.fills, reason=reason)
         if contended:
             _account_fills_book(broker, account, exclude=order.pk)
+    return order
+
+
+def _order_relock(sent: Order, account: Account) -> Order:
+    """Lock an order read earlier, afresh with its signal; its instrument, strategy and parent have not changed."""
+    order = Order.objects.select_for_update(of=("self",), no_key=True).select_related("signal").get(pk=sent.pk)
+    order.account, order.instrument, order.strategy, order.parent = account, sent.instrument, sent.strategy, sent.parent
     return order
 
 
@@ -373,14 +380,15 @@ def _children_follow(entry: Order, *, reason: str, actor: str = "") -> None:
     At the entry's first fill they are released for what filled; each later fill grows
     the live ones; an entry that ends with nothing filled cancels them.
     """
+    # Most entries have no protective orders: a plain look-up first, the locking read only when some exist.
+    if not Order.objects.filter(parent=entry).exists():
+        return
     children = list(
         Order.objects.select_for_update(of=("self",), no_key=True)
         .select_related("instrument", "strategy", "signal", "parent")
         .filter(parent=entry)
         .order_by("pk")
     )
-    if not children:
-        return
     if entry.filled_quantity == 0:
         if entry.status not in OPEN_STATUSES:
             for child in children:

@@ -66,9 +66,23 @@ def day_close(symbol: str, now: datetime) -> datetime | None:
     """When a DAY order placed now expires: the next session close of the symbol's exchange."""
     exchange = Instrument.objects.filter(symbol=symbol).values_list("exchange", flat=True).first()
     try:
-        return market_status(exchange or DEFAULT_EXCHANGE, now).next_close
+        return _next_close(exchange or DEFAULT_EXCHANGE, now)
     except UnknownExchange:
-        return market_status(DEFAULT_EXCHANGE, now).next_close
+        return _next_close(DEFAULT_EXCHANGE, now)
+
+
+# exchange -> (asked at, the next close then): the same next close holds for any time before it.
+_next_closes: dict[str, tuple[datetime, datetime]] = {}
+
+
+def _next_close(exchange: str, now: datetime) -> datetime | None:
+    known = _next_closes.get(exchange)
+    if known is not None and known[0] <= now < known[1]:
+        return known[1]
+    close = market_status(exchange, now).next_close
+    if close is not None:
+        _next_closes[exchange] = (now, close)
+    return close
 
 
 def _state(venue_order: PaperVenueOrder) -> BrokerOrderState:

@@ -539,3 +539,18 @@ def test_live_bracket_exits_do_not_count_as_opening_exposure(demo, django_captur
     # The two exits of one position never both fill: counted once, neither opens a short nor reserves cash.
     assert [(o.side, o.remaining_quantity, part) for o, part in scope.pending_opening] == [(Side.SELL, 50, 0)]
     assert scope.pending_reservations == 0
+
+
+def test_a_day_order_expires_at_the_first_close_after_it_was_placed(db):
+    from trading.brokers.paper import day_close
+
+    Instrument.objects.get_or_create(
+        symbol="DAYX", defaults={"name": "Day X", "exchange": "XNYS", "reference_price": Decimal("10")}
+    )
+    tuesday_close = datetime(2026, 11, 24, 21, 0, tzinfo=UTC)  # 16:00 in New York
+    assert day_close("DAYX", datetime(2026, 11, 24, 15, 0, tzinfo=UTC)) == tuesday_close
+    assert day_close("DAYX", datetime(2026, 11, 24, 20, 59, tzinfo=UTC)) == tuesday_close
+    # Placed after that close (asked again at once): the next session's close, not the one remembered.
+    assert day_close("DAYX", datetime(2026, 11, 24, 21, 0, tzinfo=UTC)) == datetime(2026, 11, 25, 21, 0, tzinfo=UTC)
+    # Asked for an earlier time than remembered: worked out again, not answered from memory.
+    assert day_close("DAYX", datetime(2026, 11, 23, 15, 0, tzinfo=UTC)) == datetime(2026, 11, 23, 21, 0, tzinfo=UTC)
