@@ -91,7 +91,11 @@ if DATABASE_URL:
     # Server-side parameters, so that psycopg prepares a statement the fifth time a connection runs it:
     # the pipeline's queries repeat with new values, and PostgreSQL then plans each once per connection
     # (the order row read with its instrument, strategy, signal and parent took 1.5 ms to plan, 0.3 to run).
-    DATABASES["default"]["OPTIONS"].update(server_side_binding=True, prepare_threshold=5)
+    # DATABASE_PREPARE_THRESHOLD= (empty) turns preparing off, e.g. behind a transaction-mode PgBouncer.
+    prepare_threshold = os.environ.get("DATABASE_PREPARE_THRESHOLD", "5")
+    DATABASES["default"]["OPTIONS"].update(
+        server_side_binding=True, prepare_threshold=int(prepare_threshold) if prepare_threshold else None
+    )
 else:
     DATABASES = {
         "default": {
