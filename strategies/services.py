@@ -39,7 +39,7 @@ class SignalData:
 def signal_receive(
     *, producer: AbstractBaseUser, strategy: Strategy, data: SignalData, now: datetime | None = None
 ) -> tuple[TradingSignal, bool]:
-    """Record a signal and, when it passes every check, create its order(s).
+    """OrderExecutor.process_signal: record a signal and, when it passes every check, create its order(s).
 
     Returns (signal, created). A signal id the producer already used returns the
     stored signal and creates nothing, however often or concurrently it is re-posted.

@@ -45,7 +45,7 @@ def position_queryset(*, user: AbstractBaseUser) -> QuerySet[Position]:
 
 
 def position_list(*, user: AbstractBaseUser, include_closed: bool = False) -> list[Position]:
-    """Positions marked to the last price (current_price, unrealized_pnl and market_value set live)."""
+    """PositionManager.get_current_positions, marked to the last price (current_price, unrealized_pnl, market_value)."""
     positions = Position.objects.filter(account__owner=user).select_related("instrument", "strategy")
     if not include_closed:
         positions = positions.exclude(quantity=0)

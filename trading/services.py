@@ -219,7 +219,7 @@ def _lock_order(order_id: int) -> Order:
 
 
 def order_submit(*, order_id: int) -> Order:
-    """Send a NEW order to the broker, exactly once.
+    """OrderExecutor.place_order: send a NEW order to the broker, exactly once.
 
     Runs again harmlessly: an order that has left NEW is not sent twice, and the
     broker is asked first whether it already holds the client order id (a worker
@@ -449,7 +449,7 @@ def order_submission_failed(*, order_id: int, error: BrokerError) -> Order:
 
 
 def execution_apply(*, fill: BrokerFill) -> Execution | None:
-    """Book one broker fill; a fill already booked (same exec_id) changes nothing."""
+    """PositionManager.update_position: book one broker fill; one already booked (same exec_id) changes nothing."""
     order_id, account_id = Order.objects.values_list("pk", "account_id").get(client_order_id=fill.client_order_id)
     with transaction.atomic(), events_batched():
         account, order = _lock_account_and_order(order_id, account_id)
@@ -577,7 +577,7 @@ def _signal_mark(order: Order, status: str) -> None:
 
 
 def order_cancel(*, order_id: int, actor: str, reason: str = "", if_open: bool = False) -> Order:
-    """Cancel an open order: at the broker if it was sent, locally if it never left.
+    """OrderExecutor.cancel_order: cancel an open order, at the broker if it was sent, locally if it never left.
 
     A done order raises IllegalTransition, unless if_open: sweeps (the kill switch) leave it as it is.
     """
@@ -608,7 +608,7 @@ def order_modify(
     price: Decimal | None = None,
     stop_price: Decimal | None = None,
 ) -> Order:
-    """Change a working order's quantity or prices, at the broker first.
+    """OrderExecutor.modify_order: change a working order's quantity or prices, at the broker first.
 
     A change may only lower the order's claim on capital and cash (a smaller
     quantity, or a buy limit lowered / a sell limit raised); anything that would
@@ -672,7 +672,7 @@ def _order_restore_fill_status(order: Order, working_status: str) -> None:
 
 
 def position_close(*, position_id: int, actor: str, reason: str = "closed by hand") -> Order:
-    """Flatten a position: cancel its working orders, then one market order for all of it."""
+    """PositionManager.close_position: cancel the position's working orders, then one market order for all of it."""
     account_id = Position.objects.values_list("account_id", flat=True).get(pk=position_id)
     with transaction.atomic():
         account = account_lock(account_id)

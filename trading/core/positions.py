@@ -54,7 +54,7 @@ def apply_fill(
     price: Decimal,
     commission: Decimal = _ZERO,
 ) -> PositionState:
-    """Return the position after one fill; commission is charged to realized P&L."""
+    """The position after one fill (PositionManager.calculate_pnl, realized); commission is charged to realized P&L."""
     _require_positive("fill quantity", quantity)
     _require_positive("fill price", price)
     reducing, opening = split_reducing(state.quantity, side, quantity)
@@ -80,7 +80,7 @@ def apply_fill(
 
 
 def unrealized_pnl(state: PositionState, price: Decimal) -> Decimal:
-    """Mark-to-market P&L of the open quantity at ``price``."""
+    """Mark-to-market P&L of the open quantity at ``price`` (PositionManager.calculate_pnl, unrealized)."""
     return (price - state.average_price) * state.quantity
 
 
