@@ -54,7 +54,11 @@ def wait() -> Callable[..., Any]:
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker) -> Iterator[None]:
-    """pytest-django's test databases, with the connection pools closed before they are dropped."""
+    """pytest-django's test databases, with the connection pools closed before they are dropped.
+
+    A connection a finished thread of this process still held out of its pool (asgiref's
+    executor threads keep theirs) is ended too, so the test database drops cleanly.
+    """
     yield
     from django.db import connections
 
@@ -63,6 +67,20 @@ def django_db_setup(django_db_setup, django_db_blocker) -> Iterator[None]:
             close_pool = getattr(connection, "close_pool", None)
             if close_pool is not None and connection.settings_dict.get("OPTIONS", {}).get("pool"):
                 close_pool()
+            if connection.vendor == "postgresql":
+                _sessions_end(connection.settings_dict)
+
+
+def _sessions_end(settings_dict: dict[str, Any]) -> None:
+    import psycopg
+
+    params = {"dbname": settings_dict["NAME"], "user": settings_dict["USER"], "host": settings_dict["HOST"]}
+    params.update(port=settings_dict["PORT"] or None, password=settings_dict["PASSWORD"] or None)
+    with psycopg.connect(**{k: v for k, v in params.items() if v}, autocommit=True) as admin:
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
 
 
 @pytest.fixture
@@ -125,6 +143,9 @@ def _test_database_env() -> dict[str, str]:
         password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
         env["DATABASE_URL"] = f"postgres://{db['USER']}{password}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
     env["PYTHONUNBUFFERED"] = "1"
+    # Workers and web processes started by the tests book fills as a group commit every time, not only
+    # after a wait, so the multi-process and fault tests drive that path under real concurrency.
+    env.setdefault("FILL_GROUP_COMMIT_WAIT_MS", "-1")
     return env
 
 

@@ -124,6 +124,8 @@ else:
     # Embedded default: tasks run in-process, after the transaction commits.
     CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
+# A worker that waited longer than this for an account's lock books the account's other pending fills too.
+FILL_GROUP_COMMIT_WAIT_MS = float(os.environ.get("FILL_GROUP_COMMIT_WAIT_MS", "5"))
 # Signals one web process validates at once (each holds its account's row lock while it does).
 SIGNAL_INTAKE_CONCURRENCY = int(os.environ.get("SIGNAL_INTAKE_CONCURRENCY", "1"))
 CELERY_TASK_ACKS_LATE = True

@@ -258,8 +258,6 @@ def order_submit(*, order_id: int) -> Order:
     return order
 
 
-# A worker that waited longer than this for an account's lock books the other workers' fills with its own.
-GROUP_COMMIT_WAIT_SECONDS = 0.005
 SENT_OPEN_STATUSES = (OrderStatus.SUBMITTED, OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED)
 
 
@@ -277,7 +275,8 @@ def _placement_book(broker: Broker, order: Order, result: PlaceResult, *, reason
     with transaction.atomic(), events_batched():
         asked = time.monotonic()
         account = account_lock(order.account_id)
-        contended = time.monotonic() - asked > GROUP_COMMIT_WAIT_SECONDS
+        # Waited longer than FILL_GROUP_COMMIT_WAIT_MS: other workers' fills are most likely waiting too.
+        contended = time.monotonic() - asked > settings.FILL_GROUP_COMMIT_WAIT_MS / 1000
         order = _order_relock(order, account)
         _order_adopt_broker_state(account, order, result.state, result.fills, reason=reason)
         if contended:

@@ -225,7 +225,7 @@ def test_a_fill_reported_after_the_cancel_is_still_booked(demo):
     assert Event.objects.get(type="order.late_fill").severity == "WARNING"
 
 
-def test_a_worker_that_waited_for_the_account_books_the_fills_other_workers_brought_back(demo, monkeypatch):
+def test_a_worker_that_waited_for_the_account_books_the_fills_other_workers_brought_back(demo, monkeypatch, settings):
     from trading import services
 
     paused = []
@@ -238,7 +238,7 @@ def test_a_worker_that_waited_for_the_account_books_the_fills_other_workers_brou
     monkeypatch.setattr(services, "_placement_book", resume)
 
     # Worker A waited for the lock too (forced here): it books its own fill and B's in one transaction.
-    monkeypatch.setattr(services, "GROUP_COMMIT_WAIT_SECONDS", -1.0)
+    settings.FILL_GROUP_COMMIT_WAIT_MS = -1
     order_a = _order(demo, quantity="10")
     assert order_submit(order_id=order_a.pk).status == OrderStatus.FILLED
     order_b.refresh_from_db()
@@ -253,7 +253,7 @@ def test_a_worker_that_waited_for_the_account_books_the_fills_other_workers_brou
     assert _events("execution.created") == 2
 
 
-def test_an_uncontended_worker_books_only_its_own_fills(demo, monkeypatch):
+def test_an_uncontended_worker_books_only_its_own_fills(demo, monkeypatch, settings):
     from trading import services
 
     paused = []
@@ -261,7 +261,7 @@ def test_an_uncontended_worker_books_only_its_own_fills(demo, monkeypatch):
     order_b = _order(demo, quantity="7")
     order_submit(order_id=order_b.pk)
     monkeypatch.undo()
-    monkeypatch.setattr(services, "GROUP_COMMIT_WAIT_SECONDS", 3600.0)
+    settings.FILL_GROUP_COMMIT_WAIT_MS = 3_600_000
     order_a = _order(demo, quantity="10")
     assert order_submit(order_id=order_a.pk).status == OrderStatus.FILLED
     assert Execution.objects.filter(order=order_b).count() == 0  # left to its own worker (or reconciliation)
