@@ -128,6 +128,9 @@ def main() -> None:
     parser.add_argument(
         "--rate", type=float, default=0, help="signals per second in all (0: as fast as the producers can post)"
     )
+    parser.add_argument(
+        "--batch", type=int, default=1, help="signals per request (above 1: POST /api/v1/signal-batches/)"
+    )
     args = parser.parse_args()
     # A benchmark stopped with SIGTERM still stops the web process and workers it started.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
@@ -236,33 +239,40 @@ def main() -> None:
         post_latencies: list[float] = []
         expires = (timezone.now() + timedelta(hours=2)).isoformat()
 
-        pause = args.threads / args.rate if args.rate else 0.0
+        pause = args.threads * args.batch / args.rate if args.rate else 0.0
+
+        def signal_body(prefix: str, index: int) -> dict:
+            return {
+                "id": f"{prefix}-{index}",
+                "symbol": symbols[index % len(symbols)],
+                "signal_type": "BUY",
+                "confidence_score": "0.8",
+                "position_size": "0.00001",
+                "expires_at": expires,
+            }
 
         def producer(port: int, counter, prefix: str, pause: float) -> None:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
             next_at = time.perf_counter()
             while True:
                 if pause:
                     next_at += pause
                     time.sleep(max(0.0, next_at - time.perf_counter()))
                 with lock:
-                    index = next(counter, None)
-                if index is None:
+                    indexes = [i for i in (next(counter, None) for _ in range(args.batch)) if i is not None]
+                if not indexes:
                     return
-                body = json.dumps(
-                    {
-                        "id": f"{prefix}-{index}",
-                        "symbol": symbols[index % len(symbols)],
-                        "signal_type": "BUY",
-                        "confidence_score": "0.8",
-                        "position_size": "0.00001",
-                        "expires_at": expires,
-                    }
-                )
+                if args.batch == 1:
+                    path, body = "/api/v1/signals/", json.dumps(signal_body(prefix, indexes[0]))
+                else:
+                    path, body = (
+                        "/api/v1/signal-batches/",
+                        json.dumps({"signals": [signal_body(prefix, i) for i in indexes]}),
+                    )
                 started = time.perf_counter()
                 conn.request(
                     "POST",
-                    "/api/v1/signals/",
+                    path,
                     body,
                     {"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
                 )
@@ -319,7 +329,8 @@ def main() -> None:
             f"cores: {os.cpu_count()}"
         )
         print(
-            f"POST /signals/ round trip: p50 {percentile(post_latencies, 0.5):.1f} ms, "
+            f"POST round trip ({args.batch} signal{'s' if args.batch > 1 else ''} each): "
+            f"p50 {percentile(post_latencies, 0.5):.1f} ms, "
             f"p99 {percentile(post_latencies, 0.99):.1f} ms"
         )
         p50, p99 = percentile(to_broker, 0.5), percentile(to_broker, 0.99)

@@ -1,5 +1,6 @@
 """Serializer bases shared by every app's API."""
 
+from django.utils import timezone
 from rest_framework import serializers
 
 
@@ -17,3 +18,14 @@ class StrictSerializer(serializers.Serializer):
         if errors:
             raise serializers.ValidationError(errors)
         return value
+
+
+class AwareDateTimeField(serializers.DateTimeField):
+    """An ISO 8601 time that must carry its zone: a naive time in trading is a bug, not a default."""
+
+    default_error_messages = {"naive": "Give an ISO 8601 time with a time zone."}
+
+    def enforce_timezone(self, value):
+        if timezone.is_naive(value):
+            self.fail("naive")
+        return super().enforce_timezone(value)

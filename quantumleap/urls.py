@@ -11,6 +11,7 @@ from trading import views as trading_views
 
 api_v1 = [
     path("signals/", strategies_api.SignalCreateApi.as_view(), name="signal-create"),
+    path("signal-batches/", strategies_api.SignalBatchApi.as_view(), name="signal-batch"),
     path("signals/<str:external_id>/", strategies_api.SignalDetailApi.as_view(), name="signal-detail"),
     path("strategies/", strategies_api.StrategyListApi.as_view(), name="strategy-list"),
     path("strategies/<int:pk>/", strategies_api.StrategyDetailApi.as_view(), name="strategy-detail"),

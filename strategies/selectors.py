@@ -14,9 +14,9 @@ def strategy_list(*, user: AbstractBaseUser):
     return Strategy.objects.filter(owner=user).order_by("name")
 
 
-def signal_orders_load(signal: TradingSignal) -> None:
-    """Read a signal's orders into it (one query) for its answer; the signal row itself is current."""
-    prefetch_related_objects([signal], "orders")
+def signal_orders_load(signals: list[TradingSignal]) -> None:
+    """Read the signals' orders into them (one query) for their answer; the signal rows are current."""
+    prefetch_related_objects(signals, "orders")
 
 
 def signal_for_user(*, user: AbstractBaseUser, external_id: str) -> TradingSignal | None:

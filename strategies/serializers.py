@@ -2,7 +2,7 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
-from quantumleap.serializers import StrictSerializer
+from quantumleap.serializers import AwareDateTimeField, StrictSerializer
 from strategies.models import Strategy, TradingSignal
 
 PRICE = {"max_digits": 20, "decimal_places": 6, "min_value": Decimal("0.000001")}
@@ -22,22 +22,23 @@ class SignalInput(StrictSerializer):
         max_digits=7, decimal_places=6, min_value=Decimal("0.000001"), max_value=Decimal(1)
     )
     strategy_id = serializers.IntegerField(required=False, min_value=1)
-    expires_at = serializers.DateTimeField()
+    expires_at = AwareDateTimeField()
     metadata = serializers.JSONField(required=False, default=dict)
 
     def validate_symbol(self, value: str) -> str:
         return value.upper()
 
-    def validate_expires_at(self, value):
-        raw = self.initial_data.get("expires_at", "")
-        if isinstance(raw, str) and not (raw.endswith("Z") or "+" in raw[10:] or "-" in raw[10:]):
-            raise serializers.ValidationError("Give a time zone (e.g. 2026-01-01T12:00:00Z).")
-        return value
-
     def validate_metadata(self, value):
         if not isinstance(value, dict):
             raise serializers.ValidationError("Send a JSON object.")
         return value
+
+
+SIGNAL_BATCH_MAX = 100
+
+
+class SignalBatchInput(StrictSerializer):
+    signals = SignalInput(many=True, min_length=1, max_length=SIGNAL_BATCH_MAX)
 
 
 class ViolationOutput(serializers.Serializer):
@@ -81,6 +82,19 @@ class SignalOutput(serializers.ModelSerializer):
             if order.parent_id is None:
                 return order.pk
         return None
+
+
+class SignalBatchItemOutput(SignalOutput):
+    """One answer of a batch: the signal as POST signals/ answers it, and whether this post created it."""
+
+    created = serializers.BooleanField(read_only=True)
+
+    class Meta(SignalOutput.Meta):
+        fields = [*SignalOutput.Meta.fields, "created"]
+
+
+class SignalBatchOutput(serializers.Serializer):
+    signals = SignalBatchItemOutput(many=True)
 
 
 class StrategyOutput(serializers.ModelSerializer):

@@ -48,6 +48,21 @@ def signal_receive(
         return _signal_receive(producer=producer, strategy=strategy, data=data, now=now or timezone.now())
 
 
+def signals_receive(
+    *, producer: AbstractBaseUser, signals: list[tuple[Strategy, SignalData]]
+) -> list[tuple[TradingSignal, bool]]:
+    """Several signals of one producer, in the order given, each exactly as signal_receive takes it.
+
+    Each is its own transaction, so one refused signal never undoes another, and a repeated id
+    (within the batch or from an earlier post) returns the stored signal and creates nothing.
+    """
+    with _intake_slots():
+        return [
+            _signal_receive(producer=producer, strategy=strategy, data=data, now=timezone.now())
+            for strategy, data in signals
+        ]
+
+
 @functools.cache
 def _intake_slots() -> threading.BoundedSemaphore:
     """Signals this process validates at once (SIGNAL_INTAKE_CONCURRENCY); the rest wait their turn here.

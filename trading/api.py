@@ -3,6 +3,7 @@
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers
 from rest_framework.exceptions import NotFound, ValidationError
@@ -10,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import IsOperations
+from quantumleap.serializers import AwareDateTimeField
 from trading import selectors, services
 from trading.brokers.base import BrokerError
 from trading.core.orders import IllegalTransition
@@ -92,7 +94,7 @@ class PositionHistoryApi(APIView):
     class Input(serializers.Serializer):
         symbol = serializers.CharField(max_length=32)
 
-    class Output(serializers.Serializer):
+    class PositionHistoryOutput(serializers.Serializer):
         executed_at = serializers.DateTimeField()
         strategy_id = serializers.IntegerField(allow_null=True)
         exec_id = serializers.CharField()
@@ -105,12 +107,12 @@ class PositionHistoryApi(APIView):
         average_price = serializers.DecimalField(max_digits=24, decimal_places=6)
         realized_pnl = serializers.DecimalField(max_digits=24, decimal_places=6)
 
-    @extend_schema(parameters=[Input], responses=Output(many=True))
+    @extend_schema(parameters=[Input], responses=PositionHistoryOutput(many=True))
     def get(self, request):
         params = self.Input(data=request.query_params)
         params.is_valid(raise_exception=True)
         history = selectors.position_history(user=request.user, symbol=params.validated_data["symbol"].upper())
-        return Response(self.Output(history, many=True).data)
+        return Response(self.PositionHistoryOutput(history, many=True).data)
 
 
 class ExecutionListApi(generics.ListAPIView):
@@ -157,17 +159,6 @@ class PortfolioApi(APIView):
         if portfolio is None:
             raise NotFound("You have no trading account.")
         return Response(PortfolioOutput(portfolio).data)
-
-
-class AwareDateTimeField(serializers.DateTimeField):
-    """An ISO 8601 time that must carry its zone: a naive time in trading is a bug, not a default."""
-
-    default_error_messages = {"naive": "Give an ISO 8601 time with a time zone."}
-
-    def enforce_timezone(self, value):
-        if timezone.is_naive(value):
-            self.fail("naive")
-        return super().enforce_timezone(value)
 
 
 class MarketPriceApi(APIView):
@@ -240,7 +231,8 @@ class MarketStatusApi(APIView):
         parameters=[
             OpenApiParameter("at", str, description="ISO 8601 time with a zone (default: now)"),
             OpenApiParameter("exchange", str, description="One exchange (MIC, e.g. XNYS) or a symbol"),
-        ]
+        ],
+        responses=OpenApiTypes.OBJECT,
     )
     def get(self, request):
         params = self.Input(data=request.query_params)

@@ -224,3 +224,71 @@ def test_end_to_end_buy_becomes_a_filled_position_and_moves_cash(demo_committed,
     assert demo.account.cash == Decimal(1000000) - 43 * fill.price - fill.commission
     # The protective stop goes to the broker once the entry has filled.
     wait(lambda: Order.objects.get(parent_id=order_id).status == "ACCEPTED")
+
+
+BATCH_URL = "/api/v1/signal-batches/"
+
+
+def post_batch(demo, signals, **extra):
+    payload = json.dumps({"signals": signals, **extra})
+    return Client().post(BATCH_URL, payload, content_type="application/json", **demo.headers())
+
+
+def test_a_batch_takes_each_signal_on_its_own_in_order(demo):
+    first = post(demo, body(id="old-1"))
+    answer = post_batch(
+        demo,
+        [
+            body(id="b-1"),
+            body(id="b-2", symbol="ZZZZ"),  # not an instrument: refused alone
+            body(id="old-1"),  # posted before: the stored signal, nothing new
+            body(id="b-1"),  # repeated within the batch: the first one's signal
+            body(id="b-3", signal_type="HOLD"),
+        ],
+    )
+    assert answer.status_code == 200, answer.content
+    signals = answer.json()["signals"]
+    assert [s["id"] for s in signals] == ["b-1", "b-2", "old-1", "b-1", "b-3"]
+    assert [s["created"] for s in signals] == [True, True, False, False, True]
+    assert signals[0]["status"] in ("accepted", "executed") and signals[0]["order_id"] is not None
+    assert signals[1]["status"] == "rejected"
+    assert signals[1]["violations"][0]["code"] == "unknown_symbol" and signals[1]["order_id"] is None
+    assert signals[2]["order_id"] == first.json()["order_id"] and signals[2]["signal_id"] == first.json()["signal_id"]
+    assert signals[3]["signal_id"] == signals[0]["signal_id"] and signals[3]["order_id"] == signals[0]["order_id"]
+    assert signals[4]["status"] == "recorded"
+    assert TradingSignal.objects.count() == 4
+    assert Order.objects.filter(parent__isnull=True).count() == 2  # old-1 and b-1
+
+
+@pytest.mark.parametrize(
+    ("signals", "extra"),
+    [
+        ([], {}),
+        ([body(id=f"n-{i}") for i in range(101)], {}),
+        ([body(id="ok-1"), body(id="bad", confidence_score="2")], {}),
+        ([body(id="ok-1")], {"note": "unknown top-level field"}),
+    ],
+    ids=["empty", "over 100", "one malformed signal", "unknown field"],
+)
+def test_a_malformed_batch_answers_400_and_records_nothing(demo, signals, extra):
+    before = counts()
+    answer = post_batch(demo, signals, **extra)
+    assert answer.status_code == 400, answer.content
+    assert answer.json()["code"] == "invalid"
+    assert counts() == before
+
+
+def test_a_batch_naming_a_strategy_the_key_may_not_use_is_refused_whole(demo):
+    other = Strategy.objects.create(
+        name="other", owner=demo.trader, account=demo.account, capital=Decimal(1000), status="RUNNING"
+    )
+    scoped = api_key_create(user=demo.trader, strategy=demo.strategy)
+    before = counts()
+    answer = Client().post(
+        BATCH_URL,
+        json.dumps({"signals": [body(id="s-1"), body(id="s-2", strategy_id=other.pk)]}),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {scoped}",
+    )
+    assert answer.status_code == 403
+    assert counts() == before
