@@ -136,7 +136,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # hands each task's connection back to it (and drops a broken one) before the next task.
 CELERY_DB_REUSE_MAX = 100_000
 # Outcomes live in the database and its events, not in task results: storing one, and subscribing to its
-# channel from the web process at every dispatch, costed a Redis connection per signal. Ask for a result
+# channel from the web process at every dispatch, cost a Redis connection per signal. Ask for a result
 # explicitly (apply_async(ignore_result=False)) where one is wanted.
 CELERY_TASK_IGNORE_RESULT = True
 # One result-backend client per process, not one per thread: the web runs each request in a new thread,
