@@ -131,6 +131,12 @@ def main() -> None:
     parser.add_argument(
         "--batch", type=int, default=1, help="signals per request (above 1: POST /api/v1/signal-batches/)"
     )
+    parser.add_argument(
+        "--accounts",
+        type=int,
+        default=1,
+        help="trading accounts (each with its own strategy and key), producers spread",
+    )
     args = parser.parse_args()
     # A benchmark stopped with SIGTERM still stops the web process and workers it started.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
@@ -166,7 +172,29 @@ def main() -> None:
         max_strategy_orders_per_minute=None,
         max_account_orders_per_minute=None,
     )
-    key = api_key_create(user=strategy.owner, strategy=strategy)
+    # More accounts, each its own owner, strategy and key: orders of different accounts never share a lock.
+    strategies = [strategy]
+    for number in range(2, args.accounts + 1):
+        owner = type(strategy.owner).objects.create_user(username=f"bench-{number}", password=None)
+        account = Account.objects.create(owner=owner, name="bench", cash=10**10)
+        RiskParameters.objects.create(
+            account=account,
+            max_position_size=1,
+            max_sector_exposure=1,
+            max_strategy_orders_per_minute=None,
+            max_account_orders_per_minute=None,
+        )
+        strategies.append(
+            Strategy.objects.create(
+                owner=owner,
+                account=account,
+                name="bench",
+                strategy_type=strategy.strategy_type,
+                capital=10**9,
+                status=Strategy.Status.RUNNING,
+            )
+        )
+    keys = [api_key_create(user=s.owner, strategy=s) for s in strategies]
     symbols = list(Instrument.objects.values_list("symbol", flat=True))
 
     ports = [free_port() for _ in range(args.web)]
@@ -251,7 +279,7 @@ def main() -> None:
                 "expires_at": expires,
             }
 
-        def producer(port: int, counter, prefix: str, pause: float) -> None:
+        def producer(port: int, key: str, counter, prefix: str, pause: float) -> None:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
             next_at = time.perf_counter()
             while True:
@@ -286,7 +314,9 @@ def main() -> None:
             counter = iter(range(count))
             wall = time.perf_counter()
             threads = [
-                threading.Thread(target=producer, args=(ports[i % len(ports)], counter, prefix, pause))
+                threading.Thread(
+                    target=producer, args=(ports[i % len(ports)], keys[i % len(keys)], counter, prefix, pause)
+                )
                 for i in range(args.threads)
             ]
             for thread in threads:
@@ -325,7 +355,8 @@ def main() -> None:
             f"signals posted: {args.signals} by {args.threads} producers, {offered}, in {posted:.1f} s; HTTP {statuses}"
         )
         print(
-            f"accepted and filled: {accepted}; web processes: {args.web}; workers: {args.workers} x 2 processes; "
+            f"accepted and filled: {accepted}; accounts: {args.accounts}; web processes: {args.web}; "
+            f"workers: {args.workers} x 2 processes; "
             f"cores: {os.cpu_count()}"
         )
         print(
