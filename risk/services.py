@@ -34,7 +34,7 @@ from risk.core.rules import (
 from risk.models import KillSwitch, RiskParameters, RiskState, StopTrigger
 from strategies.models import Strategy
 from trading.brokers.base import BrokerError
-from trading.core.orders import OPEN_STATUSES, OrderStatus, OrderType, Side
+from trading.core.orders import OPEN_STATUSES, WORKING_STATUSES, OrderStatus, OrderType, Side
 from trading.models import Account, Event, Execution, Order, Position
 from trading.services import TradingError, account_lock, event_record, order_cancel, position_flatten_locked
 from trading.services import position_close as trading_position_close
@@ -43,7 +43,6 @@ logger = logging.getLogger(__name__)
 
 # A limit order never fills beyond its price, so it reserves exactly its notional.
 CAPPED_PRICE_BUFFER = Decimal(0)
-RESTING = frozenset({OrderStatus.SUBMITTED, OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED})
 RISK_ENGINE = "risk-engine"
 
 
@@ -167,7 +166,7 @@ def _pending(row: tuple) -> PendingOrder:
         remaining_quantity=quantity - filled,
         reference_price=price or stop_price or reference_price,
         reserve_buffer=CAPPED_PRICE_BUFFER if order_type == OrderType.LIMIT else None,
-        limit_price=price if order_type == OrderType.LIMIT and status in RESTING else None,
+        limit_price=price if order_type == OrderType.LIMIT and status in WORKING_STATUSES else None,
     )
 
 

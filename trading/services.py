@@ -35,6 +35,7 @@ from trading.core.circuit import CircuitState
 from trading.core.orders import (
     OPEN_STATUSES,
     TRANSITIONS,
+    WORKING_STATUSES,
     OrderStatus,
     OrderTrigger,
     OrderType,
@@ -258,9 +259,6 @@ def order_submit(*, order_id: int) -> Order:
     return order
 
 
-SENT_OPEN_STATUSES = (OrderStatus.SUBMITTED, OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED)
-
-
 def _placement_book(broker: Broker, order: Order, result: PlaceResult, *, reason: str) -> Order:
     """Book what a placement brought back, under the account's lock, as a group commit under load.
 
@@ -294,7 +292,7 @@ def _order_relock(sent: Order, account: Account) -> Order:
 def _account_fills_book(broker: Broker, account: Account, *, exclude: int) -> int:
     """Book every fill the broker holds for the account's sent orders that we have not booked; caller holds the lock."""
     sent = dict(
-        Order.objects.filter(account=account, status__in=SENT_OPEN_STATUSES)
+        Order.objects.filter(account=account, status__in=WORKING_STATUSES)
         .exclude(pk=exclude)
         .values_list("client_order_id", "pk")
     )
@@ -741,7 +739,7 @@ def _protective_orders_follow(account: Account, order: Order, position: Position
             strategy=order.strategy,
             instrument=order.instrument,
             parent__isnull=False,
-            status__in=[OrderStatus.SUBMITTED, OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED],
+            status__in=WORKING_STATUSES,
         )
         .exclude(pk=order.pk)
     )

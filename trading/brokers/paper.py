@@ -211,8 +211,7 @@ class PaperBroker(Broker):
         return _state(venue_order) if venue_order else None
 
     def fills_for(self, client_order_id: str) -> list[BrokerFill]:
-        venue_fills = PaperVenueFill.objects.filter(venue_order__client_order_id=client_order_id).order_by("pk")
-        return [_fill(f, client_order_id) for f in venue_fills]
+        return self.fills_for_orders([client_order_id]).get(client_order_id, [])
 
     def fills_for_orders(self, client_order_ids: list[str]) -> dict[str, list[BrokerFill]]:
         found: dict[str, list[BrokerFill]] = defaultdict(list)

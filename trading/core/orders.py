@@ -114,6 +114,8 @@ TRANSITIONS: Mapping[tuple[OrderStatus, OrderTrigger], OrderStatus] = MappingPro
 
 TERMINAL_STATUSES: frozenset[OrderStatus] = frozenset({_S.FILLED, _S.CANCELED, _S.REJECTED, _S.EXPIRED})
 OPEN_STATUSES: frozenset[OrderStatus] = frozenset(OrderStatus) - TERMINAL_STATUSES
+# Sent and working at the venue, with no cancel or change of ours in flight.
+WORKING_STATUSES: frozenset[OrderStatus] = frozenset({_S.SUBMITTED, _S.ACCEPTED, _S.PARTIALLY_FILLED})
 
 
 class IllegalTransition(Exception):
