@@ -180,11 +180,9 @@ def test_orders_expire_day_moves_the_engine_order_to_expired(demo):
     assert orders_expire_day(now=close + timedelta(days=400)) == 0
 
 
-def test_a_partly_filled_day_entry_that_expires_releases_its_stop_for_what_filled(
-    demo, liquidity, django_capture_on_commit_callbacks
-):
-    entry = _submit(_order(demo, Side.BUY, "120"))
-    stop = Order.objects.create(
+def _held_stop(demo, entry: Order) -> Order:
+    """A protective stop held for the whole of a 120-share buy entry (as a signal's stop_loss makes)."""
+    return Order.objects.create(
         account=demo.account,
         instrument=entry.instrument,
         strategy=demo.strategy,
@@ -196,6 +194,13 @@ def test_a_partly_filled_day_entry_that_expires_releases_its_stop_for_what_fille
         stop_price=D("190"),
         reference_price=D("190"),
     )
+
+
+def test_a_partly_filled_day_entry_that_expires_releases_its_stop_for_what_filled(
+    demo, liquidity, django_capture_on_commit_callbacks
+):
+    entry = _submit(_order(demo, Side.BUY, "120"))
+    stop = _held_stop(demo, entry)
     assert (entry.status, entry.filled_quantity) == (OrderStatus.PARTIALLY_FILLED, 50)
     with django_capture_on_commit_callbacks(execute=True):
         assert orders_expire_day(now=_venue(entry).expires_at) == 1
@@ -211,18 +216,7 @@ def test_canceling_a_partly_filled_entry_releases_its_held_stop_for_what_filled(
     from trading.services import order_cancel
 
     entry = _submit(_order(demo, Side.BUY, "120"))
-    stop = Order.objects.create(
-        account=demo.account,
-        instrument=entry.instrument,
-        strategy=demo.strategy,
-        parent=entry,
-        side=Side.SELL,
-        order_type=OrderType.STOP,
-        time_in_force="GTC",
-        quantity=D(120),
-        stop_price=D("190"),
-        reference_price=D("190"),
-    )
+    stop = _held_stop(demo, entry)
     with django_capture_on_commit_callbacks(execute=True):
         order_cancel(order_id=entry.pk, actor="trader")
     entry.refresh_from_db()
