@@ -109,7 +109,11 @@ class Book:
         return self.account.cash + self.market_value
 
     def strategy_equity(self, strategy) -> Decimal:
-        pnl = sum((p[5] + (self.prices[p[0]] - p[4]) * p[3] for p in self.positions if p[2] == strategy.pk), Decimal(0))
+        # A flat position's realized P&L counts; only open positions are marked (flat ones have no price read).
+        pnl = sum(
+            (p[5] + ((self.prices[p[0]] - p[4]) * p[3] if p[3] else 0) for p in self.positions if p[2] == strategy.pk),
+            Decimal(0),
+        )
         return strategy.capital + pnl
 
 

@@ -188,6 +188,24 @@ def test_strategy_drawdown_moves_only_the_strategy_to_reduce_only(demo):
     assert position.pk
 
 
+def test_a_closed_position_leaves_its_strategy_trading(demo):
+    # A flat position has no price in the book (none is read for it): its strategy's equity broke on it.
+    Position.objects.create(
+        account=demo.account,
+        strategy=demo.strategy,
+        instrument=Instrument.objects.get(symbol="KO"),
+        quantity=D(0),
+        average_price=D(0),
+        realized_pnl=D(25),
+        opened_at=timezone.now() - timedelta(hours=1),
+        closed_at=timezone.now(),
+    )
+    assert signal(demo, "after-close").status == "accepted"
+    services.portfolio_risk_monitor(account_id=demo.account.pk)
+    # The closed position's realized P&L still counts in the strategy's equity.
+    assert RiskState.objects.get(strategy=demo.strategy).high_water_mark == D(100025)
+
+
 def test_auto_resize_sends_the_largest_quantity_that_passes(demo):
     RiskParameters.objects.filter(account=demo.account).update(
         max_order_notional=D(2285), check_actions={"max_order_notional_exceeded": "RESIZE"}
