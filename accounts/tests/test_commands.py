@@ -35,6 +35,28 @@ def test_seed_demo_loads_the_demo_and_is_idempotent(db):
     assert authenticate(username="ops", password="ql-ops-demo").is_staff
 
 
+def test_seed_demo_again_keeps_passwords_sessions_and_changes(db):
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    run("seed_demo")
+    client = Client()
+    assert client.login(username="trader", password="ql-trader-demo")
+    trader = get_user_model().objects.get(username="trader")
+    hashed = trader.password
+    run("seed_demo")  # a restart: make run seeds again
+    assert get_user_model().objects.get(username="trader").password == hashed
+    assert client.get("/api/v1/portfolio/").status_code == 200  # still signed in
+
+    ops = get_user_model().objects.get(username="ops")
+    ops.set_password("changed in the admin")
+    ops.save()
+    Instrument.objects.filter(symbol="KO").update(is_active=False)
+    run("seed_demo")
+    assert authenticate(username="ops", password="changed in the admin") is not None
+    assert not Instrument.objects.get(symbol="KO").is_active
+
+
 def test_create_signal_key_prints_only_the_key_and_stores_only_its_hash(db):
     run("seed_demo")
     output = run("create_signal_key", "--username", "trader", "--strategy", "demo-ai")

@@ -63,16 +63,18 @@ class Command(BaseCommand):
         }
         users = {}
         for username, role, staff in (("trader", "trader", False), ("ops", "operations", True)):
-            user, _ = get_user_model().objects.get_or_create(username=username)
-            user.is_staff = staff
-            user.is_superuser = staff
-            user.set_password(passwords[username])
-            user.save()
-            user.groups.add(groups[role], *([groups["signal_producer"]] if role == "trader" else []))
+            # Only what is missing: an existing user keeps its password (and so its sessions) and its flags.
+            user, created = get_user_model().objects.get_or_create(
+                username=username, defaults={"is_staff": staff, "is_superuser": staff}
+            )
+            if created:
+                user.set_password(passwords[username])
+                user.save(update_fields=["password"])
+                user.groups.add(groups[role], *([groups["signal_producer"]] if role == "trader" else []))
             users[username] = user
 
         for symbol, name, exchange, sector, price, volatility in UNIVERSE:
-            Instrument.objects.update_or_create(
+            Instrument.objects.get_or_create(
                 symbol=symbol,
                 defaults={
                     "name": name,
@@ -101,4 +103,4 @@ class Command(BaseCommand):
         self.stdout.write(f"{len(UNIVERSE)} instruments, account '{account.name}' cash {account.cash}")
         self.stdout.write(f"strategy {strategy.name} ({strategy.status}, capital {strategy.capital})")
         for username, password in passwords.items():
-            self.stdout.write(f"login: {username} / {password}")
+            self.stdout.write(f"login: {username} / {password} (unless changed since)")
