@@ -52,6 +52,15 @@ def wait() -> Callable[..., Any]:
     return wait_for
 
 
+@pytest.fixture(autouse=True)
+def loops_forgotten() -> Iterator[None]:
+    """Every test starts with no background loop's heartbeat or failure remembered (they live in the cache)."""
+    from trading.loops import loops_forget
+
+    loops_forget()
+    yield
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker) -> Iterator[None]:
     """pytest-django's test databases, with the connection pools closed before they are dropped.
@@ -146,6 +155,8 @@ def _test_database_env() -> dict[str, str]:
     # Workers and web processes started by the tests book fills as a group commit every time, not only
     # after a wait, so the multi-process and fault tests drive that path under real concurrency.
     env.setdefault("FILL_GROUP_COMMIT_WAIT_MS", "-1")
+    # Servers the tests start run no beat schedule of their own: a test runs what it needs when it needs it.
+    env.setdefault("HOUSEKEEPING_IN_PROCESS", "0")
     return env
 
 
@@ -209,13 +220,16 @@ def http_post_signal(base_url: str, key: str, body: dict[str, Any]) -> tuple[int
         return error.code, json.load(error)
 
 
-def daphne_start(log: Path | None = None) -> tuple[subprocess.Popen, str]:
-    """The real ASGI app on a free loopback port, serving the test database; returns once /healthz answers."""
+def daphne_start(log: Path | None = None, *, env: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
+    """The real ASGI app on a free loopback port, serving the test database; returns once /healthz answers.
+
+    env: settings for this server (environment variables) over the test database's.
+    """
     port = _free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "quantumleap.asgi:application"],
         cwd=ROOT,
-        env=_test_database_env(),
+        env={**_test_database_env(), **(env or {})},
         stdout=log.open("w") if log else subprocess.DEVNULL,
         stderr=subprocess.STDOUT,
     )

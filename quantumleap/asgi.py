@@ -26,8 +26,10 @@ if settings.MARKET_FEED == "simulated":
     from trading.marketdata import feed_start_in_background
 
     feed_start_in_background()
-    if settings.CELERY_TASK_ALWAYS_EAGER:
-        # Embedded default: no Celery beat, so the web process reconciles with the broker itself.
-        from trading.housekeeping import housekeeping_start_in_background
 
-        housekeeping_start_in_background()
+if settings.CELERY_TASK_ALWAYS_EAGER and settings.HOUSEKEEPING_IN_PROCESS:
+    # Embedded default: no Celery beat, so the web process runs its schedule (reconciliation at start and
+    # every RECONCILE_INTERVAL, DAY expiry, the portfolio risk monitor), with or without a feed.
+    from quantumleap.housekeeping import housekeeping_start_in_background
+
+    housekeeping_start_in_background()

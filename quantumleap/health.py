@@ -6,6 +6,8 @@ from django.db.utils import DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from trading.loops import loops_status
+
 
 def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
@@ -29,9 +31,13 @@ def health_checks() -> dict[str, str]:
 
 
 def readyz(request: HttpRequest) -> JsonResponse:
+    """Ready when the database and the cache answer and no background loop is late (3 intervals without a beat)."""
     checks = health_checks()
-    ready = all(v == "ok" for v in checks.values())
-    return JsonResponse({"status": "ok" if ready else "unavailable", "checks": checks}, status=200 if ready else 503)
+    loops = loops_status()
+    late = [loop["name"] for loop in loops if loop["state"] == "late"]
+    ready = all(v == "ok" for v in checks.values()) and not late
+    body = {"status": "ok" if ready else "unavailable", "checks": checks, "loops": loops, "late": late}
+    return JsonResponse(body, status=200 if ready else 503)
 
 
 def metrics(request: HttpRequest) -> HttpResponse:

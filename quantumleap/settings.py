@@ -81,8 +81,9 @@ TEMPLATES = [
 
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
-    # Under ASGI, requests run on many threads: a bounded pool per process, never a connection per thread.
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL)}
+if DATABASE_URL and DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Under ASGI, requests run on many threads: a bounded pool per process, never a connection per thread.
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": 1,
         "max_size": int(os.environ.get("DATABASE_POOL_SIZE", "8")),
@@ -96,7 +97,11 @@ if DATABASE_URL:
     DATABASES["default"]["OPTIONS"].update(
         server_side_binding=True, prepare_threshold=int(prepare_threshold) if prepare_threshold else None
     )
-else:
+elif DATABASE_URL and DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # DATABASE_URL=sqlite:///path: the embedded default's engine in another file.
+    DATABASES["default"]["OPTIONS"] = {"timeout": 30, "transaction_mode": "IMMEDIATE"}
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / f".test-db-{os.getpid()}.sqlite3")}
+elif not DATABASE_URL:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
@@ -220,12 +225,20 @@ RECONCILE_INTERVAL = timedelta(seconds=int(os.environ.get("RECONCILE_INTERVAL_SE
 RECONCILE_NEW_ORDER_GRACE = timedelta(seconds=int(os.environ.get("RECONCILE_NEW_ORDER_GRACE_SECONDS", "10")))
 # Daily loss and drawdown limits are enforced on this schedule as well as before every order.
 RISK_MONITOR_INTERVAL = timedelta(seconds=int(os.environ.get("RISK_MONITOR_INTERVAL_SECONDS", "5")))
+ORDERS_EXPIRE_INTERVAL = timedelta(seconds=int(os.environ.get("ORDERS_EXPIRE_INTERVAL_SECONDS", "60")))
+# Celery beat on the real stack; on the embedded default the web process runs the same schedule itself
+# (quantumleap.housekeeping).
 CELERY_BEAT_SCHEDULE = {
     "broker-reconcile": {"task": "trading.tasks.broker_reconcile_task", "schedule": RECONCILE_INTERVAL},
     "portfolio-risk-monitor": {"task": "risk.tasks.portfolio_risk_monitor_all_task", "schedule": RISK_MONITOR_INTERVAL},
-    "orders-expire-day": {"task": "trading.tasks.orders_expire_day_task", "schedule": timedelta(seconds=60)},
+    "orders-expire-day": {"task": "trading.tasks.orders_expire_day_task", "schedule": ORDERS_EXPIRE_INTERVAL},
 }
+# Loops that run continuously (the feed, the stop monitor, the event pusher) beat at least this often;
+# every loop is late, and /readyz answers 503, after 3 of its intervals without a beat.
+LOOP_HEARTBEAT_SECONDS = float(os.environ.get("LOOP_HEARTBEAT_SECONDS", "5"))
 
+# Embedded default: the web process runs Celery beat's schedule itself (quantumleap.housekeeping).
+HOUSEKEEPING_IN_PROCESS = env_bool("HOUSEKEEPING_IN_PROCESS", True)
 # Simulated market feed: started by the ASGI app when MARKET_FEED=simulated (make run).
 MARKET_FEED = os.environ.get("MARKET_FEED", "")
 MARKET_FEED_SEED = int(os.environ.get("MARKET_FEED_SEED", "7"))

@@ -50,10 +50,22 @@ def market_session(exchange: str, now: datetime) -> str:
     return _SESSION_FOR_STATUS.get(str(status.status), SESSION_CLOSED)
 
 
-def price_stream_subscribe(handler: Callable[[Any], None]) -> Callable[[], None] | None:
-    """Subscribe ``handler(PriceUpdate(symbol, price, size, at))`` to every tick; None when no stream exists yet."""
+def price_stream_subscribe(
+    handler: Callable[[Any], None], *, heartbeat: Callable[[], None] | None = None
+) -> Callable[[], None] | None:
+    """Subscribe ``handler(PriceUpdate(symbol, price, size, at))`` to every tick, and ``heartbeat()`` to every
+    flush of the stream (ticking or not); None when no stream exists yet."""
     try:
         from trading.marketdata import market_data
     except ImportError:
         return None
-    return market_data().subscribe_all(handler).cancel
+    manager = market_data()
+    subscriptions = [manager.subscribe_all(handler)]
+    if heartbeat is not None:
+        subscriptions.append(manager.subscribe_flush(heartbeat))
+
+    def cancel() -> None:
+        for subscription in subscriptions:
+            subscription.cancel()
+
+    return cancel

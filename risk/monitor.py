@@ -18,7 +18,7 @@ from django.utils import timezone
 from risk import marketdata
 from risk.core.stops import StopBreach, StopMonitor, StopSpec, levels_for
 from risk.models import RiskParameters, StopTrigger
-from trading import bus
+from trading import bus, loops
 
 logger = logging.getLogger(__name__)
 
@@ -99,20 +99,39 @@ class StopMonitorRunner:
         return self.on_price(update.symbol, update.price, update.at)
 
     def on_price(self, symbol: str, price: Decimal, at: datetime | None = None) -> list[StopBreach]:
+        """Check one tick; a failure (loading levels, closing a position) is recorded and survived."""
         at = at or timezone.now()
-        with self._lock:
-            self.refresh()
-            breaches = self.monitor.on_price(symbol, price, at)
+        try:
+            with self._lock:
+                self.refresh()
+                breaches = self.monitor.on_price(symbol, price, at)
+        except Exception as error:
+            # Levels could not be loaded: the next reload (refresh_seconds on) tries again.
+            loops.failed(loops.STOP_MONITOR, error, scope="levels")
+            return []
+        if self._failing:
+            loops.succeeded(loops.STOP_MONITOR, scope="levels")
         for breach in breaches:
             self.breaches += 1
             self._act(breach)
         return breaches
 
+    @property
+    def _failing(self) -> bool:
+        return loops.is_failing(loops.STOP_MONITOR)
+
+    def heartbeat(self) -> None:
+        """Beat from the feed's flushes: the monitor runs on the feed's thread, on every tick."""
+        if not self._failing:
+            loops.beat(loops.STOP_MONITOR)
+
     @staticmethod
     def _act(breach: StopBreach) -> None:
         from risk.services import stop_breach_close
 
-        try:
+        scope = f"position-{breach.key}"
+        with loops.iteration(loops.STOP_MONITOR, scope=scope, kind=breach.kind, position_id=breach.key):
+            # On failure the marker row was not written, so the next reload re-arms the position and it fires again.
             stop_breach_close(
                 position_id=breach.key,
                 opened_at=breach.opened_at,
@@ -121,9 +140,6 @@ class StopMonitorRunner:
                 price=breach.price,
                 now=breach.at,
             )
-        except Exception:
-            # The marker row was not written, so the next reload re-arms the position and it fires again.
-            logger.exception("could not close position %s on a %s breach", breach.key, breach.kind)
 
 
 _runner: StopMonitorRunner | None = None
@@ -135,7 +151,7 @@ def stop_monitor_start() -> StopMonitorRunner | None:
     if _runner is not None:
         return _runner
     runner = StopMonitorRunner()
-    if marketdata.price_stream_subscribe(runner) is None:
+    if marketdata.price_stream_subscribe(runner, heartbeat=runner.heartbeat) is None:
         logger.warning("no market-data stream to attach the stop monitor to")
         return None
     bus.subscribe(["position.updated"], runner.mark_dirty)

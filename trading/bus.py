@@ -21,6 +21,11 @@ logger = logging.getLogger(__name__)
 
 EventHandler = Callable[[dict[str, Any]], None]
 _subscribers: dict[str, list[EventHandler]] = defaultdict(list)
+# observer(error or None) after each round of the pusher's thread (trading.loops: heartbeat and alerts).
+PusherObserver = Callable[[str, BaseException | None], None]
+_pusher_observers: list[PusherObserver] = []
+# The pusher's thread wakes at least this often, to show it is alive even when nothing is published.
+PUSHER_IDLE_SECONDS = 1.0
 
 ALL_EVENTS = "*"
 OPERATIONS_GROUP = "operations"
@@ -62,6 +67,11 @@ def publish(message: dict[str, Any]) -> None:
     _pusher().put((groups, message, True))
 
 
+def pusher_observe(observer: PusherObserver) -> None:
+    """Call observer("round", error or None) after each round of the pusher's thread (its heartbeat)."""
+    _pusher_observers.append(observer)
+
+
 def group_push(group: str, payload: dict[str, Any]) -> None:
     """Send one message to a Channels group soon, from the pusher's thread (the caller never waits on Redis)."""
     _pusher().put(([group], payload, False))
@@ -88,34 +98,56 @@ class _Pusher:
     def _run(self) -> None:
         loop = asyncio.new_event_loop()
         while True:
-            batch = [self.queue.get()]
-            while len(batch) < self.BATCH:
+            error: BaseException | None = None
+            try:
+                self._round(loop)
+            except Exception as failure:
+                # The thread outlives any one round: a lost push is in the event log, browsers reload it.
+                logger.exception("the event pusher failed a round")
+                error = failure
+            for observer in _pusher_observers:
                 try:
-                    batch.append(self.queue.get_nowait())
-                except queue.Empty:
-                    break
-            sends: list[tuple[str, dict[str, Any]]] = []
-            by_group: dict[str, list[dict[str, Any]]] = defaultdict(list)
-            for groups, message, is_event in batch:
-                for group in groups:
-                    if is_event:
-                        by_group[group].append(message)
-                    else:
-                        sends.append((group, message))
-            sends += [(group, {"type": "events.message", "events": events}) for group, events in by_group.items()]
-            loop.run_until_complete(_groups_send(sends))
+                    observer("round", error)
+                except Exception:
+                    logger.exception("event pusher observer %r failed", observer)
+
+    def _round(self, loop: asyncio.AbstractEventLoop) -> None:
+        try:
+            batch = [self.queue.get(timeout=PUSHER_IDLE_SECONDS)]
+        except queue.Empty:
+            return
+        while len(batch) < self.BATCH:
+            try:
+                batch.append(self.queue.get_nowait())
+            except queue.Empty:
+                break
+        sends: list[tuple[str, dict[str, Any]]] = []
+        by_group: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for groups, message, is_event in batch:
+            for group in groups:
+                if is_event:
+                    by_group[group].append(message)
+                else:
+                    sends.append((group, message))
+        sends += [(group, {"type": "events.message", "events": events}) for group, events in by_group.items()]
+        loop.run_until_complete(_groups_send(sends))
 
 
 async def _groups_send(sends: list[tuple[str, dict[str, Any]]]) -> None:
+    """Send each push; every group is tried, and the first failure is raised once all were tried."""
     layer = get_channel_layer()
     if layer is None:
         return
+    failure: Exception | None = None
     for group, payload in sends:
         try:
             await layer.group_send(group, payload)
-        except Exception:
+        except Exception as error:
             # Browsers miss a push but the event log keeps the truth; they reload it on reconnect.
-            logger.exception("could not push to channel group %s", group)
+            logger.warning("could not push to channel group %s: %s", group, error)
+            failure = failure or error
+    if failure is not None:
+        raise failure
 
 
 _pusher_instance: _Pusher | None = None

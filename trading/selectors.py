@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 
 from trading.core.orders import Side
 from trading.core.positions import PositionState, apply_fill, unrealized_pnl
+from trading.loops import loops_status
 from trading.marketdata import prices_get
 from trading.models import Account, Event, Execution, Order, Position
 
@@ -191,6 +192,7 @@ def operations_overview(*, now: Any, window: timedelta = timedelta(hours=1)) -> 
             .annotate(n=models.Count("pk"))
             .values_list("status", "n")
         ),
+        "loops": loops_status(now),
         "events_by_severity": by_severity,
         "alerts": [
             {

@@ -6,10 +6,8 @@ happen only after commit.
 """
 
 import logging
-import threading
 import time
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -19,7 +17,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from trading import bus
+from trading import loops
 from trading.brokers.base import (
     Broker,
     BrokerError,
@@ -43,6 +41,7 @@ from trading.core.orders import (
     next_status,
 )
 from trading.core.positions import PositionState, apply_fill, cash_delta, unrealized_pnl
+from trading.events import EventType, event_record, events_batched
 from trading.marketdata import price_get
 from trading.models import Account, Event, Execution, Order, Position
 
@@ -56,87 +55,6 @@ class TradingError(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
-
-
-def _json_value(value: Any) -> Any:
-    return str(value) if isinstance(value, Decimal) else value
-
-
-def event_serialize(event: Event) -> dict[str, Any]:
-    return {
-        "id": event.pk,
-        "type": event.type,
-        "severity": event.severity,
-        "occurred_at": event.occurred_at.isoformat(),
-        "account_id": event.account_id,
-        "strategy_id": event.strategy_id,
-        "order_id": event.order_id,
-        "signal_id": event.signal_id,
-        "actor": event.actor,
-        "payload": event.payload,
-    }
-
-
-_pending_events = threading.local()
-
-
-@contextmanager
-def events_batched() -> Iterator[None]:
-    """Write the events recorded inside this block in one INSERT when it ends.
-
-    Use it inside the transaction that records them, around code with no inner
-    savepoint that rolls back after recording: events are held until the block
-    ends, then inserted (still in the transaction) and published after commit.
-    """
-    outermost = getattr(_pending_events, "events", None) is None
-    if outermost:
-        _pending_events.events = []
-    try:
-        yield
-        if outermost and _pending_events.events:
-            events = Event.objects.bulk_create(_pending_events.events)
-            for event in events:
-                _event_publish_on_commit(event)
-    finally:
-        if outermost:
-            _pending_events.events = None
-
-
-def _event_publish_on_commit(event: Event) -> None:
-    message = event_serialize(event)
-    transaction.on_commit(lambda: bus.publish(message))
-
-
-def event_record(
-    *,
-    type: str,
-    account: Account | None = None,
-    strategy: Any = None,
-    order: Order | None = None,
-    signal: Any = None,
-    payload: dict[str, Any] | None = None,
-    severity: str = Event.Severity.INFO,
-    actor: str = "",
-) -> Event:
-    """Write one audit event in the caller's transaction; it is published only if that commits."""
-    event = Event(
-        type=type,
-        severity=severity,
-        occurred_at=timezone.now(),
-        account=account,
-        strategy=strategy,
-        order=order,
-        signal=signal,
-        actor=actor,
-        payload={k: _json_value(v) for k, v in (payload or {}).items()},
-    )
-    pending = getattr(_pending_events, "events", None)
-    if pending is not None:
-        pending.append(event)
-        return event
-    event.save()
-    _event_publish_on_commit(event)
-    return event
 
 
 def order_payload(order: Order) -> dict[str, Any]:
@@ -322,21 +240,25 @@ def _order_send(broker: Broker, order: Order, *, now: datetime) -> PlaceResult |
         if error.is_retryable:
             raise
         order.reject_code, order.reject_reason = error.code, error.message
-        _order_move(order, OrderTrigger.REJECT, event_type="order.rejected", reason=error.message)
+        _order_move(order, OrderTrigger.REJECT, event_type=EventType.ORDER_REJECTED, reason=error.message)
         _signal_mark(order, "failed")
         return None
     order.submitted_at = now
     order.broker_order_id = result.state.broker_order_id
     accepted = result.state.accepted
     _order_move(
-        order, OrderTrigger.SUBMIT, event_type="order.submitted", save=not accepted, already_held=result.already_held
+        order,
+        OrderTrigger.SUBMIT,
+        event_type=EventType.ORDER_SUBMITTED,
+        save=not accepted,
+        already_held=result.already_held,
     )
     if not accepted:
         order.reject_code, order.reject_reason = result.state.reject_code, result.state.reject_message
-        _order_move(order, OrderTrigger.REJECT, event_type="order.rejected", reason=result.state.reject_message)
+        _order_move(order, OrderTrigger.REJECT, event_type=EventType.ORDER_REJECTED, reason=result.state.reject_message)
         _signal_mark(order, "failed")
         return None
-    _order_move(order, OrderTrigger.ACCEPT, event_type="order.accepted")
+    _order_move(order, OrderTrigger.ACCEPT, event_type=EventType.ORDER_ACCEPTED)
     return result
 
 
@@ -361,7 +283,9 @@ def _order_adopt_broker_state(
     """Bring an open order to what the broker says: book fills we lack, close what it closed."""
     booked = sum(_execution_apply_locked(account, order, fill) is not None for fill in fills)
     if not state.is_open and order.status in OPEN_STATUSES:
-        _order_move(order, OrderTrigger.CANCEL, event_type="order.canceled", reason=f"closed at the broker: {reason}")
+        _order_move(
+            order, OrderTrigger.CANCEL, event_type=EventType.ORDER_CANCELED, reason=f"closed at the broker: {reason}"
+        )
         _children_follow(order, reason="entry closed at the broker")
     return booked
 
@@ -391,7 +315,9 @@ def _children_follow(entry: Order, *, reason: str, actor: str = "") -> None:
             for child in children:
                 if child.status == OrderStatus.NEW:
                     child.account = entry.account
-                    _order_move(child, OrderTrigger.CANCEL, event_type="order.canceled", actor=actor, reason=reason)
+                    _order_move(
+                        child, OrderTrigger.CANCEL, event_type=EventType.ORDER_CANCELED, actor=actor, reason=reason
+                    )
         return
     # What the entry bought (or sold) and its exits have not yet closed.
     open_quantity = entry.filled_quantity - sum(child.filled_quantity for child in children)
@@ -413,7 +339,7 @@ def _circuit_outcome(broker_name: str, *, ok: bool, now: datetime, error: Broker
     opened = after.state == CircuitState.OPEN
     with transaction.atomic():
         event_record(
-            type="broker.circuit_opened" if opened else "broker.circuit_closed",
+            type=EventType.BROKER_CIRCUIT_OPENED if opened else EventType.BROKER_CIRCUIT_CLOSED,
             severity=Event.Severity.CRITICAL if opened else Event.Severity.INFO,
             payload={
                 "broker": broker_name,
@@ -429,7 +355,7 @@ def order_submission_failed(*, order_id: int, error: BrokerError) -> Order:
         account, order = _lock_account_and_order(order_id)
         if order.status == OrderStatus.NEW:
             event_record(
-                type="order.submission_failed",
+                type=EventType.ORDER_SUBMISSION_FAILED,
                 severity=Event.Severity.CRITICAL,
                 account=account,
                 strategy=order.strategy,
@@ -482,7 +408,7 @@ def _execution_apply_locked(account: Account, order: Order, fill: BrokerFill) ->
     order.average_fill_price = (previous_fill_value + fill.quantity * fill.price) / order.filled_quantity
     filled = order.filled_quantity >= order.quantity
     event_record(
-        type="execution.created",
+        type=EventType.EXECUTION_CREATED,
         account=account,
         strategy=order.strategy,
         order=order,
@@ -498,7 +424,7 @@ def _execution_apply_locked(account: Account, order: Order, fill: BrokerFill) ->
     )
     if late:
         event_record(
-            type="order.late_fill",
+            type=EventType.ORDER_LATE_FILL,
             severity=Event.Severity.WARNING,
             account=account,
             strategy=order.strategy,
@@ -506,9 +432,9 @@ def _execution_apply_locked(account: Account, order: Order, fill: BrokerFill) ->
             payload={"exec_id": fill.exec_id, "status": order.status, "quantity": fill.quantity},
         )
     if filled:
-        _order_move(order, OrderTrigger.FILL, event_type="order.filled")
+        _order_move(order, OrderTrigger.FILL, event_type=EventType.ORDER_FILLED)
     else:
-        _order_move(order, OrderTrigger.PARTIAL_FILL, event_type="order.partially_filled")
+        _order_move(order, OrderTrigger.PARTIAL_FILL, event_type=EventType.ORDER_PARTIALLY_FILLED)
 
     position = _position_lock(account, order)
     was_flat = position.quantity == 0
@@ -530,7 +456,7 @@ def _execution_apply_locked(account: Account, order: Order, fill: BrokerFill) ->
         position.closed_at = fill.executed_at
     position.save()
     event_record(
-        type="position.updated",
+        type=EventType.POSITION_UPDATED,
         account=account,
         strategy=order.strategy,
         order=order,
@@ -548,7 +474,7 @@ def _execution_apply_locked(account: Account, order: Order, fill: BrokerFill) ->
 
     account.cash += cash_delta(side=side, quantity=fill.quantity, price=fill.price, commission=fill.commission)
     account.save(update_fields=["cash", "updated_at"])
-    event_record(type="account.updated", account=account, payload={"cash": account.cash})
+    event_record(type=EventType.ACCOUNT_UPDATED, account=account, payload={"cash": account.cash})
 
     if order.parent_id is None:
         _children_follow(order, reason="entry filled")
@@ -564,7 +490,7 @@ def _signal_mark(order: Order, status: str) -> None:
     signal.status = status
     signal.save(update_fields=["status", "updated_at"])
     event_record(
-        type=f"signal.{status}",
+        type=EventType(f"signal.{status}"),
         account=order.account,
         strategy=order.strategy,
         signal=signal,
@@ -588,11 +514,11 @@ def order_cancel(*, order_id: int, actor: str, reason: str = "", if_open: bool =
 
 def _order_cancel_locked(order: Order, *, actor: str, reason: str = "") -> None:
     if order.status == OrderStatus.NEW:
-        _order_move(order, OrderTrigger.CANCEL, event_type="order.canceled", actor=actor, reason=reason)
+        _order_move(order, OrderTrigger.CANCEL, event_type=EventType.ORDER_CANCELED, actor=actor, reason=reason)
     else:
-        _order_move(order, OrderTrigger.CANCEL_REQUEST, event_type="order.pending_cancel", actor=actor)
+        _order_move(order, OrderTrigger.CANCEL_REQUEST, event_type=EventType.ORDER_PENDING_CANCEL, actor=actor)
         broker_get().cancel_order(order.client_order_id, now=timezone.now())
-        _order_move(order, OrderTrigger.CANCEL, event_type="order.canceled", actor=actor, reason=reason)
+        _order_move(order, OrderTrigger.CANCEL, event_type=EventType.ORDER_CANCELED, actor=actor, reason=reason)
     # Held exits are canceled with an entry that filled nothing, and released to guard what it did fill.
     _children_follow(order, reason="entry canceled", actor=actor)
 
@@ -643,7 +569,7 @@ def _order_modify_locked(
     stop_price: Decimal | None = None,
 ) -> None:
     working_status = order.status
-    _order_move(order, OrderTrigger.MODIFY_REQUEST, event_type="order.pending_modify", actor=actor)
+    _order_move(order, OrderTrigger.MODIFY_REQUEST, event_type=EventType.ORDER_PENDING_MODIFY, actor=actor)
     try:
         broker_get().modify_order(
             order.client_order_id, quantity=quantity, limit_price=price, stop_price=stop_price, now=timezone.now()
@@ -651,13 +577,13 @@ def _order_modify_locked(
     except BrokerError as error:
         if error.is_retryable:
             raise
-        _order_move(order, OrderTrigger.MODIFY_REJECT, event_type="order.modify_rejected", reason=error.message)
+        _order_move(order, OrderTrigger.MODIFY_REJECT, event_type=EventType.ORDER_MODIFY_REJECTED, reason=error.message)
         _order_restore_fill_status(order, working_status)
         raise
     order.quantity = quantity if quantity is not None else order.quantity
     order.price = price if price is not None else order.price
     order.stop_price = stop_price if stop_price is not None else order.stop_price
-    _order_move(order, OrderTrigger.MODIFY_ACCEPT, event_type="order.modified", actor=actor)
+    _order_move(order, OrderTrigger.MODIFY_ACCEPT, event_type=EventType.ORDER_MODIFIED, actor=actor)
     _order_restore_fill_status(order, working_status)
 
 
@@ -718,7 +644,7 @@ def position_flatten_locked(account: Account, position: Position, *, actor: str,
         reference_price=price_get(position.instrument.symbol) or position.average_price,
     )
     event_record(
-        type="order.created",
+        type=EventType.ORDER_CREATED,
         account=account,
         strategy=position.strategy,
         order=close,
@@ -802,7 +728,7 @@ def orders_expire_day(*, now: datetime) -> int:
                 continue
             if (OrderStatus(order.status), OrderTrigger.EXPIRE) not in TRANSITIONS:
                 continue  # closed meanwhile, or mid-modification: reconciliation settles it
-            _order_move(order, OrderTrigger.EXPIRE, event_type="order.expired", reason="session closed")
+            _order_move(order, OrderTrigger.EXPIRE, event_type=EventType.ORDER_EXPIRED, reason="session closed")
             _children_follow(order, reason="entry expired")
             expired += 1
     return expired
@@ -812,6 +738,7 @@ def orders_expire_day(*, now: datetime) -> int:
 class ReconcileReport:
     resent: int = 0
     expired: int = 0
+    canceled: int = 0  # protective orders whose entry ended unfilled
     fills_booked: int = 0
     closed_at_broker: int = 0
     unknown_at_broker: int = 0
@@ -833,14 +760,17 @@ def broker_reconcile(*, now: datetime) -> ReconcileReport:
     report = ReconcileReport()
     grace = now - settings.RECONCILE_NEW_ORDER_GRACE
     for order_id in Order.objects.filter(status=OrderStatus.NEW, created_at__lt=grace).values_list("pk", flat=True):
-        _reconcile_new_order(order_id, now=now, report=report)
+        # One order that cannot be settled (a bug, a broker that refuses to answer) never stops the pass.
+        with loops.iteration(loops.RECONCILE, scope=f"order-{order_id}", order_id=order_id):
+            _reconcile_new_order(order_id, now=now, report=report)
     live = [s for s in OPEN_STATUSES if s != OrderStatus.NEW]
     for order_id in Order.objects.filter(status__in=live).values_list("pk", flat=True):
-        _reconcile_live_order(broker, order_id, report=report)
+        with loops.iteration(loops.RECONCILE, scope=f"order-{order_id}", order_id=order_id):
+            _reconcile_live_order(broker, order_id, report=report)
     _reconcile_unknown_orders(broker, report=report)
     _reconcile_positions(broker, report=report)
     with transaction.atomic():
-        event_record(type="broker.reconciled", payload={"broker": broker.name, **report.as_dict()})
+        event_record(type=EventType.BROKER_RECONCILED, payload={"broker": broker.name, **report.as_dict()})
     return report
 
 
@@ -850,16 +780,22 @@ def _reconcile_new_order(order_id: int, *, now: datetime, report: ReconcileRepor
         if order.status != OrderStatus.NEW:
             return
         if order.parent_id and not _entry_has_fills(order.parent):
-            return
+            if order.parent.status not in OPEN_STATUSES:
+                # Its entry ended with nothing filled (a crash came between the two): nothing to guard.
+                _order_move(
+                    order, OrderTrigger.CANCEL, event_type=EventType.ORDER_CANCELED, reason="entry ended unfilled"
+                )
+                report.canceled += 1
+            return  # a live entry's protective order waits for its first fill
         if order.signal is not None and order.signal.expires_at <= now and order.parent_id is None:
             # Too late to act on the signal: sending it now would trade on stale advice.
             order.reject_code, order.reject_reason = "signal_expired", "The signal expired before the broker took it."
-            _order_move(order, OrderTrigger.CANCEL, event_type="order.canceled", reason=order.reject_reason)
+            _order_move(order, OrderTrigger.CANCEL, event_type=EventType.ORDER_CANCELED, reason=order.reject_reason)
             _signal_mark(order, "failed")
             report.expired += 1
             return
         event_record(
-            type="reconcile.resent",
+            type=EventType.RECONCILE_RESENT,
             severity=Event.Severity.WARNING,
             account=account,
             order=order,
@@ -879,13 +815,13 @@ def _reconcile_live_order(broker: Broker, order_id: int, *, report: ReconcileRep
             order.reject_code = "unknown_at_broker"
             order.reject_reason = "The broker does not know this order."
             event_record(
-                type="reconcile.unknown_at_broker",
+                type=EventType.RECONCILE_UNKNOWN_AT_BROKER,
                 severity=Event.Severity.CRITICAL,
                 account=account,
                 order=order,
                 payload=order_payload(order),
             )
-            _order_move(order, OrderTrigger.REJECT, event_type="order.rejected", reason=order.reject_reason)
+            _order_move(order, OrderTrigger.REJECT, event_type=EventType.ORDER_REJECTED, reason=order.reject_reason)
             report.unknown_at_broker += 1
             return
         was_open = order.status in OPEN_STATUSES
@@ -894,7 +830,7 @@ def _reconcile_live_order(broker: Broker, order_id: int, *, report: ReconcileRep
         )
         if booked:
             event_record(
-                type="reconcile.fills_booked",
+                type=EventType.RECONCILE_FILLS_BOOKED,
                 severity=Event.Severity.WARNING,
                 account=account,
                 order=order,
@@ -911,7 +847,7 @@ def _reconcile_unknown_orders(broker: Broker, *, report: ReconcileReport) -> Non
     for client_order_id in sorted(held - known):
         with transaction.atomic():
             event_record(
-                type="reconcile.unknown_order",
+                type=EventType.RECONCILE_UNKNOWN_ORDER,
                 severity=Event.Severity.CRITICAL,
                 payload={"client_order_id": client_order_id, "broker": broker.name},
             )
@@ -929,7 +865,7 @@ def _reconcile_positions(broker: Broker, *, report: ReconcileReport) -> None:
         if ours.get(symbol, Decimal(0)) != theirs.get(symbol, Decimal(0)):
             with transaction.atomic():
                 event_record(
-                    type="reconcile.position_mismatch",
+                    type=EventType.RECONCILE_POSITION_MISMATCH,
                     severity=Event.Severity.CRITICAL,
                     payload={"symbol": symbol, "engine": ours.get(symbol, 0), "broker": theirs.get(symbol, 0)},
                 )

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
 
+from trading import loops
 from trading.brokers.base import BrokerError, BrokerFill, broker_get
 from trading.services import (
     broker_reconcile,
@@ -34,13 +35,18 @@ def order_submit_task(self, order_id: int) -> str:
 
 
 @shared_task(acks_late=True)
-def broker_reconcile_task() -> dict[str, int]:
-    return broker_reconcile(now=timezone.now()).as_dict()
+def broker_reconcile_task() -> dict[str, int] | None:
+    """Reconciliation on its schedule (and at worker start); a failed pass is recorded, the next one runs."""
+    with loops.iteration(loops.RECONCILE):
+        return broker_reconcile(now=timezone.now()).as_dict()
+    return None
 
 
 @shared_task(acks_late=True)
-def orders_expire_day_task() -> int:
-    return orders_expire_day(now=timezone.now())
+def orders_expire_day_task() -> int | None:
+    with loops.iteration(loops.ORDERS_EXPIRE):
+        return orders_expire_day(now=timezone.now())
+    return None
 
 
 @worker_ready.connect

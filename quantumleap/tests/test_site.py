@@ -1,11 +1,15 @@
 """The pages and endpoints a person or a monitor opens first."""
 
+import os
 import re
+import subprocess
+import sys
 
 import pytest
 from django.contrib.admin.sites import site
 from django.test import Client
 
+from conftest import ROOT
 from strategies.models import Strategy, TradingSignal
 from trading.models import Account, Event, Execution, Instrument, Order, Position
 
@@ -60,7 +64,23 @@ def test_events_are_read_only_in_admin(demo):
 
     client = Client()
     client.force_login(get_user_model().objects.get(username="ops"))
-    event = Event.objects.create(type="test.event", occurred_at="2026-01-01T00:00:00Z")
+    event = Event.objects.create(type="risk.violation", occurred_at="2026-01-01T00:00:00Z")
     assert client.get("/admin/trading/event/add/").status_code == 403
     assert client.post(f"/admin/trading/event/{event.pk}/delete/", {"post": "yes"}).status_code == 403
     assert Event.objects.filter(pk=event.pk).exists()
+
+
+def test_database_url_may_name_a_sqlite_file(tmp_path):
+    # The psycopg pool options were applied to every engine: sqlite:/// crashed `make run`.
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'engine.sqlite3'}"
+    done = subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (tmp_path / "engine.sqlite3").stat().st_size > 0

@@ -31,18 +31,44 @@
     document.getElementById("connection").dataset.state = state;
   }
 
+  // A moment for people: its date, time and zone (UTC), never a bare clock time.
+  function fmtMoment(iso) {
+    if (!iso) return "—";
+    const d = new Date(iso);
+    return isNaN(d.getTime()) ? String(iso) : d.toISOString().replace("T", " ").slice(0, 19) + " UTC";
+  }
+
+  function renderLoops(loops) {
+    fill(
+      "loops-table",
+      loops.map((loop) => {
+        const tr = row([
+          [loop.label, "strong"],
+          [loop.state, "loop-state loop-" + loop.state.replace(" ", "-")],
+          [fmtMoment(loop.last_beat_at), "muted"],
+          [loop.interval_seconds + " s", "num"],
+          [loop.error || "", "muted small"],
+        ]);
+        tr.dataset.loop = loop.name;
+        tr.dataset.state = loop.state;
+        return tr;
+      }),
+    );
+  }
+
   function render(data) {
+    renderLoops(data.loops || []);
     setText("health-database", data.health.database, data.health.database === "ok" ? "ok" : "bad");
     setText("health-cache", data.health.cache, data.health.cache === "ok" ? "ok" : "bad");
     setText("workers", data.workers);
     const feed = data.market_data;
-    setText("feed", feed.feed_running ? "ticking, last " + new Date(feed.last_tick_at).toLocaleTimeString() : "not running");
+    setText("feed", feed.feed_running ? "ticking, last " + fmtMoment(feed.last_tick_at) : "not running");
     const lat = data.latency_ms.signal_to_broker;
     setText("latency", lat.count ? lat.p50 + " / " + lat.p99 + " ms" : "no orders yet");
     fill(
       "brokers-table",
       data.brokers.map((b) => {
-        const tr = row([[b.name, "strong"], [b.circuit, "circuit circuit-" + b.circuit.toLowerCase()], [b.failures, "num"], [b.opened_at || "—", "muted"]]);
+        const tr = row([[b.name, "strong"], [b.circuit, "circuit circuit-" + b.circuit.toLowerCase()], [b.failures, "num"], [fmtMoment(b.opened_at), "muted"]]);
         tr.dataset.broker = b.name;
         return tr;
       }),
@@ -63,7 +89,7 @@
         const li = el("li", "event severity-" + a.severity.toLowerCase());
         li.dataset.type = a.type;
         const head = el("div", "event-head");
-        head.append(el("span", "event-type", a.type), el("span", "event-time", new Date(a.occurred_at).toLocaleTimeString()));
+        head.append(el("span", "event-type", a.type), el("span", "event-time", fmtMoment(a.occurred_at)));
         li.appendChild(head);
         li.appendChild(el("div", "event-body", JSON.stringify(a.payload)));
         return li;

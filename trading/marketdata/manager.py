@@ -124,6 +124,7 @@ class MarketDataManager:
         self._all_subs: list[Subscription] = []
         self._symbol_subs: dict[str, list[Subscription]] = {}
         self._batched: list[_Batched] = []
+        self._flush_hooks: tuple[Callable[[], None], ...] = ()
         self._all: tuple[tuple[PriceHandler, ...], UpdateResult] = ((), UpdateResult(True))
         self._fanout: dict[str, tuple[tuple[PriceHandler, ...], UpdateResult]] = {}
         self._exchange_of: dict[str, str] = {}
@@ -159,9 +160,17 @@ class MarketDataManager:
             self._batched = [*self._batched, batched]
         return subscription
 
+    def subscribe_flush(self, handler: Callable[[], None]) -> Subscription:
+        """handler() after every flush (at least every flush_interval while a feed runs or waits): heartbeats."""
+        subscription = Subscription(self, None, handler)
+        with self._subscribe_lock:
+            self._flush_hooks = (*self._flush_hooks, handler)
+        return subscription
+
     def _unsubscribe(self, subscription: Subscription) -> None:
         with self._subscribe_lock:
             self._batched = [b for b in self._batched if b.subscription is not subscription]
+            self._flush_hooks = tuple(h for h in self._flush_hooks if h is not subscription.handler)
             if subscription in self._all_subs:
                 self._all_subs.remove(subscription)
             subs = self._symbol_subs.get(subscription.symbol or "")
@@ -262,6 +271,11 @@ class MarketDataManager:
                         batched.handler(pending, now=now)
                 except Exception:
                     logger.exception("batched price subscriber %r failed", batched.handler)
+        for hook in self._flush_hooks:
+            try:
+                hook()
+            except Exception:
+                logger.exception("flush hook %r failed", hook)
 
     def _health(self, ticked: Iterable[str], now: datetime) -> None:
         recovered, gaps = self.tracker.seen(ticked, now)

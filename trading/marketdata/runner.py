@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import connections
 from django.utils.module_loading import import_string
 
+from trading import loops
 from trading.core.feedhealth import backoff_delays
 from trading.marketdata.feeds.base import Feed, FeedFatal, wait_maintaining
 from trading.marketdata.feeds.simulated import SimulatedFeed
@@ -33,14 +34,22 @@ def resting_orders_trigger(prices: dict[str, Decimal], *, now: datetime, volumes
     """The paper venue's resting orders meet the new prices, filling against the volume the tape traded."""
     from trading.services import orders_trigger_on_prices
 
-    orders_trigger_on_prices(prices, now=now, volumes=volumes)
+    with loops.iteration(loops.MARKET_FEED, scope="resting-orders"):
+        orders_trigger_on_prices(prices, now=now, volumes=volumes)
+
+
+def feed_heartbeat() -> None:
+    """The feed's thread is alive: it flushes at least every flush interval, ticking or waiting to reconnect."""
+    if not loops.is_failing(loops.MARKET_FEED):
+        loops.beat(loops.MARKET_FEED)
 
 
 def subscribers_wire(manager: MarketDataManager) -> list[Subscription]:
-    """What every running feed drives: the paper broker's resting orders and the browsers' price push."""
+    """What every running feed drives: the paper broker's resting orders, the browsers' price push, its heartbeat."""
     return [
         manager.subscribe_batched(resting_orders_trigger, interval=settings.MARKET_FEED_INTERVAL, with_volumes=True),
         manager.subscribe_batched(prices_push, interval=settings.MARKET_PUSH_INTERVAL),
+        manager.subscribe_flush(feed_heartbeat),
     ]
 
 
@@ -55,18 +64,22 @@ def feed_serve(
     """Run feed until stop is set or its data ends; reconnect after failures with 1, 2, 4, 8 ... s (capped)."""
     delays = backoff_delays(base=backoff_base, cap=backoff_cap)
     manager.feed_started(feed.symbols)
+    gave_up = False
     try:
         while not stop.is_set():
             handled = manager.updates_handled
             try:
                 feed.connect()
+                loops.succeeded(loops.MARKET_FEED, scope="connection")  # a recovery, after a failed connection
                 feed.run(manager, stop)
                 return  # stopped, or the data ended (a replay)
-            except FeedFatal:
-                logger.exception("market feed %s cannot run", feed.name)
+            except FeedFatal as error:
+                # It cannot run as configured: alerted, and left to turn late on /readyz until someone acts.
+                loops.failed(loops.MARKET_FEED, error, scope="connection", feed=feed.name)
+                gave_up = True
                 return
-            except Exception:
-                logger.exception("market feed %s failed", feed.name)
+            except Exception as error:
+                loops.failed(loops.MARKET_FEED, error, scope="connection", feed=feed.name)
             finally:
                 try:
                     feed.close()
@@ -80,6 +93,8 @@ def feed_serve(
             wait_maintaining(manager, stop, delay)
     finally:
         manager.feed_stopped()
+        if not gave_up:
+            loops.stopped(loops.MARKET_FEED)
         connections.close_all()  # the feed's thread gives its database connections back
 
 

@@ -1,0 +1,112 @@
+"""The safety net keeps running: reconciliation, DAY expiry and the risk monitor on schedule, whatever fails."""
+
+import json
+import os
+import subprocess
+import sys
+import urllib.request
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+
+from conftest import REAL_STACK, ROOT, _test_database_env, daphne_start, wait_for
+from quantumleap.housekeeping import housekeeping_start_in_background
+from trading import loops
+from trading.events import EventType
+from trading.models import Event, Instrument, Order
+
+FAST = timedelta(milliseconds=50)
+SCHEDULE = {
+    "broker-reconcile": {"task": "trading.tasks.broker_reconcile_task", "schedule": FAST},
+    "portfolio-risk-monitor": {"task": "risk.tasks.portfolio_risk_monitor_all_task", "schedule": FAST},
+}
+
+
+def test_housekeeping_survives_a_failing_job_and_keeps_its_schedule(demo_committed, tasks_in_process, monkeypatch):
+    # The defect: a KeyError in the risk monitor ended the thread, and with it reconciliation, for good.
+    def broken_monitor(**kwargs):
+        raise KeyError("KO")
+
+    monkeypatch.setattr("risk.tasks.portfolio_risk_monitor", broken_monitor)
+    stop = housekeeping_start_in_background(schedule=SCHEDULE)
+    try:
+        wait_for(lambda: Event.objects.filter(type=EventType.BROKER_RECONCILED).count() >= 4)
+    finally:
+        stop.set()
+    (alert,) = Event.objects.filter(type=EventType.LOOP_FAILED)
+    assert alert.severity == "CRITICAL"
+    assert alert.payload["loop"] == "portfolio-monitor"
+    assert alert.payload["scope"] == f"account-{demo_committed.account.pk}"
+    assert "KeyError" in alert.payload["kind"]
+    states = {loop["name"]: loop["state"] for loop in loops.loops_status()}
+    assert states["reconcile"] == "ok"
+    assert states["portfolio-monitor"] == "failing"
+
+
+def _order_left_new(demo) -> Order:
+    """An order whose signal committed just before the server was killed: NEW, never dispatched."""
+    return Order.objects.create(
+        account=demo.account,
+        instrument=Instrument.objects.get(symbol="AAPL"),
+        strategy=demo.strategy,
+        side="BUY",
+        order_type="MARKET",
+        quantity=Decimal(5),
+        reference_price=Decimal("228.50"),
+    )
+
+
+def _json(url: str) -> tuple[int, dict]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as error:
+        return error.code, json.load(error)
+
+
+@pytest.mark.skipif(REAL_STACK, reason="the embedded default's own schedule; the real stack's is Celery beat's")
+def test_a_restarted_embedded_server_sends_an_order_left_new_on_its_schedule(demo_committed, tmp_path):
+    order = _order_left_new(demo_committed)
+    # Started right after the crash: its first pass finds the order inside the grace period and leaves it.
+    server, url = daphne_start(
+        tmp_path / "server.log",
+        env={
+            "HOUSEKEEPING_IN_PROCESS": "1",
+            "MARKET_FEED": "",
+            "RECONCILE_INTERVAL_SECONDS": "1",
+            "RECONCILE_NEW_ORDER_GRACE_SECONDS": "2",
+        },
+    )
+    try:
+        wait_for(lambda: Order.objects.get(pk=order.pk).status == "FILLED", timeout=30)
+        status, ready = _json(f"{url}/readyz")
+        assert status == 200
+        states = {loop["name"]: loop["state"] for loop in ready["loops"]}
+        assert states["housekeeping"] == "ok" and states["reconcile"] == "ok"
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+    assert Event.objects.filter(type=EventType.RECONCILE_RESENT, order=order).count() == 1
+
+
+@pytest.mark.realstack
+def test_celery_beat_sends_an_order_left_new_on_its_schedule(demo_committed, celery_worker, tmp_path):
+    order = _order_left_new(demo_committed)
+    env = {**_test_database_env(), "RECONCILE_INTERVAL_SECONDS": "1"}
+    log = tmp_path / "beat.log"
+    beat = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "quantumleap", "beat", "-l", "info", "-s", str(tmp_path / "beat-db")],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        # The worker's grace period (10 s) passes, and the next scheduled pass sends the order.
+        wait_for(lambda: Order.objects.get(pk=order.pk).status == "FILLED", timeout=45)
+    finally:
+        beat.terminate()
+        beat.wait(timeout=20)
+    assert Event.objects.filter(type=EventType.RECONCILE_RESENT, order=order).count() == 1
+    assert os.path.exists(log)

@@ -1,0 +1,164 @@
+"""The event log and transactional outbox: every event type, defined once, and how one is written.
+
+An event is written in the same transaction as the change it records and
+published (to in-process subscribers and browsers) only after that transaction
+commits, so nobody ever sees a change that later rolls back. Every event type
+the engine records is a member of ``EventType``; no other module spells one.
+"""
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from trading import bus
+from trading.models import Account, Event, Order
+
+Severity = Event.Severity
+
+
+class EventType(StrEnum):
+    # Signals (strategies)
+    SIGNAL_RECEIVED = "signal.received"
+    SIGNAL_ACCEPTED = "signal.accepted"
+    SIGNAL_REJECTED = "signal.rejected"
+    SIGNAL_RECORDED = "signal.recorded"
+    SIGNAL_EXECUTED = "signal.executed"
+    SIGNAL_FAILED = "signal.failed"
+    # Orders
+    ORDER_CREATED = "order.created"
+    ORDER_SUBMITTED = "order.submitted"
+    ORDER_ACCEPTED = "order.accepted"
+    ORDER_REJECTED = "order.rejected"
+    ORDER_PARTIALLY_FILLED = "order.partially_filled"
+    ORDER_FILLED = "order.filled"
+    ORDER_PENDING_CANCEL = "order.pending_cancel"
+    ORDER_CANCELED = "order.canceled"
+    ORDER_CANCEL_REJECTED = "order.cancel_rejected"
+    ORDER_PENDING_MODIFY = "order.pending_modify"
+    ORDER_MODIFIED = "order.modified"
+    ORDER_MODIFY_REJECTED = "order.modify_rejected"
+    ORDER_EXPIRED = "order.expired"
+    ORDER_LATE_FILL = "order.late_fill"
+    ORDER_SUBMISSION_FAILED = "order.submission_failed"
+    # Fills, positions, cash
+    EXECUTION_CREATED = "execution.created"
+    POSITION_UPDATED = "position.updated"
+    ACCOUNT_UPDATED = "account.updated"
+    # Brokers and reconciliation
+    BROKER_CIRCUIT_OPENED = "broker.circuit_opened"
+    BROKER_CIRCUIT_CLOSED = "broker.circuit_closed"
+    BROKER_RECONCILED = "broker.reconciled"
+    RECONCILE_RESENT = "reconcile.resent"
+    RECONCILE_FILLS_BOOKED = "reconcile.fills_booked"
+    RECONCILE_UNKNOWN_AT_BROKER = "reconcile.unknown_at_broker"
+    RECONCILE_UNKNOWN_ORDER = "reconcile.unknown_order"
+    RECONCILE_POSITION_MISMATCH = "reconcile.position_mismatch"
+    # Market data
+    MARKET_STALE = "market.stale"
+    MARKET_RECOVERED = "market.recovered"
+    # Risk
+    RISK_TRADING_STATE_CHANGED = "risk.trading_state_changed"
+    RISK_LIMIT_BREACHED = "risk.limit_breached"
+    RISK_VIOLATION = "risk.violation"
+    RISK_KILL_SWITCH_ENGAGED = "risk.kill_switch_engaged"
+    RISK_KILL_SWITCH_RELEASED = "risk.kill_switch_released"
+    RISK_STOP_TRIGGERED = "risk.stop_triggered"
+    RISK_PARAMETERS_UPDATED = "risk.parameters_updated"
+    # Strategies
+    STRATEGY_UPDATED = "strategy.updated"
+    # Background loops
+    LOOP_FAILED = "loop.failed"
+    LOOP_RECOVERED = "loop.recovered"
+
+
+def _json_value(value: Any) -> Any:
+    return str(value) if isinstance(value, Decimal) else value
+
+
+def event_serialize(event: Event) -> dict[str, Any]:
+    return {
+        "id": event.pk,
+        "type": event.type,
+        "severity": event.severity,
+        "occurred_at": event.occurred_at.isoformat(),
+        "account_id": event.account_id,
+        "strategy_id": event.strategy_id,
+        "order_id": event.order_id,
+        "signal_id": event.signal_id,
+        "actor": event.actor,
+        "payload": event.payload,
+    }
+
+
+_pending_events = threading.local()
+
+
+@contextmanager
+def events_batched() -> Iterator[None]:
+    """Write the events recorded inside this block in one INSERT when it ends.
+
+    Use it inside the transaction that records them, around code with no inner
+    savepoint that rolls back after recording: events are held until the block
+    ends, then inserted (still in the transaction) and published after commit.
+    """
+    outermost = getattr(_pending_events, "events", None) is None
+    if outermost:
+        _pending_events.events = []
+    try:
+        yield
+        if outermost and _pending_events.events:
+            events = Event.objects.bulk_create(_pending_events.events)
+            for event in events:
+                _publish_on_commit(event)
+    finally:
+        if outermost:
+            _pending_events.events = None
+
+
+def _publish_on_commit(event: Event) -> None:
+    message = event_serialize(event)
+    transaction.on_commit(lambda: bus.publish(message))
+
+
+def event_record(
+    *,
+    type: EventType,
+    account: Account | None = None,
+    strategy: Any = None,
+    order: Order | None = None,
+    signal: Any = None,
+    payload: dict[str, Any] | None = None,
+    severity: str = Severity.INFO,
+    actor: str = "",
+) -> Event:
+    """Write one audit event in the caller's transaction; it is published only if that commits."""
+    event = Event(
+        type=EventType(type),
+        severity=severity,
+        occurred_at=timezone.now(),
+        account=account,
+        strategy=strategy,
+        order=order,
+        signal=signal,
+        actor=actor,
+        payload={k: _json_value(v) for k, v in (payload or {}).items()},
+    )
+    pending = getattr(_pending_events, "events", None)
+    if pending is not None:
+        pending.append(event)
+        return event
+    event.save()
+    _publish_on_commit(event)
+    return event
+
+
+def event_record_now(**fields: Any) -> Event:
+    """Record one event in a transaction of its own (an alert about something that wrote nothing else)."""
+    with transaction.atomic():
+        return event_record(**fields)
