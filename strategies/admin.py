@@ -1,6 +1,8 @@
 from django.contrib import admin
+from django.db import transaction
 
 from strategies.models import Strategy, TradingSignal
+from strategies.services import strategy_change_record
 
 
 @admin.register(Strategy)
@@ -8,6 +10,18 @@ class StrategyAdmin(admin.ModelAdmin):
     list_display = ["name", "owner", "strategy_type", "status", "capital", "account", "deployed_at"]
     list_filter = ["status", "strategy_type"]
     search_fields = ["name", "owner__username"]
+
+    def save_model(self, request, obj, form, change) -> None:
+        # Recorded like every other change, so the owner's dashboard shows it at once.
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            if change and form.changed_data:
+                strategy_change_record(
+                    strategy=obj,
+                    changes={name: form.cleaned_data.get(name) for name in form.changed_data},
+                    actor=request.user.get_username(),
+                    source="admin",
+                )
 
 
 @admin.register(TradingSignal)

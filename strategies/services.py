@@ -17,6 +17,7 @@ from risk.services import order_validate, position_size_raw
 from strategies.models import Strategy, TradingSignal
 from trading.core.orders import OrderType, Side
 from trading.core.sizing import round_to_lot
+from trading.events import EventType
 from trading.marketdata import price_get
 from trading.models import Account, Instrument, Order
 from trading.services import account_lock, event_record, events_batched, order_dispatch, order_payload
@@ -284,3 +285,14 @@ def _signal_to_orders(
         payload={"id": signal.external_id, "symbol": signal.symbol, "quantity": quantity},
     )
     order_dispatch(entry)
+
+
+def strategy_change_record(*, strategy: Strategy, changes: dict[str, Any], actor: str, source: str) -> None:
+    """Record a change to a strategy (its status included), in the caller's transaction."""
+    event_record(
+        type=EventType.STRATEGY_UPDATED,
+        account=strategy.account,
+        strategy=strategy,
+        actor=actor,
+        payload={"name": strategy.name, "status": strategy.status, "source": source, "changes": changes},
+    )

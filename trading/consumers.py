@@ -1,16 +1,29 @@
 """Live pushes to browsers: authenticate, join the user's groups, forward."""
 
+import hashlib
 from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from accounts.permissions import is_operations
-from trading.bus import OPERATIONS_GROUP, account_group
+from trading.bus import OPERATIONS_GROUP, account_group, group_push
 
 PRICES_GROUP = "prices"
 # Application close code for "not authenticated" (4000-4999 are free for applications).
 CLOSE_UNAUTHENTICATED = 4401
+
+
+def session_group(session_key: str) -> str:
+    """The group of every socket opened under one login session (hashed: the key itself is a secret)."""
+    return "session-" + hashlib.sha256(session_key.encode()).hexdigest()[:40]
+
+
+def sessions_end_on_logout(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+    """user_logged_out: close the sockets of that session, so no push reaches a browser that logged out."""
+    session_key = getattr(getattr(request, "session", None), "session_key", None)
+    if session_key:
+        group_push(session_group(session_key), {"type": "session.ended"})
 
 
 @database_sync_to_async
@@ -36,7 +49,11 @@ class TradingConsumer(AsyncJsonWebsocketConsumer):
         if user is None or not user.is_authenticated:
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
-        for group in await _user_groups(user):
+        groups = await _user_groups(user)
+        session_key = getattr(self.scope.get("session"), "session_key", None)
+        if session_key:
+            groups.append(session_group(session_key))
+        for group in groups:
             await self.channel_layer.group_add(group, self.channel_name)
             self.joined.append(group)
         await self.accept()
@@ -56,6 +73,10 @@ class TradingConsumer(AsyncJsonWebsocketConsumer):
     async def events_message(self, message: dict[str, Any]) -> None:
         for event in message["events"]:
             await self.send_json({"kind": "event", "event": event})
+
+    async def session_ended(self, message: dict[str, Any]) -> None:
+        # The user logged out of this session: nothing more may reach this browser.
+        await self.close(code=CLOSE_UNAUTHENTICATED)
 
     async def prices_message(self, message: dict[str, Any]) -> None:
         await self.send_json({"kind": "prices", "prices": message["prices"], "at": message.get("at")})

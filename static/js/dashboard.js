@@ -212,8 +212,9 @@
     portfolio: null,
     positions: null, // [{raw, qty, avg, last, marketValue, unrealized}]
     prices: new Map(), // symbol -> BigInt last price pushed by the feed
-    events: [], // newest first
+    events: [], // newest first (by id: the order the engine recorded them in)
     eventIds: new Set(),
+    killSwitches: [], // engaged emergency stops that reach this account
   };
 
   /* ---------- summary ---------- */
@@ -243,11 +244,30 @@
     setCard("summary-market-value", marketValue, false);
     setCard("summary-unrealized", unrealized, true);
     setCard("summary-realized", dec(p.realized_pnl), true);
-    const tradingState = document.getElementById("trading-state");
-    if (tradingState && p.trading_state) {
-      tradingState.textContent = p.trading_state;
-      tradingState.className = "badge state-" + String(p.trading_state).toLowerCase();
+    renderTradingState();
+  }
+
+  // The account's badge: an engaged account-wide (or global) emergency stop outranks the trading state.
+  function renderTradingState() {
+    const badgeNode = document.getElementById("trading-state");
+    const p = state.portfolio;
+    if (!badgeNode || !p) return;
+    const stops = state.killSwitches.filter((k) => k.scope === "ACCOUNT" || k.scope === "GLOBAL");
+    if (stops.length) {
+      badgeNode.textContent = "KILL SWITCH";
+      badgeNode.className = "badge state-kill_switch";
+      badgeNode.title = "Entries stopped: " + stops.map((k) => k.scope + " by " + k.engaged_by + ": " + k.reason).join("; ");
+    } else if (p.trading_state) {
+      badgeNode.textContent = p.trading_state;
+      badgeNode.className = "badge state-" + String(p.trading_state).toLowerCase();
+      badgeNode.title = "";
     }
+  }
+
+  function applyKillSwitches(list) {
+    state.killSwitches = list.filter((k) => k.is_engaged);
+    renderTradingState();
+    renderStrategyStatuses(null);
   }
 
   /* ---------- positions ---------- */
@@ -386,13 +406,17 @@
   }
 
   /* ---------- strategies (server-rendered; statuses refreshed live) ---------- */
+  let strategies = [];
   function renderStrategyStatuses(list) {
-    for (const s of list) {
+    if (list) strategies = list;
+    for (const s of strategies) {
       const row = document.querySelector('#strategies-table tr[data-strategy-id="' + CSS.escape(String(s.id)) + '"]');
       const cell = row && row.querySelector(".status");
       if (cell && s.status) {
-        cell.textContent = s.status;
-        cell.className = "badge status status-" + String(s.status).toLowerCase();
+        const stopped = state.killSwitches.some((k) => k.scope === "STRATEGY" && k.strategy === s.id);
+        cell.textContent = stopped ? s.status + " · KILL SWITCH" : s.status;
+        cell.className = "badge status status-" + (stopped ? "stopped" : String(s.status).toLowerCase());
+        cell.title = stopped ? "Entries stopped by an emergency stop on this strategy" : "";
       }
     }
   }
@@ -438,26 +462,20 @@
     return item;
   }
 
-  function addEvents(events, prepend) {
+  // Newest on top, in the order the engine recorded them (event ids), whatever order the pushes arrive in:
+  // pushes from the web process and from a worker can cross on the way.
+  function addEvents(events) {
     const fresh = events.filter((e) => e && e.id !== undefined && !state.eventIds.has(e.id));
     if (!fresh.length) return;
     for (const e of fresh) state.eventIds.add(e.id);
-    const feed = document.getElementById("events-feed");
-    if (prepend) {
-      // Live pushes: newest on top, in arrival order.
-      for (const e of fresh) {
-        state.events.unshift(e);
-        feed.insertBefore(eventItem(e), feed.firstChild);
-      }
-    } else {
-      state.events = state.events.concat(fresh).sort((a, b) => timeOf(b.occurred_at) - timeOf(a.occurred_at) || b.id - a.id);
-      feed.replaceChildren(...state.events.slice(0, FEED_LIMIT).map(eventItem));
-    }
+    state.events = state.events.concat(fresh).sort((a, b) => b.id - a.id);
     while (state.events.length > FEED_LIMIT) {
       const dropped = state.events.pop();
       state.eventIds.delete(dropped.id);
     }
-    while (feed.children.length > FEED_LIMIT) feed.lastElementChild.remove();
+    const feed = document.getElementById("events-feed");
+    const items = new Map(Array.from(feed.children, (item) => [item.dataset.eventId, item]));
+    feed.replaceChildren(...state.events.map((e) => items.get(String(e.id)) || eventItem(e)));
   }
 
   /* ---------- loading and debounced refresh ---------- */
@@ -469,8 +487,9 @@
     positions: ["positions/?limit=500", (body) => applyPositions(resultsOf(body))],
     orders: ["orders/?limit=100", (body) => renderOrders(resultsOf(body))],
     fills: ["executions/?limit=100", (body) => renderFills(resultsOf(body))],
-    events: ["events/?limit=" + FEED_LIMIT, (body) => addEvents(resultsOf(body), false)],
+    events: ["events/?limit=" + FEED_LIMIT, (body) => addEvents(resultsOf(body))],
     strategies: ["strategies/", (body) => renderStrategyStatuses(resultsOf(body))],
+    killSwitches: ["risk/kill-switch/", (body) => applyKillSwitches(resultsOf(body))],
   };
   const requested = {};
   const applied = {};
@@ -514,8 +533,10 @@
       case "position":
         return ["positions", "portfolio"];
       case "account":
-      case "risk":
         return ["portfolio"];
+      case "risk":
+        // Trading states and emergency stops, of the account or of one strategy.
+        return ["portfolio", "killSwitches", "strategies"];
       case "signal":
         return action === "accepted" || action === "executed" ? ["orders"] : [];
       case "strategy":
@@ -526,7 +547,7 @@
   }
 
   function refreshAll() {
-    schedule(["portfolio", "positions", "orders", "fills", "events"]);
+    schedule(["portfolio", "positions", "orders", "fills", "events", "strategies", "killSwitches"]);
   }
 
   /* ---------- WebSocket with reconnect ---------- */
@@ -569,7 +590,7 @@
         return;
       }
       if (data.kind === "event" && data.event) {
-        addEvents([data.event], true);
+        addEvents([data.event]);
         schedule(affectedTables(data.event.type));
       } else if (data.kind === "prices") {
         applyPrices(data.prices, data.at);
@@ -614,6 +635,6 @@
   });
 
   /* ---------- start ---------- */
-  for (const name of ["portfolio", "positions", "orders", "fills", "events"]) load(name);
+  for (const name of ["portfolio", "positions", "orders", "fills", "events", "strategies", "killSwitches"]) load(name);
   connect();
 })();

@@ -15,7 +15,7 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect, sync_playwright
 
 from conftest import http_post_signal
-from trading.services import event_record
+from trading.events import EventType, event_record
 
 pytestmark = pytest.mark.browser
 
@@ -41,7 +41,12 @@ def dashboard_demo(demo_committed):
     demo_committed.trader.save()
     with transaction.atomic():
         # The feed loads it over REST when the page opens and must render it as text.
-        event_record(type="risk.alert", account=demo_committed.account, severity="WARNING", payload={"message": MARKUP})
+        event_record(
+            type=EventType.RISK_VIOLATION,
+            account=demo_committed.account,
+            severity="WARNING",
+            payload={"message": MARKUP},
+        )
     return demo_committed
 
 
@@ -136,7 +141,7 @@ def test_data_is_shown_as_text_never_as_markup(page: Page):
     dialogs: list[str] = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
 
-    alert = page.locator('#events-feed li[data-type="risk.alert"]')
+    alert = page.locator('#events-feed li[data-type="risk.violation"]')
     expect(alert).to_contain_text(MARKUP, timeout=WAIT_MS)
     expect(alert).to_have_class(re.compile(r"severity-warning"))
     expect(page.locator("#events-feed img")).to_have_count(0)
@@ -161,3 +166,128 @@ def test_a_person_closes_a_position_from_the_dashboard(page: Page, dashboard_dem
     expect(page.locator('#positions-table tbody tr[data-symbol="KO"]')).to_have_count(0, timeout=WAIT_MS)
     expect(page.locator('#events-feed li[data-type="order.canceled"]').first).to_be_visible()
     expect(page.locator("#notice")).to_have_count(0)
+
+
+def _in_thread(work) -> None:
+    """ORM work from inside a test that drives the page (Playwright's event loop owns this thread)."""
+    import threading
+
+    from django.db import connection
+
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            work()
+        except BaseException as error:  # reported in the test's thread below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(timeout=30)
+    if errors:
+        raise errors[0]
+
+
+def _api_post(page: Page, path: str, body: dict) -> dict:
+    """A person's POST from the page's session (cookie and CSRF token), as another tab of the same user would."""
+    return page.evaluate(
+        """async ([path, body]) => {
+            const token = (document.cookie.match(/(?:^|;\\s*)csrftoken=([^;]+)/) || [])[1] || "";
+            const response = await fetch("/api/v1/" + path, {
+                method: "POST", credentials: "same-origin",
+                headers: {"Content-Type": "application/json", "X-CSRFToken": decodeURIComponent(token)},
+                body: JSON.stringify(body),
+            });
+            return {status: response.status, body: await response.json()};
+        }""",
+        [path, body],
+    )
+
+
+def test_the_trading_state_badge_shows_an_engaged_kill_switch(page: Page):
+    _log_in(page)
+    badge = page.locator("#trading-state")
+    expect(badge).to_have_text("ACTIVE")
+    engaged = _api_post(page, "risk/kill-switch/", {"action": "engage", "scope": "ACCOUNT", "reason": "drill"})
+    assert engaged["status"] == 201, engaged
+    expect(badge).to_have_text("KILL SWITCH", timeout=WAIT_MS)
+    released = _api_post(
+        page, "risk/kill-switch/", {"action": "release", "kill_switch_id": engaged["body"]["id"], "reason": "done"}
+    )
+    assert released["status"] == 200, released
+    expect(badge).to_have_text("ACTIVE", timeout=WAIT_MS)
+
+
+def test_a_strategy_paused_in_the_admin_changes_on_screen(page: Page, dashboard_demo, live_server_process):
+    _log_in(page)
+    status = page.locator("#strategies-table tbody tr", has_text="demo-ai").locator(".status")
+    expect(status).to_have_text("RUNNING")
+
+    def ops_password() -> None:
+        from django.contrib.auth import get_user_model
+
+        ops = get_user_model().objects.get(username="ops")
+        ops.set_password(PASSWORD)
+        ops.save()
+
+    _in_thread(ops_password)
+    admin = page.context.browser.new_context(base_url=live_server_process)
+    try:
+        ops_page = admin.new_page()
+        ops_page.goto(f"/admin/strategies/strategy/{dashboard_demo.strategy.pk}/change/")
+        ops_page.fill("input[name=username]", "ops")
+        ops_page.fill("input[name=password]", PASSWORD)
+        ops_page.click("input[type=submit]")
+        ops_page.select_option("select[name=status]", "PAUSED")
+        ops_page.click("input[name=_save]")
+        expect(ops_page.locator(".messagelist")).to_be_visible(timeout=WAIT_MS)
+    finally:
+        admin.close()
+    expect(status).to_have_text("PAUSED", timeout=WAIT_MS)
+
+
+def test_logging_out_in_another_tab_ends_this_tabs_live_push(page: Page):
+    _log_in(page)
+    other = page.context.new_page()
+    other.goto("/")
+    expect(other.locator("#connection-status")).to_have_text("live", timeout=WAIT_MS)
+    other.get_by_role("button", name="Log out").click()
+    expect(page.locator("#connection-status")).to_have_text("signed out", timeout=WAIT_MS)
+    expect(page.locator("#notice")).to_contain_text("session has ended")
+
+
+@pytest.mark.realstack
+def test_live_events_are_shown_in_the_order_they_happened(page: Page, dashboard_demo):
+    # Two transactions: the first records its event first (lower id) but commits last, so its push arrives last.
+    import threading
+
+    _log_in(page)
+    recorded, committed = threading.Event(), threading.Event()
+
+    def earlier() -> None:
+        with transaction.atomic():
+            event_record(
+                type=EventType.RISK_LIMIT_BREACHED, account=dashboard_demo.account, payload={"message": "first"}
+            )
+            recorded.set()
+            committed.wait(timeout=20)
+
+    def later() -> None:
+        recorded.wait(timeout=20)
+        with transaction.atomic():
+            event_record(
+                type=EventType.RISK_LIMIT_BREACHED, account=dashboard_demo.account, payload={"message": "second"}
+            )
+        committed.set()
+
+    first = threading.Thread(target=_in_thread, args=(earlier,))
+    first.start()
+    _in_thread(later)
+    first.join(timeout=30)
+    items = page.locator('#events-feed li[data-type="risk.limit_breached"]')
+    expect(items).to_have_count(2, timeout=WAIT_MS)
+    expect(items.nth(0)).to_contain_text("second")
+    expect(items.nth(1)).to_contain_text("first")

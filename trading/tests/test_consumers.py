@@ -115,7 +115,7 @@ async def test_operations_group_reaches_operations_role_only(alice):
     layer = get_channel_layer()
     await layer.group_send(
         OPERATIONS_GROUP,
-        {"type": "event.message", "event": _event(3, None, "risk.alert")},
+        {"type": "event.message", "event": _event(3, None, "risk.violation")},
     )
     await layer.group_send(
         account_group(trader_account.id),
@@ -139,3 +139,30 @@ async def test_disconnect_leaves_groups(alice):
         pytest.skip("only the in-memory layer exposes its groups")
     assert not groups.get(account_group(account.id))
     assert not groups.get(PRICES_GROUP)
+
+
+async def test_logout_closes_the_sockets_of_that_session(alice, monkeypatch):
+    from channels.db import database_sync_to_async
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.test import Client
+
+    from trading import consumers
+
+    user, _ = alice
+    client = Client()
+    await database_sync_to_async(client.force_login)(user)
+    session_key = client.cookies["sessionid"].value
+    communicator = WebsocketCommunicator(TradingConsumer.as_asgi(), "/ws/trading/")
+    communicator.scope["user"] = user
+    communicator.scope["session"] = SessionStore(session_key=session_key)
+    connected, _ = await communicator.connect()
+    assert connected
+
+    pushed = []
+    monkeypatch.setattr(consumers, "group_push", lambda group, payload: pushed.append((group, payload)))
+    await database_sync_to_async(client.post)("/accounts/logout/")
+    assert pushed == [(consumers.session_group(session_key), {"type": "session.ended"})]
+
+    # What the pusher delivers to that group closes the socket as signed out.
+    await get_channel_layer().group_send(*pushed[0])
+    assert await communicator.receive_output(timeout=5) == {"type": "websocket.close", "code": CLOSE_UNAUTHENTICATED}
