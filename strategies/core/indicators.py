@@ -20,8 +20,9 @@ RSI (Wilder)
     Changes ``d_t = x_t - x_{t-1}``, ``gain = max(d, 0)``, ``loss = max(-d, 0)``. The
     first averages are the simple means of the first ``n`` gains and losses (``n + 1``
     values); after that Wilder's smoothing ``avg_t = (avg_{t-1} * (n - 1) + g_t) / n``
-    (an EMA with ``alpha = 1 / n``). ``RSI = 100 - 100 / (1 + avg_gain / avg_loss)``;
-    100 when ``avg_loss == 0 < avg_gain``, 50 when both are 0 (no movement at all).
+    (an EMA with ``alpha = 1 / n``). ``RSI = 100 - 100 / (1 + avg_gain / avg_loss)``,
+    computed as ``100 * avg_gain / (avg_gain + avg_loss)`` (the same number, one
+    rounding); 100 when ``avg_loss == 0 < avg_gain``, 50 when both are 0 (no movement).
 RollingStd
     The *population* standard deviation (``ddof = 0``, as Bollinger defined his bands)
     of the last ``n`` values: ``sqrt(sum(x^2)/n - (sum(x)/n)^2)``, from exact running
@@ -179,11 +180,9 @@ class RSI:
         loss = self._loss.update(_C.minus(change) if change < 0 else _ZERO)
         if gain is None or loss is None:
             return None
-        if loss == 0:
-            self.value = _HUNDRED if gain > 0 else _FIFTY
-        else:
-            relative_strength = _C.divide(gain, loss)
-            self.value = _C.subtract(_HUNDRED, _C.divide(_HUNDRED, _C.add(1, relative_strength)))
+        total = _C.add(gain, loss)
+        # 100 - 100 / (1 + gain / loss) rewritten with one rounding instead of three.
+        self.value = _C.divide(_C.multiply(_HUNDRED, gain), total) if total > 0 else _FIFTY
         return self.value
 
 
