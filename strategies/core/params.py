@@ -33,7 +33,7 @@ repr); a bool one ``true``/``false`` (bool or string). Anything else is an error
 """
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
@@ -326,6 +326,31 @@ def _range_errors(spec: ParamSpec, value: int | Decimal) -> list[str]:
     return errors
 
 
+def specs_validate(
+    specs: Iterable[ParamSpec], raw: Mapping[str, Any], *, owner: str
+) -> tuple[dict[str, ParamValue], dict[str, list[str]]]:
+    """Coerce and range-check ``raw`` against ``specs``: (values with defaults filled, field errors).
+
+    A name in ``raw`` that no spec has is an error ("Unknown parameter for {owner}.").
+    """
+    by_name = {spec.name: spec for spec in specs}
+    errors: dict[str, list[str]] = {}
+    for name in raw:
+        if name not in by_name:
+            errors[str(name)] = [f"Unknown parameter for {owner}."]
+    values: dict[str, ParamValue] = {}
+    for name, spec in by_name.items():
+        value, error = _coerce(spec, raw[name]) if name in raw else (spec.default, None)
+        if error is None and value is not None and spec.kind != BOOL:
+            field_errors = _range_errors(spec, value)  # type: ignore[arg-type]
+            error = " ".join(field_errors) if field_errors else None
+        if error is not None:
+            errors[name] = [error]
+        else:
+            values[name] = value
+    return values, errors
+
+
 def _cross_field_errors(strategy_type: str, values: Mapping[str, ParamValue]) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     if strategy_type == SMA_CROSSOVER and "fast_period" in values and "slow_period" in values:
@@ -356,21 +381,7 @@ def params_validate(
         raw = {}
     if not isinstance(raw, Mapping):
         return None, {NON_FIELD_ERRORS: ["Send the parameters as an object."]}
-    specs = {spec.name: spec for spec in PARAM_SPECS[strategy_type]}
-    errors: dict[str, list[str]] = {}
-    for name in raw:
-        if name not in specs:
-            errors[str(name)] = [f"Unknown parameter for {strategy_type}."]
-    values: dict[str, ParamValue] = {}
-    for name, spec in specs.items():
-        value, error = _coerce(spec, raw[name]) if name in raw else (spec.default, None)
-        if error is None and value is not None and spec.kind != BOOL:
-            field_errors = _range_errors(spec, value)  # type: ignore[arg-type]
-            error = " ".join(field_errors) if field_errors else None
-        if error is not None:
-            errors[name] = [error]
-        else:
-            values[name] = value
+    values, errors = specs_validate(PARAM_SPECS[strategy_type], raw, owner=strategy_type)
     for name, sentences in _cross_field_errors(strategy_type, values).items():
         errors.setdefault(name, []).extend(sentences)
     if errors:
