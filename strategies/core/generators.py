@@ -235,11 +235,12 @@ class SignalGenerator(ABC, Generic[P]):
         A bar at or before the symbol's last bar (a re-fed or late bar) is ignored:
         the indicators never see a bar twice and no second signal is made.
         """
-        if bar.minute.tzinfo is None or bar.minute.utcoffset() is None:
+        if bar.minute.tzinfo is None:
             raise ValueError(f"A bar's minute must carry a time zone, got {bar.minute!r}.")
-        if not isinstance(bar.close, Decimal) or not bar.close.is_finite() or bar.close <= 0:
-            raise ValueError(f"A bar's close must be a positive Decimal, got {bar.close!r}.")
-        state = self._state(bar.symbol)
+        close = bar.close
+        if (close.__class__ is not Decimal and not isinstance(close, Decimal)) or not close.is_finite() or close <= 0:
+            raise ValueError(f"A bar's close must be a positive Decimal, got {close!r}.")
+        state = self._symbols.get(bar.symbol) or self._state(bar.symbol)
         if state.last_minute is not None and bar.minute <= state.last_minute:
             return None
         state.last_minute = bar.minute
@@ -275,7 +276,7 @@ class SignalGenerator(ABC, Generic[P]):
             reason=decision.reason,
             stop_loss=stop_loss,
             take_profit=take_profit,
-            indicators=MappingProxyType(decision.indicators),
+            indicators=dict(decision.indicators),
         )
 
     def _bearish(self) -> Target:

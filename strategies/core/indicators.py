@@ -52,6 +52,8 @@ _ZERO = Decimal(0)
 _HUNDRED = Decimal(100)
 _FIFTY = Decimal(50)
 _C = CONTEXT
+# Bound once: these run several times per bar.
+_add, _sub, _mul, _div = CONTEXT.add, CONTEXT.subtract, CONTEXT.multiply, CONTEXT.divide
 
 
 def _check_period(period: int, minimum: int = MIN_PERIOD) -> int:
@@ -63,10 +65,11 @@ def _check_period(period: int, minimum: int = MIN_PERIOD) -> int:
 
 
 def _check_decimal(value: Decimal) -> Decimal:
-    if not isinstance(value, Decimal):
-        raise TypeError(f"Indicator inputs must be Decimal, got {type(value).__name__}.")
-    if not value.is_finite():
-        raise ValueError(f"Indicator inputs must be finite, got {value}.")
+    if value.__class__ is not Decimal or not value.is_finite():
+        if not isinstance(value, Decimal):
+            raise TypeError(f"Indicator inputs must be Decimal, got {type(value).__name__}.")
+        if not value.is_finite():
+            raise ValueError(f"Indicator inputs must be finite, got {value}.")
     return value
 
 
@@ -87,15 +90,16 @@ class SMA:
 
     def update(self, value: Decimal) -> Decimal | None:
         _check_decimal(value)
-        window = self._window
-        if len(window) == self.period:
-            self._sum = _C.subtract(self._sum, window[0])
+        window, period = self._window, self.period
+        total = self._sum
+        if len(window) == period:
+            total = _sub(total, window[0])
         window.append(value)
-        self._sum = _C.add(self._sum, value)
-        if len(window) < self.period:
+        self._sum = total = _add(total, value)
+        if len(window) < period:
             return None
-        self.value = _C.divide(self._sum, self.period)
-        return self.value
+        self.value = mean = _div(total, period)
+        return mean
 
 
 class EMA:
@@ -105,7 +109,7 @@ class EMA:
 
     def __init__(self, period: int) -> None:
         self.period = _check_period(period)
-        self._alpha = _C.divide(Decimal(2), Decimal(period + 1))
+        self._alpha = _div(Decimal(2), Decimal(period + 1))
         self._count = 0
         self._seed_sum = _ZERO
         self.value: Decimal | None = None
@@ -121,13 +125,13 @@ class EMA:
     def update(self, value: Decimal) -> Decimal | None:
         _check_decimal(value)
         if self.value is not None:
-            self.value = _C.add(self.value, _C.multiply(self._alpha, _C.subtract(value, self.value)))
+            self.value = _add(self.value, _mul(self._alpha, _sub(value, self.value)))
             return self.value
         self._count += 1
-        self._seed_sum = _C.add(self._seed_sum, value)
+        self._seed_sum = _add(self._seed_sum, value)
         if self._count < self.period:
             return None
-        self.value = _C.divide(self._seed_sum, self.period)
+        self.value = _div(self._seed_sum, self.period)
         return self.value
 
 
@@ -145,12 +149,12 @@ class _Wilder:
 
     def update(self, value: Decimal) -> Decimal | None:
         if self.value is not None:
-            self.value = _C.divide(_C.add(_C.multiply(self.value, self._n_minus_1), value), self.period)
+            self.value = _div(_add(_mul(self.value, self._n_minus_1), value), self.period)
             return self.value
         self._count += 1
-        self._sum = _C.add(self._sum, value)
+        self._sum = _add(self._sum, value)
         if self._count == self.period:
-            self.value = _C.divide(self._sum, self.period)
+            self.value = _div(self._sum, self.period)
         return self.value
 
 
@@ -175,14 +179,14 @@ class RSI:
         previous, self._previous = self._previous, value
         if previous is None:
             return None
-        change = _C.subtract(value, previous)
+        change = _sub(value, previous)
         gain = self._gain.update(change if change > 0 else _ZERO)
         loss = self._loss.update(_C.minus(change) if change < 0 else _ZERO)
         if gain is None or loss is None:
             return None
-        total = _C.add(gain, loss)
+        total = _add(gain, loss)
         # 100 - 100 / (1 + gain / loss) rewritten with one rounding instead of three.
-        self.value = _C.divide(_C.multiply(_HUNDRED, gain), total) if total > 0 else _FIFTY
+        self.value = _div(_mul(_HUNDRED, gain), total) if total > 0 else _FIFTY
         return self.value
 
 
@@ -212,15 +216,15 @@ class RollingStd:
         window = self._window
         if len(window) == self.period:
             oldest = window[0]
-            self._sum = _C.subtract(self._sum, oldest)
-            self._sum_sq = _C.subtract(self._sum_sq, _C.multiply(oldest, oldest))
+            self._sum = _sub(self._sum, oldest)
+            self._sum_sq = _sub(self._sum_sq, _mul(oldest, oldest))
         window.append(value)
-        self._sum = _C.add(self._sum, value)
-        self._sum_sq = _C.add(self._sum_sq, _C.multiply(value, value))
+        self._sum = _add(self._sum, value)
+        self._sum_sq = _add(self._sum_sq, _mul(value, value))
         if len(window) < self.period:
             return None
-        mean = _C.divide(self._sum, self.period)
-        variance = _C.subtract(_C.divide(self._sum_sq, self.period), _C.multiply(mean, mean))
+        mean = _div(self._sum, self.period)
+        variance = _sub(_div(self._sum_sq, self.period), _mul(mean, mean))
         std = variance.sqrt(_C) if variance > 0 else _ZERO
         self.value = MeanStd(mean, std)
         return self.value
@@ -254,8 +258,8 @@ class BollingerBands:
         stats = self._std.update(value)
         if stats is None:
             return None
-        width = _C.multiply(self.k, stats.std)
-        self.value = Bands(stats.mean, _C.add(stats.mean, width), _C.subtract(stats.mean, width), stats.std)
+        width = _mul(self.k, stats.std)
+        self.value = Bands(stats.mean, _add(stats.mean, width), _sub(stats.mean, width), stats.std)
         return self.value
 
 
@@ -293,7 +297,7 @@ class RateOfChange:
             return None
         if past == 0:
             raise ValueError("The rate of change is undefined from a value of 0.")
-        self.value = _C.divide(_C.subtract(value, past), past)
+        self.value = _div(_sub(value, past), past)
         return self.value
 
 
@@ -315,7 +319,7 @@ class Momentum:
         past = self._lag.push(value)
         if past is None:
             return None
-        self.value = _C.subtract(value, past)
+        self.value = _sub(value, past)
         return self.value
 
 
@@ -342,8 +346,6 @@ class ATR:
         previous, self._previous_close = self._previous_close, close
         if previous is None:
             return None
-        true_range = max(
-            _C.subtract(high, low), _C.abs(_C.subtract(high, previous)), _C.abs(_C.subtract(low, previous))
-        )
+        true_range = max(_sub(high, low), _C.abs(_sub(high, previous)), _C.abs(_sub(low, previous)))
         self.value = self._smoothing.update(true_range)
         return self.value

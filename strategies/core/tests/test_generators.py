@@ -307,3 +307,11 @@ def test_registry_describes_each_type() -> None:
     ]
     assert STRATEGY_TYPES["EXTERNAL_AI"].as_dict()["parameters"] == []
     assert STRATEGY_TYPES["EXTERNAL_AI"].generator is None
+
+
+def test_signals_pickle_for_worker_processes() -> None:
+    import pickle
+
+    generator = SmaCrossover(SmaCrossoverParams(fast_period=2, slow_period=3), strategy_key="s1")
+    (signal, _) = generator.on_bars(bar(i, c) for i, c in enumerate(SMA_CLOSES, start=1))
+    assert pickle.loads(pickle.dumps(signal)) == signal
