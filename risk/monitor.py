@@ -19,6 +19,7 @@ from risk import marketdata
 from risk.core.stops import StopBreach, StopMonitor, StopSpec, levels_for
 from risk.models import RiskParameters, StopTrigger
 from trading import bus, loops
+from trading.events import EventType
 
 logger = logging.getLogger(__name__)
 
@@ -154,6 +155,6 @@ def stop_monitor_start() -> StopMonitorRunner | None:
     if marketdata.price_stream_subscribe(runner, heartbeat=runner.heartbeat) is None:
         logger.warning("no market-data stream to attach the stop monitor to")
         return None
-    bus.subscribe(["position.updated"], runner.mark_dirty)
+    bus.subscribe([EventType.POSITION_UPDATED], runner.mark_dirty)
     _runner = runner
     return runner

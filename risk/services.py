@@ -35,8 +35,9 @@ from risk.models import KillSwitch, RiskParameters, RiskState, StopTrigger
 from strategies.models import Strategy
 from trading.brokers.base import BrokerError
 from trading.core.orders import OPEN_STATUSES, WORKING_STATUSES, OrderStatus, OrderType, Side
+from trading.events import EventType, event_record
 from trading.models import Account, Event, Execution, Order, Position
-from trading.services import TradingError, account_lock, event_record, order_cancel, position_flatten_locked
+from trading.services import TradingError, account_lock, order_cancel, position_flatten_locked
 from trading.services import position_close as trading_position_close
 
 logger = logging.getLogger(__name__)
@@ -276,7 +277,7 @@ def trading_state_set(
         risk_state.trading_state = state
         risk_state.save(update_fields=["trading_state", "updated_at"])
     event_record(
-        type="risk.trading_state_changed",
+        type=EventType.RISK_TRADING_STATE_CHANGED,
         account=account,
         strategy=strategy,
         severity=severity,
@@ -320,7 +321,7 @@ def _loss_limits_enforce(
                 risk_state=risk_state if strategy is not None else None,
             )
             event_record(
-                type="risk.limit_breached",
+                type=EventType.RISK_LIMIT_BREACHED,
                 account=account,
                 strategy=strategy,
                 severity=Event.Severity.CRITICAL,
@@ -550,7 +551,7 @@ def kill_switch_engage(
         )
         for locked in accounts:
             event_record(
-                type="risk.kill_switch_engaged",
+                type=EventType.RISK_KILL_SWITCH_ENGAGED,
                 account=locked,
                 strategy=switch.strategy,
                 severity=Event.Severity.CRITICAL,
@@ -601,7 +602,7 @@ def kill_switch_release(*, kill_switch_id: int, actor: str, reason: str) -> Kill
         switch.released_by, switch.released_at, switch.release_reason = actor, timezone.now(), reason
         switch.save(update_fields=["released_by", "released_at", "release_reason"])
         event_record(
-            type="risk.kill_switch_released",
+            type=EventType.RISK_KILL_SWITCH_RELEASED,
             account=switch.account,
             strategy=switch.strategy,
             severity=Event.Severity.WARNING,
@@ -657,7 +658,7 @@ def risk_violation_handle(
         return RiskResponse(action="emergency_stop", kill_switch_id=switch.pk)
     adjustments = dict(validation.recommended_adjustments) if validation is not None else {}
     event_record(
-        type="risk.violation",
+        type=EventType.RISK_VIOLATION,
         account=account,
         strategy=strategy,
         severity=Event.Severity.WARNING,
@@ -712,7 +713,7 @@ def stop_breach_close(
         trigger.order = order
         trigger.save(update_fields=["order"])
         event_record(
-            type="risk.stop_triggered",
+            type=EventType.RISK_STOP_TRIGGERED,
             account=account,
             strategy=position.strategy,
             order=order,
@@ -765,7 +766,7 @@ def parameters_update(*, account: Account, strategy=None, data: dict[str, Any], 
         parameters.full_clean()
         parameters.save()
         event_record(
-            type="risk.parameters_updated",
+            type=EventType.RISK_PARAMETERS_UPDATED,
             account=account,
             strategy=strategy,
             actor=actor,

@@ -17,10 +17,10 @@ from risk.services import order_validate, position_size_raw
 from strategies.models import Strategy, TradingSignal
 from trading.core.orders import OrderType, Side
 from trading.core.sizing import round_to_lot
-from trading.events import EventType
+from trading.events import EventType, event_record, events_batched
 from trading.marketdata import price_get
 from trading.models import Account, Instrument, Order
-from trading.services import account_lock, event_record, events_batched, order_dispatch, order_payload
+from trading.services import account_lock, order_dispatch, order_payload
 
 
 @dataclass(frozen=True)
@@ -105,7 +105,7 @@ def _signal_receive(
             account = account_lock(strategy.account_id)
             strategy = Strategy.objects.get(pk=strategy.pk)
             event_record(
-                type="signal.received",
+                type=EventType.SIGNAL_RECEIVED,
                 account=account,
                 strategy=strategy,
                 signal=signal,
@@ -139,7 +139,7 @@ def _signal_decide(
     elif signal.signal_type == TradingSignal.SignalType.HOLD:
         signal.status = TradingSignal.Status.RECORDED
         signal.save(update_fields=["status", "updated_at"])
-        event_record(type="signal.recorded", account=account, strategy=strategy, signal=signal)
+        event_record(type=EventType.SIGNAL_RECORDED, account=account, strategy=strategy, signal=signal)
     else:
         _signal_to_orders(
             signal, account=account, strategy=strategy, instrument=instrument, last_price=last_price, now=now
@@ -168,7 +168,7 @@ def _signal_reject(signal: TradingSignal, account: Account, violations: list[Vio
     signal.violations = [v.as_dict() for v in violations]
     signal.save(update_fields=["status", "violations", "updated_at"])
     event_record(
-        type="signal.rejected",
+        type=EventType.SIGNAL_REJECTED,
         account=account,
         strategy=signal.strategy,
         signal=signal,
@@ -267,7 +267,7 @@ def _signal_to_orders(
         orders.append(exit_order(OrderType.LIMIT, price=signal.take_profit, reference_price=signal.take_profit))
     for order in orders:
         event_record(
-            type="order.created",
+            type=EventType.ORDER_CREATED,
             account=account,
             strategy=strategy,
             signal=signal,
@@ -277,7 +277,7 @@ def _signal_to_orders(
     signal.status = TradingSignal.Status.ACCEPTED
     signal.save(update_fields=["status", "updated_at"])
     event_record(
-        type="signal.accepted",
+        type=EventType.SIGNAL_ACCEPTED,
         account=account,
         strategy=strategy,
         signal=signal,

@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 
 from trading.core.orders import Side
 from trading.core.positions import PositionState, apply_fill, unrealized_pnl
+from trading.events import EventType
 from trading.loops import loops_status
 from trading.marketdata import prices_get
 from trading.models import Account, Event, Execution, Order, Position
@@ -184,7 +185,7 @@ def operations_overview(*, now: Any, window: timedelta = timedelta(hours=1)) -> 
             "orders": total_orders,
             "orders_rejected": rejected_orders,
             "order_rejection_rate": round(rejected_orders / total_orders, 4) if total_orders else 0,
-            "submission_failures": events.filter(type="order.submission_failed").count(),
+            "submission_failures": events.filter(type=EventType.ORDER_SUBMISSION_FAILED).count(),
         },
         "open_orders": dict(
             Order.objects.exclude(status__in=["FILLED", "CANCELED", "REJECTED", "EXPIRED"])

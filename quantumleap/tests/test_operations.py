@@ -29,10 +29,10 @@ def test_overview_reports_health_an_open_circuit_and_the_alert_it_raised(demo, o
     settings.BROKER_CIRCUIT_FAILURES = 1
     cache.delete("circuit:paper")
     from trading.brokers.base import BrokerError, BrokerErrorCategory
-    from trading.services import _circuit_outcome
+    from trading.services.submission import circuit_outcome
 
     error = BrokerError(BrokerErrorCategory.CONNECTION, "broker_disconnected", "The broker link dropped.")
-    _circuit_outcome("paper", ok=False, now=timezone.now(), error=error)
+    circuit_outcome("paper", ok=False, now=timezone.now(), error=error)
     try:
         data = ops.get("/api/v1/operations/").json()
     finally:

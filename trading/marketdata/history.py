@@ -63,13 +63,13 @@ def exchange_list() -> list[str]:
 
 def feed_health_record(transitions: Sequence[Transition], *, stale_after_seconds: float) -> None:
     """One alert per transition: market.stale (WARNING) when a symbol goes quiet, market.recovered when it ticks."""
-    from trading.services import event_record
+    from trading.events import EventType, event_record
 
     for change in transitions:
         stale = change.health is Health.STALE
         with transaction.atomic():
             event_record(
-                type="market.stale" if stale else "market.recovered",
+                type=EventType.MARKET_STALE if stale else EventType.MARKET_RECOVERED,
                 severity="WARNING" if stale else "INFO",
                 actor="market-data",
                 payload={

@@ -116,9 +116,9 @@ def test_an_order_the_broker_already_holds_is_adopted_with_its_fills_not_sent_tw
     order = _order(demo)
     # A worker sent the order and died before recording anything: the venue has it, we still say NEW.
     with transaction.atomic():
-        from trading.services import _broker_request
+        from trading.services.submission import broker_request
 
-        PaperBroker().place_order(_broker_request(order), now=timezone.now())
+        PaperBroker().place_order(broker_request(order), now=timezone.now())
     assert order_submit(order_id=order.pk).status == OrderStatus.FILLED
     assert PaperVenueOrder.objects.count() == 1  # no twin: placing a held client order id adopts it
     fill = Execution.objects.get(order=order)
@@ -226,16 +226,16 @@ def test_a_fill_reported_after_the_cancel_is_still_booked(demo):
 
 
 def test_a_worker_that_waited_for_the_account_books_the_fills_other_workers_brought_back(demo, monkeypatch, settings):
-    from trading import services
+    from trading.services import submission as services
 
     paused = []
-    resume = services._placement_book
+    resume = services.placement_book
     # Worker B placed its order and was paused before it could book the fill (queued on the account lock).
-    monkeypatch.setattr(services, "_placement_book", lambda *args, **kwargs: paused.append((args, kwargs)) or args[1])
+    monkeypatch.setattr(services, "placement_book", lambda *args, **kwargs: paused.append((args, kwargs)) or args[1])
     order_b = _order(demo, quantity="7")
     assert order_submit(order_id=order_b.pk).status == OrderStatus.ACCEPTED
     assert Execution.objects.count() == 0
-    monkeypatch.setattr(services, "_placement_book", resume)
+    monkeypatch.setattr(services, "placement_book", resume)
 
     # Worker A waited for the lock too (forced here): it books its own fill and B's in one transaction.
     settings.FILL_GROUP_COMMIT_WAIT_MS = -1
@@ -254,10 +254,10 @@ def test_a_worker_that_waited_for_the_account_books_the_fills_other_workers_brou
 
 
 def test_an_uncontended_worker_books_only_its_own_fills(demo, monkeypatch, settings):
-    from trading import services
+    from trading.services import submission as services
 
     paused = []
-    monkeypatch.setattr(services, "_placement_book", lambda *args, **kwargs: paused.append(args) or args[1])
+    monkeypatch.setattr(services, "placement_book", lambda *args, **kwargs: paused.append(args) or args[1])
     order_b = _order(demo, quantity="7")
     order_submit(order_id=order_b.pk)
     monkeypatch.undo()

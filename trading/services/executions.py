@@ -1,0 +1,137 @@
+"""Fills into orders, positions and cash (PositionManager.update_position)."""
+
+import logging
+from decimal import Decimal
+
+from django.db import transaction
+
+from trading.brokers.base import (
+    BrokerFill,
+)
+from trading.core.orders import (
+    OrderStatus,
+    OrderTrigger,
+    Side,
+)
+from trading.core.positions import PositionState, apply_fill, cash_delta, unrealized_pnl
+from trading.events import EventType, event_record, events_batched
+from trading.models import Account, Event, Execution, Order
+from trading.services.amendments import (
+    children_follow,
+    protective_orders_follow,
+)
+from trading.services.locks import (
+    account_and_order_lock,
+    position_lock,
+)
+from trading.services.moves import (
+    order_move,
+    signal_mark,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def execution_apply(*, fill: BrokerFill) -> Execution | None:
+    """PositionManager.update_position: book one broker fill; one already booked (same exec_id) changes nothing."""
+    order_id, account_id = Order.objects.values_list("pk", "account_id").get(client_order_id=fill.client_order_id)
+    with transaction.atomic(), events_batched():
+        account, order = account_and_order_lock(order_id, account_id)
+        return execution_apply_locked(account, order, fill)
+
+
+def execution_apply_locked(account: Account, order: Order, fill: BrokerFill) -> Execution | None:
+    if Execution.objects.filter(exec_id=fill.exec_id).exists():
+        return None
+    side = Side(order.side)
+    execution = Execution.objects.create(
+        exec_id=fill.exec_id,
+        order=order,
+        account=account,
+        instrument=order.instrument,
+        strategy=order.strategy,
+        side=side,
+        quantity=fill.quantity,
+        price=fill.price,
+        commission=fill.commission,
+        executed_at=fill.executed_at,
+    )
+    late = order.status in (OrderStatus.CANCELED, OrderStatus.EXPIRED)
+    previous_fill_value = (order.average_fill_price or Decimal(0)) * order.filled_quantity
+    order.filled_quantity += fill.quantity
+    order.average_fill_price = (previous_fill_value + fill.quantity * fill.price) / order.filled_quantity
+    filled = order.filled_quantity >= order.quantity
+    event_record(
+        type=EventType.EXECUTION_CREATED,
+        account=account,
+        strategy=order.strategy,
+        order=order,
+        signal=order.signal,
+        payload={
+            "exec_id": fill.exec_id,
+            "symbol": order.instrument.symbol,
+            "side": side,
+            "quantity": fill.quantity,
+            "price": fill.price,
+            "commission": fill.commission,
+        },
+    )
+    if late:
+        event_record(
+            type=EventType.ORDER_LATE_FILL,
+            severity=Event.Severity.WARNING,
+            account=account,
+            strategy=order.strategy,
+            order=order,
+            payload={"exec_id": fill.exec_id, "status": order.status, "quantity": fill.quantity},
+        )
+    if filled:
+        order_move(order, OrderTrigger.FILL, event_type=EventType.ORDER_FILLED)
+    else:
+        order_move(order, OrderTrigger.PARTIAL_FILL, event_type=EventType.ORDER_PARTIALLY_FILLED)
+
+    position = position_lock(account, order)
+    was_flat = position.quantity == 0
+    before = position.quantity
+    state = apply_fill(
+        PositionState(position.quantity, position.average_price, position.realized_pnl, position.commissions),
+        side=side,
+        quantity=fill.quantity,
+        price=fill.price,
+        commission=fill.commission,
+    )
+    position.quantity, position.average_price = state.quantity, state.average_price
+    position.realized_pnl, position.commissions = state.realized_pnl, state.commissions
+    position.current_price = fill.price
+    position.unrealized_pnl = unrealized_pnl(state, fill.price)
+    if was_flat and state.quantity != 0:
+        position.opened_at, position.closed_at = fill.executed_at, None
+    elif state.quantity == 0:
+        position.closed_at = fill.executed_at
+    position.save()
+    event_record(
+        type=EventType.POSITION_UPDATED,
+        account=account,
+        strategy=order.strategy,
+        order=order,
+        payload={
+            "symbol": order.instrument.symbol,
+            "quantity": position.quantity,
+            "average_price": position.average_price,
+            "realized_pnl": position.realized_pnl,
+        },
+    )
+
+    if abs(position.quantity) < abs(before) or position.quantity * before < 0:
+        # Only a position that shrank or flipped can leave its protective orders guarding too much.
+        protective_orders_follow(account, order, position)
+
+    account.cash += cash_delta(side=side, quantity=fill.quantity, price=fill.price, commission=fill.commission)
+    account.save(update_fields=["cash", "updated_at"])
+    event_record(type=EventType.ACCOUNT_UPDATED, account=account, payload={"cash": account.cash})
+
+    if order.parent_id is None:
+        children_follow(order, reason="entry filled")
+        if filled:
+            signal_mark(order, "executed")
+    return execution

@@ -1,0 +1,177 @@
+"""Reconciliation with the broker: repair what can be repaired, alert on the rest."""
+
+import logging
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+
+from trading import loops
+from trading.brokers.base import (
+    Broker,
+    broker_get,
+)
+from trading.core.orders import (
+    OPEN_STATUSES,
+    OrderStatus,
+    OrderTrigger,
+)
+from trading.events import EventType, event_record
+from trading.models import Event, Order, Position
+from trading.services.amendments import (
+    entry_has_fills,
+)
+from trading.services.locks import (
+    account_and_order_lock,
+)
+from trading.services.moves import (
+    order_dispatch,
+    order_move,
+    order_payload,
+    signal_mark,
+)
+from trading.services.submission import (
+    order_adopt_broker_state,
+)
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class ReconcileReport:
+    resent: int = 0
+    expired: int = 0
+    canceled: int = 0  # protective orders whose entry ended unfilled
+    fills_booked: int = 0
+    closed_at_broker: int = 0
+    unknown_at_broker: int = 0
+    unknown_at_engine: int = 0
+    position_mismatches: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+def broker_reconcile(*, now: datetime) -> ReconcileReport:
+    """Compare our orders, fills and positions with the broker's and repair what can be repaired.
+
+    Every difference is recorded as an event; those with no explanation (an order
+    the broker never heard of, one we never sent, positions that disagree) are
+    CRITICAL alerts.
+    """
+    broker = broker_get()
+    report = ReconcileReport()
+    grace = now - settings.RECONCILE_NEW_ORDER_GRACE
+    for order_id in Order.objects.filter(status=OrderStatus.NEW, created_at__lt=grace).values_list("pk", flat=True):
+        # One order that cannot be settled (a bug, a broker that refuses to answer) never stops the pass.
+        with loops.iteration(loops.RECONCILE, scope=f"order-{order_id}", order_id=order_id):
+            _reconcile_new_order(order_id, now=now, report=report)
+    live = [s for s in OPEN_STATUSES if s != OrderStatus.NEW]
+    for order_id in Order.objects.filter(status__in=live).values_list("pk", flat=True):
+        with loops.iteration(loops.RECONCILE, scope=f"order-{order_id}", order_id=order_id):
+            _reconcile_live_order(broker, order_id, report=report)
+    _reconcile_unknown_orders(broker, report=report)
+    _reconcile_positions(broker, report=report)
+    with transaction.atomic():
+        event_record(type=EventType.BROKER_RECONCILED, payload={"broker": broker.name, **report.as_dict()})
+    return report
+
+
+def _reconcile_new_order(order_id: int, *, now: datetime, report: ReconcileReport) -> None:
+    with transaction.atomic():
+        account, order = account_and_order_lock(order_id)
+        if order.status != OrderStatus.NEW:
+            return
+        if order.parent_id and not entry_has_fills(order.parent):
+            if order.parent.status not in OPEN_STATUSES:
+                # Its entry ended with nothing filled (a crash came between the two): nothing to guard.
+                order_move(
+                    order, OrderTrigger.CANCEL, event_type=EventType.ORDER_CANCELED, reason="entry ended unfilled"
+                )
+                report.canceled += 1
+            return  # a live entry's protective order waits for its first fill
+        if order.signal is not None and order.signal.expires_at <= now and order.parent_id is None:
+            # Too late to act on the signal: sending it now would trade on stale advice.
+            order.reject_code, order.reject_reason = "signal_expired", "The signal expired before the broker took it."
+            order_move(order, OrderTrigger.CANCEL, event_type=EventType.ORDER_CANCELED, reason=order.reject_reason)
+            signal_mark(order, "failed")
+            report.expired += 1
+            return
+        event_record(
+            type=EventType.RECONCILE_RESENT,
+            severity=Event.Severity.WARNING,
+            account=account,
+            order=order,
+            payload=order_payload(order),
+        )
+        order_dispatch(order)
+        report.resent += 1
+
+
+def _reconcile_live_order(broker: Broker, order_id: int, *, report: ReconcileReport) -> None:
+    with transaction.atomic():
+        account, order = account_and_order_lock(order_id)
+        if order.status not in OPEN_STATUSES:
+            return
+        state = broker.find_order(order.client_order_id)
+        if state is None:
+            order.reject_code = "unknown_at_broker"
+            order.reject_reason = "The broker does not know this order."
+            event_record(
+                type=EventType.RECONCILE_UNKNOWN_AT_BROKER,
+                severity=Event.Severity.CRITICAL,
+                account=account,
+                order=order,
+                payload=order_payload(order),
+            )
+            order_move(order, OrderTrigger.REJECT, event_type=EventType.ORDER_REJECTED, reason=order.reject_reason)
+            report.unknown_at_broker += 1
+            return
+        was_open = order.status in OPEN_STATUSES
+        booked = order_adopt_broker_state(
+            account, order, state, broker.fills_for(order.client_order_id), reason="reconciliation"
+        )
+        if booked:
+            event_record(
+                type=EventType.RECONCILE_FILLS_BOOKED,
+                severity=Event.Severity.WARNING,
+                account=account,
+                order=order,
+                payload={"fills": booked},
+            )
+        report.fills_booked += booked
+        report.closed_at_broker += was_open and order.status == OrderStatus.CANCELED
+
+
+def _reconcile_unknown_orders(broker: Broker, *, report: ReconcileReport) -> None:
+    # Orders placed outside the engine carry no client order id: they are not ours to account for.
+    held = {state.client_order_id for state in broker.open_orders() if state.client_order_id}
+    known = set(Order.objects.filter(client_order_id__in=held).values_list("client_order_id", flat=True))
+    for client_order_id in sorted(held - known):
+        with transaction.atomic():
+            event_record(
+                type=EventType.RECONCILE_UNKNOWN_ORDER,
+                severity=Event.Severity.CRITICAL,
+                payload={"client_order_id": client_order_id, "broker": broker.name},
+            )
+        report.unknown_at_engine += 1
+
+
+def _reconcile_positions(broker: Broker, *, report: ReconcileReport) -> None:
+    ours: dict[str, Decimal] = {}
+    for symbol, quantity in Position.objects.filter(account__broker=broker.name).values_list(
+        "instrument__symbol", "quantity"
+    ):
+        ours[symbol] = ours.get(symbol, Decimal(0)) + quantity
+    theirs = {p.symbol: p.quantity for p in broker.positions()}
+    for symbol in sorted(set(ours) | set(theirs)):
+        if ours.get(symbol, Decimal(0)) != theirs.get(symbol, Decimal(0)):
+            with transaction.atomic():
+                event_record(
+                    type=EventType.RECONCILE_POSITION_MISMATCH,
+                    severity=Event.Severity.CRITICAL,
+                    payload={"symbol": symbol, "engine": ours.get(symbol, 0), "broker": theirs.get(symbol, 0)},
+                )
+            report.position_mismatches += 1
