@@ -53,11 +53,18 @@ def wait() -> Callable[..., Any]:
 
 
 @pytest.fixture(autouse=True)
-def loops_forgotten() -> Iterator[None]:
-    """Every test starts with no background loop's heartbeat or failure remembered (they live in the cache)."""
+def cache_forgotten() -> Iterator[None]:
+    """Every test starts with no background loop's heartbeat or failure remembered and no last price or feed
+    marker of the demo's instruments left by another test (they live in the cache, which tests share)."""
+    from django.core.cache import cache
+
+    from strategies.management.commands.seed_demo import UNIVERSE
     from trading.loops import loops_forget
+    from trading.marketdata.prices import FEED_RUNNING_KEY, PRICE_AT_KEY, PRICE_KEY
 
     loops_forget()
+    keys = [FEED_RUNNING_KEY, *(key.format(row[0]) for row in UNIVERSE for key in (PRICE_KEY, PRICE_AT_KEY))]
+    cache.delete_many(keys)
     yield
 
 

@@ -1,12 +1,16 @@
 """Users' API keys."""
 
+from typing import TYPE_CHECKING
+
 from django.contrib.auth.models import AbstractBaseUser
 
 from accounts.models import ApiKey, key_generate, key_hash
-from strategies.models import Strategy
+
+if TYPE_CHECKING:
+    from strategies.models import Strategy
 
 
-def api_key_create(*, user: AbstractBaseUser, strategy: Strategy | None = None, name: str = "") -> str:
+def api_key_create(*, user: AbstractBaseUser, strategy: "Strategy | None" = None, name: str = "") -> str:
     """Create a key and return it raw: this is the only time it exists outside the caller."""
     if strategy is not None and strategy.owner_id != user.pk:
         raise ValueError(f"Strategy {strategy.name} does not belong to {user.get_username()}.")

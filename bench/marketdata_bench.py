@@ -144,7 +144,8 @@ def main() -> None:
 
     manager = MarketDataManager()
     manager.subscribe_all(stop_check)
-    wiring = subscribers_wire(manager)
+    # The simulated venue's resting orders as production wires them; the stop check is the pure core above.
+    wiring = subscribers_wire(manager, starters=["trading.services.venue.venue_subscribe"])
     manager.feed_started(symbols)
 
     hist = [0] * BUCKETS

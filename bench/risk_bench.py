@@ -28,11 +28,12 @@ from django.utils import timezone  # noqa: E402
 
 from risk.core.rules import OrderIntent, validate_order  # noqa: E402
 from risk.models import RiskParameters  # noqa: E402
-from risk.services import order_validate, risk_parameters_for, risk_snapshot  # noqa: E402
+from risk.selectors import order_validate, risk_parameters_for, risk_snapshot  # noqa: E402
 from strategies.models import Strategy  # noqa: E402
 from trading.core.orders import OrderStatus, OrderType, Side  # noqa: E402
 from trading.marketdata import prices_set  # noqa: E402
 from trading.models import Account, Instrument, Order, Position  # noqa: E402
+from trading.selectors import book_read  # noqa: E402
 from trading.services import account_lock  # noqa: E402
 
 POSITIONS, OPEN_ORDERS, RUNS, GOAL_MS = 1000, 100, int(os.environ.get("RUNS", 500)), 5.0
@@ -139,7 +140,13 @@ def main() -> None:
             assert result.is_valid, result.violations
 
             parameters = risk_parameters_for(account=account, strategy=strategy)
-            snapshot = risk_snapshot(account=account, strategy=strategy, parameters=parameters, symbol=target.symbol)
+            snapshot = risk_snapshot(
+                account=account,
+                strategy=strategy,
+                parameters=parameters,
+                book=book_read(account=account, extra_symbols=[target.symbol]),
+                symbol=target.symbol,
+            )
             intent = OrderIntent(target.symbol, Side.BUY, Decimal(10), target.reference_price, sector=target.sector)
             pure: list[float] = []
             at = datetime.now(UTC)

@@ -23,7 +23,7 @@ application = ProtocolTypeRouter(
 
 if settings.MARKET_FEED == "simulated":
     # Only the serving process ticks the feed, never manage.py commands or tests.
-    from trading.marketdata import feed_start_in_background
+    from trading.marketdata.runner import feed_start_in_background
 
     feed_start_in_background()
 

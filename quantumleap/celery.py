@@ -2,6 +2,7 @@ import os
 
 from celery import Celery
 from celery.signals import task_prerun
+from django.db import close_old_connections
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "quantumleap.settings")
 
@@ -16,6 +17,4 @@ def _database_connection_fresh(task=None, **kwargs) -> None:
     # dropped). In-process (eager) tasks run inside their caller's connection and leave it alone.
     if task is None or task.request.is_eager:
         return
-    from django.db import close_old_connections
-
     close_old_connections()

@@ -60,6 +60,7 @@ def housekeeping_run(stop: threading.Event, *, schedule: dict[str, dict] | None 
     housekeeping = Housekeeping(settings.CELERY_BEAT_SCHEDULE if schedule is None else schedule)
     try:
         while not stop.is_set():
+            loops.beat(loops.HOUSEKEEPING)  # at work on a round (a long one, at start) is alive too
             with loops.iteration(loops.HOUSEKEEPING):
                 close_old_connections()
                 housekeeping.run_due()

@@ -207,6 +207,8 @@ PAPER_MAX_PARTICIPATION = Decimal(os.environ.get("PAPER_MAX_PARTICIPATION", "1.0
 # Shares at the top of the book a market order meets at placement; empty: the symbol's volume per feed interval.
 PAPER_TOP_OF_BOOK_SIZE = os.environ.get("PAPER_TOP_OF_BOOK_SIZE", "")
 BROKER_BACKEND = os.environ.get("BROKER_BACKEND", "trading.brokers.paper.PaperBroker")
+# What trading asks before it creates an order that may open exposure (trading.pretrade): the risk engine.
+PRE_TRADE_GATE = "risk.pretrade.order_verdict"
 # Interactive Brokers (BROKER_BACKEND=trading.brokers.ib.InteractiveBrokersBroker): TWS or IB Gateway.
 IB_HOST = os.environ.get("IB_HOST", "127.0.0.1")
 IB_PORT = int(os.environ.get("IB_PORT", "7497"))
@@ -243,8 +245,9 @@ HOUSEKEEPING_IN_PROCESS = env_bool("HOUSEKEEPING_IN_PROCESS", True)
 MARKET_FEED = os.environ.get("MARKET_FEED", "")
 MARKET_FEED_SEED = int(os.environ.get("MARKET_FEED_SEED", "7"))
 MARKET_FEED_INTERVAL = timedelta(milliseconds=int(os.environ.get("MARKET_FEED_INTERVAL_MS", "250")))
-# Started in the process that runs the feed; each subscribes itself to every price update.
-MARKET_DATA_STREAM_SUBSCRIBERS = ["risk.monitor.stop_monitor_start"]
+# Started in the process that runs the feed, each called with its market data manager to subscribe itself:
+# the stop monitor on every tick, a simulated venue's resting orders every feed interval.
+MARKET_DATA_STREAM_SUBSCRIBERS = ["risk.monitor.stop_monitor_start", "trading.services.venue.venue_subscribe"]
 # A symbol with no tick for this long, while a feed runs, is stale: new orders on it are refused.
 MARKET_DATA_STALE_SECONDS = int(os.environ.get("MARKET_DATA_STALE_SECONDS", "10"))
 # Browsers get at most one price push per this interval.

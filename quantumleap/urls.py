@@ -3,11 +3,11 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from quantumleap import health
+from quantumleap import api as project_api
+from quantumleap import health, views
 from risk import api as risk_api
 from strategies import api as strategies_api
 from trading import api as trading_api
-from trading import views as trading_views
 
 api_v1 = [
     path("signals/", strategies_api.SignalCreateApi.as_view(), name="signal-create"),
@@ -24,7 +24,7 @@ api_v1 = [
     path("executions/", trading_api.ExecutionListApi.as_view(), name="execution-list"),
     path("events/", trading_api.EventListApi.as_view(), name="event-list"),
     path("portfolio/", trading_api.PortfolioApi.as_view(), name="portfolio"),
-    path("operations/", trading_api.OperationsApi.as_view(), name="operations"),
+    path("operations/", project_api.OperationsApi.as_view(), name="operations"),
     path("risk/parameters/", risk_api.RiskParametersApi.as_view(), name="risk-parameters"),
     path("risk/assessment/", risk_api.RiskAssessmentApi.as_view(), name="risk-assessment"),
     path("risk/kill-switch/", risk_api.KillSwitchApi.as_view(), name="risk-kill-switch"),
@@ -34,8 +34,8 @@ api_v1 = [
 ]
 
 urlpatterns = [
-    path("", trading_views.dashboard, name="dashboard"),
-    path("operations/", trading_views.operations, name="operations-dashboard"),
+    path("", views.dashboard, name="dashboard"),
+    path("operations/", views.operations, name="operations-dashboard"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

@@ -72,7 +72,7 @@ class KillSwitchApi(APIView):
     @extend_schema(responses=KillSwitchOutput(many=True))
     def get(self, request):
         account = _account(request)
-        return Response(KillSwitchOutput(services.kill_switch_active(account=account), many=True).data)
+        return Response(KillSwitchOutput(selectors.kill_switch_active(account=account), many=True).data)
 
     @extend_schema(request=KillSwitchInput, responses=KillSwitchOutput)
     def post(self, request):

@@ -90,7 +90,9 @@ class RiskState(models.Model):
     trading_day = models.DateField(null=True, blank=True, help_text="In the exchange's time zone")
     day_start_equity = models.DecimalField(null=True, blank=True, **MONEY)
     high_water_mark = models.DecimalField(null=True, blank=True, **MONEY)
-    trading_state = models.CharField(max_length=16, default="ACTIVE", help_text="Strategy scope only")
+    trading_state = models.CharField(
+        max_length=16, default="ACTIVE", help_text="ACTIVE, REDUCE_ONLY or HALTED: the one record of the scope's state"
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -15,20 +15,20 @@ from typing import Any
 
 from django.utils import timezone
 
-from risk import marketdata
 from risk.core.stops import StopBreach, StopMonitor, StopSpec, levels_for
 from risk.models import RiskParameters, StopTrigger
+from risk.services import stop_breach_close
+from strategies.selectors import signal_levels_latest
 from trading import bus, loops
 from trading.events import EventType
+from trading.marketdata.manager import MarketDataManager
+from trading.models import Position
 
 logger = logging.getLogger(__name__)
 
 
 def stop_specs_load() -> list[StopSpec]:
     """One spec per open position: the latest signal's explicit levels, else the parameters' percentages."""
-    from strategies.models import TradingSignal
-    from trading.models import Position
-
     positions = list(
         Position.objects.exclude(quantity=0)
         .filter(opened_at__isnull=False)
@@ -37,16 +37,7 @@ def stop_specs_load() -> list[StopSpec]:
     by_account = {p.account_id: p for p in RiskParameters.objects.filter(account__isnull=False)}
     by_strategy = {p.strategy_id: p for p in RiskParameters.objects.filter(strategy__isnull=False)}
     fired = set(StopTrigger.objects.values_list("position_id", "position_opened_at"))
-    explicit: dict[tuple[Any, str], tuple[Decimal | None, Decimal | None]] = {}
-    strategy_ids = {p[2] for p in positions if p[2] is not None}
-    signals = (
-        TradingSignal.objects.filter(strategy_id__in=strategy_ids, signal_type__in=["BUY", "SELL"])
-        .exclude(stop_loss__isnull=True, take_profit__isnull=True)
-        .order_by("pk")
-        .values_list("strategy_id", "symbol", "stop_loss", "take_profit")
-    )
-    for strategy_id, symbol, stop_loss, take_profit in signals:
-        explicit[(strategy_id, symbol)] = (stop_loss, take_profit)  # the latest wins
+    explicit = signal_levels_latest(strategy_ids={p[2] for p in positions if p[2] is not None})
     specs = []
     for pk, account_id, strategy_id, symbol, quantity, average, opened_at in positions:
         if (pk, opened_at) in fired:
@@ -123,13 +114,10 @@ class StopMonitorRunner:
 
     def heartbeat(self) -> None:
         """Beat from the feed's flushes: the monitor runs on the feed's thread, on every tick."""
-        if not self._failing:
-            loops.beat(loops.STOP_MONITOR)
+        loops.beat(loops.STOP_MONITOR)
 
     @staticmethod
     def _act(breach: StopBreach) -> None:
-        from risk.services import stop_breach_close
-
         scope = f"position-{breach.key}"
         with loops.iteration(loops.STOP_MONITOR, scope=scope, kind=breach.kind, position_id=breach.key):
             # On failure the marker row was not written, so the next reload re-arms the position and it fires again.
@@ -144,17 +132,17 @@ class StopMonitorRunner:
 
 
 _runner: StopMonitorRunner | None = None
+_runner_manager: MarketDataManager | None = None
 
 
-def stop_monitor_start() -> StopMonitorRunner | None:
-    """Attach the stop monitor to this process's price stream (call once where the feed runs)."""
-    global _runner
-    if _runner is not None:
-        return _runner
+def stop_monitor_start(manager: MarketDataManager) -> None:
+    """Attach the stop monitor to this process's price stream (MARKET_DATA_STREAM_SUBSCRIBERS): every tick,
+    and every flush for its heartbeat. One monitor per process, for as long as it lives."""
+    global _runner, _runner_manager
+    if _runner is not None and _runner_manager is manager:
+        return
     runner = StopMonitorRunner()
-    if marketdata.price_stream_subscribe(runner, heartbeat=runner.heartbeat) is None:
-        logger.warning("no market-data stream to attach the stop monitor to")
-        return None
+    manager.subscribe_all(runner)
+    manager.subscribe_flush(runner.heartbeat)
     bus.subscribe([EventType.POSITION_UPDATED], runner.mark_dirty)
-    _runner = runner
-    return runner
+    _runner, _runner_manager = runner, manager

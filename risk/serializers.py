@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from risk.core.rules import RESIZABLE
 from risk.models import KillSwitch, RiskParameters
 
 
@@ -15,8 +16,6 @@ class RiskParametersSerializer(serializers.ModelSerializer):
         return [s.upper() for s in value]
 
     def validate_check_actions(self, value):
-        from risk.core.rules import RESIZABLE
-
         if not isinstance(value, dict):
             raise serializers.ValidationError("An object {check_code: REJECT | RESIZE}.")
         for code, action in value.items():

@@ -10,6 +10,26 @@ def strategy_for_user(*, user: AbstractBaseUser, strategy_id: int) -> Strategy |
     return Strategy.objects.filter(pk=strategy_id, owner=user).first()
 
 
+def strategies_live(*, account_id: int) -> list[Strategy]:
+    """An account's strategies that may hold positions: running or paused (by a person or a rule)."""
+    idle = [Strategy.Status.DRAFT, Strategy.Status.STOPPED]
+    return list(Strategy.objects.filter(account_id=account_id).exclude(status__in=idle).order_by("pk"))
+
+
+def signal_levels_latest(*, strategy_ids: set[int]) -> dict[tuple[int, str], tuple]:
+    """(strategy, symbol) -> (stop loss, take profit) of the latest BUY/SELL signal that named either."""
+    levels: dict[tuple[int, str], tuple] = {}
+    signals = (
+        TradingSignal.objects.filter(strategy_id__in=strategy_ids, signal_type__in=["BUY", "SELL"])
+        .exclude(stop_loss__isnull=True, take_profit__isnull=True)
+        .order_by("pk")
+        .values_list("strategy_id", "symbol", "stop_loss", "take_profit")
+    )
+    for strategy_id, symbol, stop_loss, take_profit in signals:
+        levels[(strategy_id, symbol)] = (stop_loss, take_profit)  # the latest wins
+    return levels
+
+
 def strategy_list(*, user: AbstractBaseUser):
     return Strategy.objects.filter(owner=user).order_by("name")
 
@@ -27,3 +47,9 @@ def signal_for_user(*, user: AbstractBaseUser, external_id: str) -> TradingSigna
         .order_by("-pk")
         .first()
     )
+
+
+def signal_counts(*, since) -> tuple[int, int]:
+    """(signals received, signals refused) since a moment (operations' rates)."""
+    signals = TradingSignal.objects.filter(created_at__gte=since)
+    return signals.count(), signals.filter(status=TradingSignal.Status.REJECTED).count()

@@ -12,15 +12,17 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from risk.core.rules import Violation
-from risk.services import order_validate, position_size_raw
+from risk.core.rules import HALTED
+from risk.selectors import position_size_raw, trading_state_get
 from strategies.models import Strategy, TradingSignal
 from trading.core.orders import OrderType, Side
 from trading.core.sizing import round_to_lot
+from trading.core.verdicts import Violation
 from trading.events import EventType, event_record, events_batched
-from trading.marketdata import price_get
-from trading.models import Account, Instrument, Order
-from trading.services import account_lock, order_dispatch, order_payload
+from trading.marketdata.prices import price_get
+from trading.models import Account, Event, Instrument
+from trading.services.locks import account_lock
+from trading.services.placement import Cause, OrderRequest, order_place
 
 
 @dataclass(frozen=True)
@@ -158,7 +160,7 @@ def _signal_violations(
         violations.append(
             Violation("strategy_not_running", f"Strategy {strategy.name} is {strategy.status}, not RUNNING.")
         )
-    if account.trading_state == Account.TradingState.HALTED:
+    if trading_state_get(account=account) == HALTED:
         violations.append(Violation("trading_halted", "Trading is halted on this account."))
     return violations
 
@@ -186,6 +188,7 @@ def _signal_to_orders(
     last_price: Decimal | None,
     now: datetime,
 ) -> None:
+    """Ask trading for the signal's order: it checks the bracket, asks risk for a verdict, creates the orders."""
     side = Side(signal.signal_type)
     reference_price = signal.target_price or last_price
     # The strategy's sizing method (fixed fraction of its capital unless configured), in whole lots.
@@ -197,83 +200,27 @@ def _signal_to_orders(
         message = f"{signal.position_size} of {strategy.capital} buys less than one lot of {instrument.symbol}."
         _signal_reject(signal, account, [Violation("quantity_below_lot", message)])
         return
-    if signal.stop_loss is not None and (signal.stop_loss - reference_price) * side.sign >= 0:
-        message = f"A {side} stop loss must lie on the losing side of {reference_price}."
-        _signal_reject(signal, account, [Violation("invalid_stop_loss", message)])
-        return
-    bracket = signal.stop_loss is not None and signal.take_profit is not None
-    if bracket and (signal.take_profit - reference_price) * side.sign <= 0:
-        message = f"A {side} take profit must lie on the winning side of {reference_price}."
-        _signal_reject(signal, account, [Violation("invalid_take_profit", message)])
-        return
-    order_type = OrderType.LIMIT if signal.target_price is not None else OrderType.MARKET
-    validation = order_validate(
-        account=account,
-        strategy=strategy,
+    request = OrderRequest(
         symbol=instrument.symbol,
         side=side,
-        order_type=order_type,
         quantity=quantity,
         reference_price=reference_price,
-        lot_size=instrument.lot_size,
-        now=now,
-        limit_price=signal.target_price,
-        instrument=instrument,
-    )
-    if not validation.is_valid:
-        _signal_reject(
-            signal,
-            account,
-            list(validation.violations),
-            risk_score=str(validation.risk_score),
-            recommended_adjustments=validation.recommended_adjustments,
-        )
-        return
-    # Auto-resize (when the risk parameters ask for it) sends the largest quantity that passes.
-    quantity = validation.approved_quantity or quantity
-    entry = Order.objects.create(
-        account=account,
-        instrument=instrument,
+        cause=Cause.SIGNAL,
         strategy=strategy,
         signal=signal,
-        side=side,
-        order_type=order_type,
-        quantity=quantity,
+        order_type=OrderType.LIMIT if signal.target_price is not None else OrderType.MARKET,
         price=signal.target_price,
-        reference_price=reference_price,
+        stop_loss=signal.stop_loss,
+        take_profit=signal.take_profit,
     )
-    orders = [entry]
-    # A bracket: both exits wait for the entry, then work GTC as one OCO group (a fill of one shrinks the other).
-    oco_group = f"OCO-{entry.client_order_id}" if bracket else ""
-
-    def exit_order(order_type: OrderType, **prices: Decimal) -> Order:
-        return Order.objects.create(
-            account=account,
-            instrument=instrument,
-            strategy=strategy,
-            signal=signal,
-            parent=entry,
-            side=side.opposite,
-            order_type=order_type,
-            time_in_force=Order.TimeInForce.GTC,
-            quantity=quantity,
-            oco_group=oco_group,
-            **prices,
-        )
-
-    if signal.stop_loss is not None:
-        orders.append(exit_order(OrderType.STOP, stop_price=signal.stop_loss, reference_price=signal.stop_loss))
-    if bracket:
-        orders.append(exit_order(OrderType.LIMIT, price=signal.take_profit, reference_price=signal.take_profit))
-    for order in orders:
-        event_record(
-            type=EventType.ORDER_CREATED,
-            account=account,
-            strategy=strategy,
-            signal=signal,
-            order=order,
-            payload={**order_payload(order), "risk_score": validation.risk_score},
-        )
+    placement = order_place(request, account=account, instrument=instrument, now=now)
+    if not placement.accepted:
+        verdict = placement.verdict
+        extra = {}
+        if verdict is not None:
+            extra = {"risk_score": str(verdict.risk_score), "recommended_adjustments": verdict.recommended_adjustments}
+        _signal_reject(signal, account, list(placement.violations), **extra)
+        return
     signal.status = TradingSignal.Status.ACCEPTED
     signal.save(update_fields=["status", "updated_at"])
     event_record(
@@ -281,10 +228,36 @@ def _signal_to_orders(
         account=account,
         strategy=strategy,
         signal=signal,
-        order=entry,
-        payload={"id": signal.external_id, "symbol": signal.symbol, "quantity": quantity},
+        order=placement.entry,
+        payload={"id": signal.external_id, "symbol": signal.symbol, "quantity": placement.entry.quantity},
     )
-    order_dispatch(entry)
+
+
+def signal_follow_order(event: Event) -> None:
+    """A signal's status follows its entry order's events: filled is executed; refused before or at the
+    broker is failed. Runs in the transaction that records the order's event (trading.events hook)."""
+    order = event.order
+    if order is None or order.signal_id is None or order.parent_id is not None:
+        return
+    if event.type == EventType.ORDER_FILLED:
+        status = TradingSignal.Status.EXECUTED
+    elif event.type == EventType.ORDER_REJECTED or (event.type == EventType.ORDER_CANCELED and order.reject_code):
+        status = TradingSignal.Status.FAILED
+    else:
+        return
+    signal = order.signal
+    if signal.status == status:
+        return
+    signal.status = status
+    signal.save(update_fields=["status", "updated_at"])
+    event_record(
+        type=EventType.SIGNAL_EXECUTED if status == TradingSignal.Status.EXECUTED else EventType.SIGNAL_FAILED,
+        account=order.account,
+        strategy=order.strategy,
+        signal=signal,
+        order=order,
+        payload={"id": signal.external_id, "symbol": signal.symbol},
+    )
 
 
 def strategy_change_record(*, strategy: Strategy, changes: dict[str, Any], actor: str, source: str) -> None:

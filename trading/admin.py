@@ -1,5 +1,7 @@
 from django.contrib import admin
+from django.db.models import OuterRef, Subquery
 
+from risk.models import RiskState
 from trading.models import Account, Event, Execution, Instrument, Order, PaperVenueOrder, Position
 
 
@@ -13,8 +15,17 @@ class InstrumentAdmin(admin.ModelAdmin):
 @admin.register(Account)
 class AccountAdmin(admin.ModelAdmin):
     list_display = ["name", "owner", "broker", "cash", "currency", "trading_state", "updated_at"]
-    list_filter = ["broker", "trading_state"]
+    list_filter = ["broker"]
     search_fields = ["name", "owner__username"]
+
+    def get_queryset(self, request):
+        # The trading state is the risk engine's record (risk's RiskState), shown here beside the account.
+        state = RiskState.objects.filter(account=OuterRef("pk"), strategy__isnull=True).values("trading_state")
+        return super().get_queryset(request).annotate(risk_trading_state=Subquery(state[:1]))
+
+    @admin.display(description="trading state", ordering="risk_trading_state")
+    def trading_state(self, account) -> str:
+        return account.risk_trading_state or "ACTIVE"
 
 
 @admin.register(Order)

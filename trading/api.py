@@ -10,14 +10,15 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.permissions import IsOperations
 from quantumleap.serializers import AwareDateTimeField
+from risk.selectors import trading_state_get
 from trading import selectors, services
 from trading.brokers.base import BrokerError
 from trading.core.orders import IllegalTransition
-from trading.marketdata import market_data, price_get, price_updated_at, symbol_is_stale
 from trading.marketdata.calendars import DEFAULT_EXCHANGES, UnknownExchange
 from trading.marketdata.history import BARS_DEFAULT_LIMIT, BARS_MAX_LIMIT, bar_list, exchange_list
+from trading.marketdata.manager import market_data
+from trading.marketdata.prices import price_get, price_updated_at, symbol_is_stale
 from trading.serializers import (
     EventOutput,
     ExecutionOutput,
@@ -158,6 +159,8 @@ class PortfolioApi(APIView):
         portfolio = selectors.portfolio_get(user=request.user)
         if portfolio is None:
             raise NotFound("You have no trading account.")
+        # The account's trading state is the risk engine's record.
+        portfolio["trading_state"] = trading_state_get(account=portfolio["account"])
         return Response(PortfolioOutput(portfolio).data)
 
 
@@ -249,11 +252,3 @@ class MarketStatusApi(APIView):
                 if requested:
                     raise ValidationError({"exchange": [str(error)]}) from error
         return Response({"at": now.isoformat(), "exchanges": statuses})
-
-
-class OperationsApi(APIView):
-    permission_classes = [IsOperations]
-
-    @extend_schema(responses=dict)
-    def get(self, request):
-        return Response(selectors.operations_overview(now=timezone.now()))

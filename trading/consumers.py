@@ -8,6 +8,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from accounts.permissions import is_operations
 from trading.bus import OPERATIONS_GROUP, account_group, group_push
+from trading.models import Account
 
 PRICES_GROUP = "prices"
 # Application close code for "not authenticated" (4000-4999 are free for applications).
@@ -28,8 +29,6 @@ def sessions_end_on_logout(sender: Any, request: Any, user: Any, **kwargs: Any) 
 
 @database_sync_to_async
 def _user_groups(user: Any) -> list[str]:
-    from trading.models import Account
-
     account_ids = Account.objects.filter(owner=user).values_list("id", flat=True)
     groups = [account_group(account_id) for account_id in account_ids]
     groups.append(PRICES_GROUP)

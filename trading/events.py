@@ -7,7 +7,7 @@ the engine records is a member of ``EventType``; no other module spells one.
 """
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
 from enum import StrEnum
@@ -32,6 +32,7 @@ class EventType(StrEnum):
     SIGNAL_FAILED = "signal.failed"
     # Orders
     ORDER_CREATED = "order.created"
+    ORDER_RELEASED = "order.released"  # a protective order goes live for what its entry filled
     ORDER_SUBMITTED = "order.submitted"
     ORDER_ACCEPTED = "order.accepted"
     ORDER_REJECTED = "order.rejected"
@@ -49,6 +50,7 @@ class EventType(StrEnum):
     # Fills, positions, cash
     EXECUTION_CREATED = "execution.created"
     POSITION_UPDATED = "position.updated"
+    ACCOUNT_OPENED = "account.opened"
     ACCOUNT_UPDATED = "account.updated"
     # Brokers and reconciliation
     BROKER_CIRCUIT_OPENED = "broker.circuit_opened"
@@ -97,6 +99,20 @@ def event_serialize(event: Event) -> dict[str, Any]:
 
 
 _pending_events = threading.local()
+EventHook = Callable[[Event], None]
+_hooks: dict[str, list[EventHook]] = {}
+
+
+def event_hook(types: Iterable[EventType], handler: EventHook) -> None:
+    """Call handler(event) whenever an event of these types is recorded, in the transaction recording it.
+
+    How another app keeps its own rows in step with trading's (a signal's status follows its order's
+    events) without trading writing them: the hook's writes commit or roll back with the event. Inside
+    ``events_batched`` hooks run when the block ends, in the order the events were recorded. Hooks are
+    registered once, from an AppConfig.ready(); they must be quick and may record events themselves.
+    """
+    for event_type in types:
+        _hooks.setdefault(EventType(event_type), []).append(handler)
 
 
 @contextmanager
@@ -112,10 +128,16 @@ def events_batched() -> Iterator[None]:
         _pending_events.events = []
     try:
         yield
-        if outermost and _pending_events.events:
-            events = Event.objects.bulk_create(_pending_events.events)
-            for event in events:
-                _publish_on_commit(event)
+        if outermost:
+            pending = _pending_events.events
+            # Hooks see the block's events in order, once it is done; what they record joins the batch.
+            position = 0
+            while position < len(pending):
+                _hooks_run(pending[position])
+                position += 1
+            if pending:
+                for event in Event.objects.bulk_create(pending):
+                    _publish_on_commit(event)
     finally:
         if outermost:
             _pending_events.events = None
@@ -151,11 +173,17 @@ def event_record(
     )
     pending = getattr(_pending_events, "events", None)
     if pending is not None:
-        pending.append(event)
+        pending.append(event)  # its hooks run when the batch ends
         return event
     event.save()
     _publish_on_commit(event)
+    _hooks_run(event)
     return event
+
+
+def _hooks_run(event: Event) -> None:
+    for hook in _hooks.get(event.type, ()):
+        hook(event)
 
 
 def event_record_now(**fields: Any) -> Event:

@@ -94,15 +94,19 @@ class _Heartbeats:
         self.written: dict[str, tuple[float, str]] = {}  # loop -> (monotonic time, status|error) last written
         # (loop, scope) -> {kind: (cache key, alerted at)}
         self.failing: dict[tuple[str, str], dict[str, tuple[str, float]]] = {}
+        self.last_error: dict[str, str] = {}  # loop -> its latest failure, shown while it is failing
 
 
 _state = _Heartbeats()
 
 
-def beat(name: str, *, status: str = "ok", error: str = "", force: bool = False) -> None:
+def beat(name: str, *, status: str | None = None, error: str = "", force: bool = False) -> None:
     """Record that the loop is alive. Cheap enough per tick: the cache is written when the status or
     error changes, and otherwise at most every BEAT_WRITE_SECONDS."""
     spec = loop_specs()[name]
+    status = status or ("failing" if is_failing(name) else "ok")
+    if status == "failing" and not error:
+        error = _state.last_error.get(name, "")
     now = time.monotonic()
     record = {"at": time.time(), "interval": spec.interval, "status": status, "error": error, "process": _process()}
     with _state.lock:
@@ -157,7 +161,8 @@ def failed(name: str, error: BaseException, *, scope: str = "", **context: Any) 
         repeated = seen is not None and now - seen[1] < reminder
         if not repeated:
             kinds[kind] = (key, now)
-    beat(name, status="failing", error=f"{kind}: {error}"[:500])
+    _state.last_error[name] = f"{kind}: {error}"[:500]
+    beat(name, status="failing", error=_state.last_error[name])
     if repeated:
         # This process logged and alerted of it already (also while the cache is down): no flood per tick.
         logger.debug("background loop %s failed again (%s): %s", where, kind, error)
@@ -178,11 +183,11 @@ def failed(name: str, error: BaseException, *, scope: str = "", **context: Any) 
 def succeeded(name: str, *, scope: str = "") -> None:
     """An iteration of loop `name` went through: beat, and record the recovery if it was failing."""
     if (name, scope) not in _state.failing:  # the usual case: nothing more to do than beat
-        beat(name, status="failing" if is_failing(name) else "ok")
+        beat(name)
         return
     with _state.lock:
         kinds = _state.failing.pop((name, scope), {})
-    beat(name, status="failing" if is_failing(name) else "ok", force=True)
+    beat(name, force=True)
     if not kinds:
         return
     try:
@@ -263,6 +268,7 @@ def loops_forget() -> None:
         _state.local.clear()
         _state.written.clear()
         _state.failing.clear()
+        _state.last_error.clear()
     cache.delete_many([HEARTBEAT_KEY.format(name) for name in loop_specs()] + failing)
 
 

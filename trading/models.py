@@ -32,17 +32,13 @@ class Instrument(models.Model):
 
 
 class Account(models.Model):
-    class TradingState(models.TextChoices):
-        ACTIVE = "ACTIVE"
-        REDUCE_ONLY = "REDUCE_ONLY"
-        HALTED = "HALTED"
+    """A trading account. Its trading state (ACTIVE, REDUCE_ONLY, HALTED) is the risk engine's record."""
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="trading_accounts")
     name = models.CharField(max_length=64)
     broker = models.CharField(max_length=32, default="paper")
     currency = models.CharField(max_length=3, default="USD")
     cash = models.DecimalField(**MONEY)
-    trading_state = models.CharField(max_length=16, choices=TradingState.choices, default=TradingState.ACTIVE)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

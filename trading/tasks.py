@@ -7,7 +7,7 @@ from django.db import close_old_connections
 from django.utils import timezone
 
 from trading import loops
-from trading.brokers.base import BrokerError, BrokerFill, broker_get
+from trading.brokers.base import BrokerError, BrokerFill, broker_class, broker_get
 from trading.services import (
     broker_reconcile,
     execution_apply,
@@ -70,7 +70,4 @@ def broker_stream_connect(**kwargs) -> None:
 
 @worker_process_shutdown.connect
 def broker_stream_close(**kwargs) -> None:
-    if "ib" in settings.BROKER_BACKEND.rsplit(".", 2)[-2:-1]:
-        from trading.brokers.ib import ib_sessions_close
-
-        ib_sessions_close()
+    broker_class().sessions_close()

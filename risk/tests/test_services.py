@@ -11,6 +11,7 @@ from django.utils import timezone
 from risk import services
 from risk.models import KillSwitch, RiskParameters, RiskState, StopTrigger
 from risk.monitor import StopMonitorRunner
+from risk.selectors import trading_state_get
 from strategies.services import SignalData, signal_receive
 from trading.core.orders import OPEN_STATUSES, OrderStatus
 from trading.marketdata import prices_set
@@ -167,12 +168,12 @@ def test_daily_loss_breach_halts_the_account_with_a_critical_alert(demo):
     services.portfolio_risk_monitor(account_id=demo.account.pk)  # day start: 1,000,000
     Account.objects.filter(pk=demo.account.pk).update(cash=D(949999))
     assessment = services.portfolio_risk_monitor(account_id=demo.account.pk)
-    assert Account.objects.get(pk=demo.account.pk).trading_state == "HALTED"
+    assert trading_state_get(account=demo.account) == "HALTED"
     assert assessment.trading_state == "HALTED"
     assert Event.objects.filter(type="risk.limit_breached", severity="CRITICAL").count() == 1
     assert codes(signal(demo, "after-loss")) == ["trading_halted"]
     services.trading_state_release(account=demo.account, actor="trader", reason="reviewed")
-    assert Account.objects.get(pk=demo.account.pk).trading_state == "ACTIVE"
+    assert trading_state_get(account=demo.account) == "ACTIVE"
 
 
 def test_strategy_drawdown_moves_only_the_strategy_to_reduce_only(demo):
@@ -182,7 +183,7 @@ def test_strategy_drawdown_moves_only_the_strategy_to_reduce_only(demo):
     prices_set({"AAPL": D("128.50")})  # 100 x -100 = -10,000: 10 % of 100,000
     services.portfolio_risk_monitor(account_id=demo.account.pk)
     assert RiskState.objects.get(strategy=demo.strategy).trading_state == "REDUCE_ONLY"
-    assert Account.objects.get(pk=demo.account.pk).trading_state == "ACTIVE"
+    assert trading_state_get(account=demo.account) == "ACTIVE"
     assert codes(signal(demo, "dd-buy", target_price=D("128.50"))) == ["reduce_only", "max_drawdown_exceeded"]
     assert signal(demo, "dd-sell", signal_type="SELL", position_size=D("0.1")).status == "accepted"
     assert position.pk
@@ -264,7 +265,7 @@ def test_market_closed_per_exchange_calendar(demo):
 
 
 def test_position_size_methods_respect_limits(demo):
-    from risk.services import position_size_calculate
+    from risk.selectors import position_size_calculate
 
     demo.strategy.configuration = {"sizing": {"method": "kelly", "win_probability": "0.9", "kelly_cap": "0.5"}}
     sig = signal(demo, "size", signal_type="HOLD")
@@ -367,3 +368,41 @@ def test_management_command(demo):
     assert switch.engaged_by.startswith("shell:")
     call_command("kill_switch", "release", "--id", str(switch.pk), "--reason", "ok", stdout=out)
     assert KillSwitch.objects.get().released_at is not None
+
+
+def test_validation_writes_nothing_and_leaves_enforcement_to_the_monitor(demo):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from risk.selectors import order_validate
+    from trading.core.orders import OrderType, Side
+
+    RiskParameters.objects.filter(account=demo.account).update(daily_loss_action="EMERGENCY_STOP")
+    services.portfolio_risk_monitor(account_id=demo.account.pk)  # day start: 1,000,000
+    Account.objects.filter(pk=demo.account.pk).update(cash=D(940000))  # 6 % lost today
+    account = Account.objects.get(pk=demo.account.pk)
+    aapl = Instrument.objects.get(symbol="AAPL")
+    with CaptureQueriesContext(connection) as queries:
+        validation = order_validate(
+            account=account,
+            strategy=demo.strategy,
+            symbol="AAPL",
+            side=Side.BUY,
+            order_type=OrderType.MARKET,
+            quantity=D(10),
+            reference_price=D("228.50"),
+            lot_size=D(1),
+            now=timezone.now(),
+            instrument=aapl,
+        )
+    writes = [q["sql"] for q in queries if q["sql"].lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))]
+    assert writes == []
+    assert "daily_loss_limit_exceeded" in [v.code for v in validation.violations]
+
+    # The intake refuses the signal, and engages nothing: no emergency stop inside a producer's request.
+    assert "daily_loss_limit_exceeded" in codes(signal(demo, "after-loss"))
+    assert not KillSwitch.objects.exists()
+    # The monitor enforces the breach's action.
+    services.portfolio_risk_monitor(account_id=demo.account.pk)
+    switch = KillSwitch.objects.get()
+    assert (switch.scope, switch.engaged_by) == ("ACCOUNT", "risk-engine")

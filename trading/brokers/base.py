@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Protocol
 
 from django.conf import settings
 from django.utils.module_loading import import_string
@@ -132,6 +133,46 @@ class Broker(ABC):
     def positions(self) -> list[BrokerPosition]:
         """The broker's net position per symbol."""
 
+    @property
+    def venue(self) -> "SimulatedVenue | None":
+        """Itself when the broker is its own venue (fed by the market data stream), else None."""
+        return None
+
+    @classmethod
+    def sessions_close(cls) -> None:
+        """Release every connection this process holds to the broker (a worker shutting down)."""
+        return  # most brokers hold no connection: nothing to close
+
+
+class SimulatedVenue(Protocol):
+    """A broker that is its own venue (the paper broker): the market data stream fills its resting orders
+    and its clock expires DAY orders. A real broker fills and expires orders itself and reports them."""
+
+    def resting_triggered(self, prices: dict[str, Decimal]) -> list[str]:
+        """Client order ids of resting orders these prices reach, oldest first."""
+
+    def trigger(
+        self, client_order_id: str, price: Decimal, *, now: datetime, available: Decimal | None = None
+    ) -> list[BrokerFill]:
+        """Fill a triggered order at this price, within the volume available (None: no liquidity limit)."""
+
+    def volume_available(self, symbol: str, price: Decimal) -> Decimal | None:
+        """Shares a feed interval trades in the symbol when the tape reports none; None: liquidity is unlimited."""
+
+    def participation_used(self, quantity: Decimal) -> Decimal:
+        """How much of the available volume a fill of this quantity takes up."""
+
+    def day_orders_due(self, now: datetime) -> list[str]:
+        """Client order ids of DAY orders whose session has closed."""
+
+    def expire(self, client_order_id: str, *, now: datetime) -> bool:
+        """Close a DAY order at the venue; False when it was not open there."""
+
+
+def broker_class() -> type[Broker]:
+    """The configured broker (settings.BROKER_BACKEND)."""
+    return import_string(settings.BROKER_BACKEND)
+
 
 def broker_get() -> Broker:
-    return import_string(settings.BROKER_BACKEND)()
+    return broker_class()()

@@ -633,6 +633,10 @@ class InteractiveBrokersBroker(Broker):
     def __init__(self, config: IBConfig | None = None) -> None:
         self.session = ib_session(config)
 
+    @classmethod
+    def sessions_close(cls) -> None:
+        ib_sessions_close()
+
     @property
     def on_fill(self) -> FillCallback | None:
         """Called with each new fill, on a dispatcher thread; shared by every instance in the process."""

@@ -242,6 +242,17 @@ class PaperBroker(Broker):
             for s, q in sorted(quantity.items())
         ]
 
+    @property
+    def venue(self) -> "PaperBroker":
+        """The paper broker is its own venue: the market data stream fills its resting orders."""
+        return self
+
+    def volume_available(self, symbol: str, price: Decimal) -> Decimal | None:
+        return volume_per_interval(symbol, price) if self.model.liquidity_limited else None
+
+    def participation_used(self, quantity: Decimal) -> Decimal:
+        return quantity / self.model.max_participation
+
     def resting_triggered(self, prices: dict[str, Decimal]) -> list[str]:
         """Client order ids of resting orders these prices would fill (an unlocked first look).
 

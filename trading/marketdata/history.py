@@ -8,7 +8,8 @@ from django.db import transaction
 
 from trading.core.bars import Bar as ClosedBar
 from trading.core.feedhealth import Health, Transition
-from trading.models import Bar
+from trading.events import EventType, event_record
+from trading.models import Bar, Instrument
 
 logger = logging.getLogger(__name__)
 
@@ -56,15 +57,11 @@ def bar_list(
 
 def exchange_list() -> list[str]:
     """The exchanges active instruments list on."""
-    from trading.models import Instrument
-
     return list(Instrument.objects.filter(is_active=True).values_list("exchange", flat=True).distinct())
 
 
 def feed_health_record(transitions: Sequence[Transition], *, stale_after_seconds: float) -> None:
     """One alert per transition: market.stale (WARNING) when a symbol goes quiet, market.recovered when it ticks."""
-    from trading.events import EventType, event_record
-
     for change in transitions:
         stale = change.health is Health.STALE
         with transaction.atomic():

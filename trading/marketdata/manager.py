@@ -27,6 +27,8 @@ from trading.core.bars import Bar, BarAggregator, PriceUpdate
 from trading.core.feedhealth import StalenessTracker, Transition
 from trading.marketdata import prices as price_store
 from trading.marketdata.calendars import MarketStatus, UnknownExchange, calendar_name, market_status
+from trading.marketdata.history import bars_persist, feed_health_record
+from trading.models import Instrument
 
 logger = logging.getLogger(__name__)
 
@@ -299,16 +301,12 @@ class MarketDataManager:
         if self._alert_writer is not None:
             self._alert_writer(changes, stale_after_seconds=self.stale_after.total_seconds())
             return
-        from trading.marketdata.history import feed_health_record
-
         feed_health_record(changes, stale_after_seconds=self.stale_after.total_seconds())
 
     def _write_bars(self) -> None:
         if not self.bars.pending:
             return
-        writer = self._bar_writer
-        if writer is None:
-            from trading.marketdata.history import bars_persist as writer
+        writer = self._bar_writer or bars_persist
         batch = self.bars.drain(5000)
         try:
             writer(batch)
@@ -364,8 +362,6 @@ class MarketDataManager:
             pass
         exchange = self._exchange_of.get(key)
         if exchange is None:
-            from trading.models import Instrument
-
             exchange = Instrument.objects.filter(symbol=key).values_list("exchange", flat=True).first()
             if exchange is None:
                 raise UnknownExchange(f"{exchange_or_symbol} is neither a known exchange nor an instrument.")
@@ -403,3 +399,6 @@ def local_staleness(symbol: str) -> bool | None:
     if manager is None or not manager.feed_running or not manager.tracker.knows(symbol):
         return None
     return manager.tracker.is_stale(symbol)
+
+
+price_store.local_staleness_register(local_staleness)

@@ -6,12 +6,14 @@ when it last ticked (`pxat:`), and while a feed runs it keeps the `feed:running`
 marker, so any process can tell a stale symbol from a quiet one.
 """
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.cache import cache
+
+from trading.models import Instrument
 
 PRICE_KEY = "px:{}"
 PRICE_AT_KEY = "pxat:{}"
@@ -22,8 +24,6 @@ def price_get(symbol: str) -> Decimal | None:
     cached = cache.get(PRICE_KEY.format(symbol))
     if cached is not None:
         return Decimal(cached)
-    from trading.models import Instrument
-
     return Instrument.objects.filter(symbol=symbol, is_active=True).values_list("reference_price", flat=True).first()
 
 
@@ -33,10 +33,18 @@ def prices_get(symbols: Iterable[str]) -> dict[str, Decimal]:
     prices = {s: Decimal(found[PRICE_KEY.format(s)]) for s in symbols if PRICE_KEY.format(s) in found}
     missing = [s for s in symbols if s not in prices]
     if missing:
-        from trading.models import Instrument
-
         prices.update(Instrument.objects.filter(symbol__in=missing).values_list("symbol", "reference_price"))
     return prices
+
+
+# What this process's own running feed knows of a symbol's freshness (None: ask the shared cache); the
+# market data manager registers it when it is imported (it imports this module, not the other way round).
+_local_staleness: Callable[[str], bool | None] | None = None
+
+
+def local_staleness_register(source: Callable[[str], bool | None]) -> None:
+    global _local_staleness
+    _local_staleness = source
 
 
 def prices_set(prices: dict[str, Decimal]) -> None:
@@ -78,9 +86,7 @@ def symbol_is_stale(symbol: str, now: datetime) -> bool:
     prices (tests, the spine before any feed starts). With a feed running, a
     symbol it never priced is stale: there is no live price to trade on.
     """
-    from trading.marketdata.manager import local_staleness
-
-    local = local_staleness(symbol)
+    local = _local_staleness(symbol) if _local_staleness is not None else None
     if local is not None:
         return local
     at_key = PRICE_AT_KEY.format(symbol)

@@ -10,10 +10,12 @@ from django.db import connections
 from django.utils.module_loading import import_string
 
 from trading import loops
+from trading.bus import group_push
 from trading.core.feedhealth import backoff_delays
 from trading.marketdata.feeds.base import Feed, FeedFatal, wait_maintaining
 from trading.marketdata.feeds.simulated import SimulatedFeed
 from trading.marketdata.manager import MarketDataManager, Subscription, market_data
+from trading.models import Instrument
 
 logger = logging.getLogger(__name__)
 
@@ -22,35 +24,31 @@ PRICES_GROUP = "prices"
 
 def prices_push(prices: dict[str, Decimal], *, now: datetime) -> None:
     """Browsers' throttled price push (the Channels group every dashboard joins)."""
-    from trading.bus import group_push
-
     group_push(
         PRICES_GROUP,
         {"type": "prices.message", "prices": {s: str(p) for s, p in prices.items()}, "at": now.isoformat()},
     )
 
 
-def resting_orders_trigger(prices: dict[str, Decimal], *, now: datetime, volumes: dict[str, Decimal]) -> None:
-    """The paper venue's resting orders meet the new prices, filling against the volume the tape traded."""
-    from trading.services import orders_trigger_on_prices
-
-    with loops.iteration(loops.MARKET_FEED, scope="resting-orders"):
-        orders_trigger_on_prices(prices, now=now, volumes=volumes)
-
-
 def feed_heartbeat() -> None:
     """The feed's thread is alive: it flushes at least every flush interval, ticking or waiting to reconnect."""
-    if not loops.is_failing(loops.MARKET_FEED):
-        loops.beat(loops.MARKET_FEED)
+    loops.beat(loops.MARKET_FEED)
 
 
-def subscribers_wire(manager: MarketDataManager) -> list[Subscription]:
-    """What every running feed drives: the paper broker's resting orders, the browsers' price push, its heartbeat."""
-    return [
-        manager.subscribe_batched(resting_orders_trigger, interval=settings.MARKET_FEED_INTERVAL, with_volumes=True),
+def subscribers_wire(manager: MarketDataManager, *, starters: list[str] | None = None) -> list[Subscription]:
+    """Everything a running feed drives: the browsers' price push and the feed's heartbeat, and the engine's
+    own subscribers, named in settings so that market data depends on none of them
+    (MARKET_DATA_STREAM_SUBSCRIBERS: the stop monitor on every tick, a simulated venue's resting orders every
+    feed interval); each is called with the manager and subscribes itself. Returns what to cancel at the end."""
+    subscriptions = [
         manager.subscribe_batched(prices_push, interval=settings.MARKET_PUSH_INTERVAL),
         manager.subscribe_flush(feed_heartbeat),
     ]
+    for starter in settings.MARKET_DATA_STREAM_SUBSCRIBERS if starters is None else starters:
+        subscription = import_string(starter)(manager)
+        if isinstance(subscription, Subscription):
+            subscriptions.append(subscription)
+    return subscriptions
 
 
 def feed_serve(
@@ -99,8 +97,6 @@ def feed_serve(
 
 
 def simulated_feed_default(*, speedup: float) -> SimulatedFeed:
-    from trading.models import Instrument
-
     instruments = list(
         Instrument.objects.filter(is_active=True).values_list(
             "symbol", "reference_price", "annual_volatility", "tick_size"
@@ -115,8 +111,6 @@ def feed_run(stop: threading.Event, *, speedup: float = 60.0, feed: Feed | None 
     """Tick every instrument (or run the given feed) until stop is set; speedup makes the demo visibly move."""
     manager = market_data()
     subscriptions = subscribers_wire(manager)
-    for starter in settings.MARKET_DATA_STREAM_SUBSCRIBERS:
-        import_string(starter)()  # e.g. the risk engine's stop monitor, on the same tick stream
     try:
         feed_serve(feed or simulated_feed_default(speedup=speedup), manager, stop)
     finally:

@@ -2,7 +2,9 @@
 
 - ``locks``: the row locks (account first, then order), named once.
 - ``moves``: an order's moves along the state machine, each with its event; dispatch after commit.
-- ``amendments``: cancel and modify, and the protective orders that follow their entry.
+- ``placement``: the one place an order is created, for every cause, with the pre-trade risk gate.
+- ``amendments``: cancel and modify (two-phase: ``brokercalls``), and the protective orders that
+  follow their entry and position.
 - ``executions``: fills into orders, positions and cash.
 - ``submission``: orders to the broker exactly once, and what it answers.
 - ``positions``: closing positions.
@@ -17,7 +19,7 @@ from trading.services.amendments import order_cancel, order_modify
 from trading.services.executions import execution_apply
 from trading.services.locks import account_lock
 from trading.services.moves import TradingError, order_dispatch, order_payload
-from trading.services.positions import position_close, position_flatten_locked
+from trading.services.positions import position_close
 from trading.services.reconciliation import ReconcileReport, broker_reconcile
 from trading.services.submission import order_submission_failed, order_submit
 from trading.services.venue import orders_expire_day, orders_trigger_on_prices
@@ -37,5 +39,4 @@ __all__ = [
     "orders_expire_day",
     "orders_trigger_on_prices",
     "position_close",
-    "position_flatten_locked",
 ]

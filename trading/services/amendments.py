@@ -1,5 +1,6 @@
 """Cancel and modify (a person's or the engine's), and the protective orders that follow their entry."""
 
+import functools
 import logging
 from decimal import Decimal
 
@@ -18,15 +19,19 @@ from trading.core.orders import (
     OrderType,
     Side,
 )
-from trading.events import EventType
+from trading.events import EventType, event_record, events_batched
 from trading.models import Account, Order, Position
+from trading.services.brokercalls import broker_call_later, broker_calls_after
 from trading.services.locks import (
     account_and_order_lock,
+    account_lock,
+    orders_for_update,
 )
 from trading.services.moves import (
     TradingError,
     order_dispatch,
     order_move,
+    order_payload,
 )
 
 logger = logging.getLogger(__name__)
@@ -35,25 +40,66 @@ logger = logging.getLogger(__name__)
 def order_cancel(*, order_id: int, actor: str, reason: str = "", if_open: bool = False) -> Order:
     """OrderExecutor.cancel_order: cancel an open order, at the broker if it was sent, locally if it never left.
 
+    Two-phase: PENDING_CANCEL under the lock, the broker's cancel outside it, its answer booked after.
     A done order raises IllegalTransition, unless if_open: sweeps (the kill switch) leave it as it is.
+    A refusal at the broker returns the order to where it was and raises the BrokerError.
     """
-    with transaction.atomic():
+    with broker_calls_after(), transaction.atomic(), events_batched():
         _, order = account_and_order_lock(order_id)
         if if_open and order.status not in OPEN_STATUSES:
             return order
-        order_cancel_locked(order, actor=actor, reason=reason)
+        order_cancel_locked(order, actor=actor, reason=reason, raises=True)
+    order.refresh_from_db()
     return order
 
 
-def order_cancel_locked(order: Order, *, actor: str, reason: str = "") -> None:
+def order_cancel_locked(order: Order, *, actor: str, reason: str = "", raises: bool = False) -> None:
+    """Cancel a locked open order: at once if it never left, else PENDING_CANCEL and the broker's cancel queued.
+
+    raises: the cancel is a person's request, whose broker error reaches them.
+    """
     if order.status == OrderStatus.NEW:
         order_move(order, OrderTrigger.CANCEL, event_type=EventType.ORDER_CANCELED, actor=actor, reason=reason)
-    else:
-        order_move(order, OrderTrigger.CANCEL_REQUEST, event_type=EventType.ORDER_PENDING_CANCEL, actor=actor)
-        broker_get().cancel_order(order.client_order_id, now=timezone.now())
+        # Held exits are canceled with an entry that filled nothing, and released to guard what it did fill.
+        children_follow(order, reason="entry canceled", actor=actor)
+        return
+    if order.status == OrderStatus.PENDING_CANCEL:
+        return  # a cancel is on its way
+    order_move(order, OrderTrigger.CANCEL_REQUEST, event_type=EventType.ORDER_PENDING_CANCEL, actor=actor)
+    broker_call_later(
+        functools.partial(_cancel_at_broker, order.pk, order.client_order_id, actor=actor, reason=reason),
+        raises=raises,
+    )
+
+
+def cancel_resend(order: Order, *, actor: str = "reconciliation") -> None:
+    """Ask the broker again to cancel an order left PENDING_CANCEL (after the lock, like any cancel)."""
+    broker_call_later(functools.partial(_cancel_at_broker, order.pk, order.client_order_id, actor=actor, reason=""))
+
+
+def _cancel_at_broker(order_id: int, client_order_id: str, *, actor: str, reason: str) -> None:
+    try:
+        broker_get().cancel_order(client_order_id, now=timezone.now())
+    except BrokerError as error:
+        if not error.is_retryable:
+            _cancel_answer(order_id, actor=actor, reason=reason, refused=error)
+        # A broker out of reach leaves the order PENDING_CANCEL: reconciliation asks it again.
+        raise
+    _cancel_answer(order_id, actor=actor, reason=reason)
+
+
+def _cancel_answer(order_id: int, *, actor: str, reason: str, refused: BrokerError | None = None) -> None:
+    with transaction.atomic(), events_batched():
+        _, order = account_and_order_lock(order_id)
+        if order.status != OrderStatus.PENDING_CANCEL:
+            return  # it filled meanwhile, or reconciliation settled it
+        if refused is not None:
+            order_move(
+                order, OrderTrigger.CANCEL_REJECT, event_type=EventType.ORDER_CANCEL_REJECTED, reason=refused.message
+            )
+            return
         order_move(order, OrderTrigger.CANCEL, event_type=EventType.ORDER_CANCELED, actor=actor, reason=reason)
-    # Held exits are canceled with an entry that filled nothing, and released to guard what it did fill.
-    children_follow(order, reason="entry canceled", actor=actor)
+        children_follow(order, reason="entry canceled", actor=actor)
 
 
 def order_modify(
@@ -68,9 +114,9 @@ def order_modify(
 
     A change may only lower the order's claim on capital and cash (a smaller
     quantity, or a buy limit lowered / a sell limit raised); anything that would
-    raise it must go through the risk checks as a new order.
+    raise it must go through the risk checks as a new order. Two-phase, like a cancel.
     """
-    with transaction.atomic():
+    with broker_calls_after(), transaction.atomic(), events_batched():
         _, order = account_and_order_lock(order_id)
         if quantity is not None and quantity <= order.filled_quantity:
             raise TradingError(
@@ -78,7 +124,8 @@ def order_modify(
             )
         if quantity is not None and quantity > order.quantity:
             raise TradingError(
-                "modify_increases_exposure", "A larger quantity must be sent as a new order, through the risk checks."
+                "modify_increases_exposure",
+                "A larger quantity must be sent as a new order, through the risk checks.",
             )
         if price is not None and order.order_type not in (OrderType.LIMIT, OrderType.STOP_LIMIT):
             raise TradingError("not_a_limit_order", f"A {order.order_type} order has no limit price.")
@@ -89,7 +136,8 @@ def order_modify(
                 "modify_increases_exposure",
                 "A less favourable limit price must be sent as a new order, through the risk checks.",
             )
-        order_modify_locked(order, actor=actor, quantity=quantity, price=price, stop_price=stop_price)
+        order_modify_locked(order, actor=actor, quantity=quantity, price=price, stop_price=stop_price, raises=True)
+    order.refresh_from_db()
     return order
 
 
@@ -100,31 +148,49 @@ def order_modify_locked(
     quantity: Decimal | None = None,
     price: Decimal | None = None,
     stop_price: Decimal | None = None,
+    raises: bool = False,
 ) -> None:
-    working_status = order.status
+    """PENDING_MODIFY on a locked working order, and the broker's modification queued."""
     order_move(order, OrderTrigger.MODIFY_REQUEST, event_type=EventType.ORDER_PENDING_MODIFY, actor=actor)
+    change = {"quantity": quantity, "price": price, "stop_price": stop_price}
+    broker_call_later(
+        functools.partial(_modify_at_broker, order.pk, order.client_order_id, change, actor=actor), raises=raises
+    )
+
+
+def _modify_at_broker(order_id: int, client_order_id: str, change: dict, *, actor: str) -> None:
     try:
         broker_get().modify_order(
-            order.client_order_id, quantity=quantity, limit_price=price, stop_price=stop_price, now=timezone.now()
+            client_order_id,
+            quantity=change["quantity"],
+            limit_price=change["price"],
+            stop_price=change["stop_price"],
+            now=timezone.now(),
         )
     except BrokerError as error:
-        if error.is_retryable:
-            raise
-        order_move(order, OrderTrigger.MODIFY_REJECT, event_type=EventType.ORDER_MODIFY_REJECTED, reason=error.message)
-        order_restore_fill_status(order, working_status)
+        if not error.is_retryable:
+            _modify_answer(order_id, change, actor=actor, refused=error)
+        # A broker out of reach leaves the order PENDING_MODIFY: reconciliation settles it.
         raise
-    order.quantity = quantity if quantity is not None else order.quantity
-    order.price = price if price is not None else order.price
-    order.stop_price = stop_price if stop_price is not None else order.stop_price
-    order_move(order, OrderTrigger.MODIFY_ACCEPT, event_type=EventType.ORDER_MODIFIED, actor=actor)
-    order_restore_fill_status(order, working_status)
+    _modify_answer(order_id, change, actor=actor)
 
 
-def order_restore_fill_status(order: Order, working_status: str) -> None:
-    # The state machine returns a modified order to ACCEPTED; one with fills stays PARTIALLY_FILLED.
-    if working_status == OrderStatus.PARTIALLY_FILLED and order.status == OrderStatus.ACCEPTED:
-        order.status = OrderStatus.PARTIALLY_FILLED
-        order.save(update_fields=["status", "updated_at"])
+def _modify_answer(order_id: int, change: dict, *, actor: str, refused: BrokerError | None = None) -> None:
+    with transaction.atomic(), events_batched():
+        _, order = account_and_order_lock(order_id)
+        if order.status != OrderStatus.PENDING_MODIFY:
+            return  # it filled or was canceled meanwhile, or reconciliation settled it
+        if refused is not None:
+            order_move(
+                order, OrderTrigger.MODIFY_REJECT, event_type=EventType.ORDER_MODIFY_REJECTED, reason=refused.message
+            )
+        else:
+            order.quantity = change["quantity"] if change["quantity"] is not None else order.quantity
+            order.price = change["price"] if change["price"] is not None else order.price
+            order.stop_price = change["stop_price"] if change["stop_price"] is not None else order.stop_price
+            order_move(order, OrderTrigger.MODIFY_ACCEPT, event_type=EventType.ORDER_MODIFIED, actor=actor)
+        if order.parent_id is not None:
+            guards_follow_later(order)  # the position may have moved while the modification was out
 
 
 def entry_has_fills(entry: Order) -> bool:
@@ -136,17 +202,13 @@ def children_follow(entry: Order, *, reason: str, actor: str = "") -> None:
     """Keep an entry's protective orders guarding exactly what it has filled and not yet exited.
 
     At the entry's first fill they are released for what filled; each later fill grows
-    the live ones; an entry that ends with nothing filled cancels them.
+    the live ones (after the lock: ``guards_follow``); an entry that ends with nothing filled
+    cancels them.
     """
     # Most entries have no protective orders: a plain look-up first, the locking read only when some exist.
     if not Order.objects.filter(parent=entry).exists():
         return
-    children = list(
-        Order.objects.select_for_update(of=("self",), no_key=True)
-        .select_related("instrument", "strategy", "signal", "parent")
-        .filter(parent=entry)
-        .order_by("pk")
-    )
+    children = list(orders_for_update().filter(parent=entry).order_by("pk"))
     if entry.filled_quantity == 0:
         if entry.status not in OPEN_STATUSES:
             for child in children:
@@ -160,34 +222,73 @@ def children_follow(entry: Order, *, reason: str, actor: str = "") -> None:
     open_quantity = entry.filled_quantity - sum(child.filled_quantity for child in children)
     for child in children:
         child.account = entry.account
-        guard = child.filled_quantity + open_quantity
         if child.status == OrderStatus.NEW:
-            child.quantity = guard
+            child.quantity = child.filled_quantity + open_quantity
             child.save(update_fields=["quantity", "updated_at"])
+            event_record(
+                type=EventType.ORDER_RELEASED,
+                account=child.account,
+                strategy=child.strategy,
+                order=child,
+                signal=child.signal,
+                actor=actor,
+                payload={**order_payload(child), "reason": reason},
+            )
             order_dispatch(child)
-        elif child.status in (OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED) and child.quantity < guard:
-            order_modify_locked(child, actor="engine", quantity=guard)
+        elif child.status in WORKING_STATUSES:
+            guards_follow_later(child)
+
+
+def guards_follow_later(order: Order) -> None:
+    """Check the protective orders of the order's position once the lock is released (they may have to
+    grow with an entry's fills, shrink with the position, or go when it is flat)."""
+    key = ("guards", order.account_id, order.strategy_id, order.instrument_id)
+    broker_call_later(
+        functools.partial(guards_follow, order.account_id, order.strategy_id, order.instrument_id), key=key
+    )
 
 
 def protective_orders_follow(account: Account, order: Order, position: Position) -> None:
-    """Protective orders never guard more than the position: shrink them with it, cancel them when it is flat."""
-    guards = (
-        Order.objects.select_for_update(of=("self",), no_key=True)
-        .select_related("instrument", "strategy", "signal", "parent")
-        .filter(
-            account=account,
-            strategy=order.strategy,
-            instrument=order.instrument,
-            parent__isnull=False,
-            status__in=WORKING_STATUSES,
+    """Protective orders never guard more than the position: after a fill shrank or flipped it, check them."""
+    guards_follow_later(order)
+
+
+def guards_follow(account_id: int, strategy_id: int | None, instrument_id: int) -> None:
+    """Bring one position's live protective orders to what they must guard, under the account's lock.
+
+    Each guards ``min(what its entry filled and its exits have not closed, what the position holds
+    in the direction the guard would close)``, on top of what it has filled itself; nothing left to
+    guard cancels it. A guard with a cancel or modification on its way is left to its answer, which
+    checks again. Changes go to the broker after the lock (two-phase).
+    """
+    with transaction.atomic(), events_batched():
+        account = account_lock(account_id)
+        position = Position.objects.filter(
+            account=account, strategy_id=strategy_id, instrument_id=instrument_id
+        ).first()
+        held = position.quantity if position is not None else Decimal(0)
+        guards = list(
+            orders_for_update()
+            .filter(
+                account=account,
+                strategy_id=strategy_id,
+                instrument_id=instrument_id,
+                parent__isnull=False,
+                status__in=WORKING_STATUSES,
+            )
+            .order_by("pk")
         )
-        .exclude(pk=order.pk)
-    )
-    for guard in guards:
-        guard.account = account
-        guarded = -Side(guard.side).sign * position.quantity  # > 0 while the guard would close the position
-        remaining = guard.quantity - guard.filled_quantity
-        if guarded <= 0:
-            order_cancel_locked(guard, actor="engine", reason="the position it guarded is closed")
-        elif guarded < remaining:
-            order_modify_locked(guard, actor="engine", quantity=guard.filled_quantity + guarded)
+        exits_filled: dict[int, Decimal] = {}
+        for parent_id, filled in Order.objects.filter(parent_id__in={g.parent_id for g in guards}).values_list(
+            "parent_id", "filled_quantity"
+        ):
+            exits_filled[parent_id] = exits_filled.get(parent_id, Decimal(0)) + filled
+        for guard in guards:
+            guard.account = account
+            entry_open = guard.parent.filled_quantity - exits_filled.get(guard.parent_id, Decimal(0))
+            guarded = -Side(guard.side).sign * held  # > 0 while the guard would close the position
+            left = min(entry_open, guarded)
+            if left <= 0:
+                order_cancel_locked(guard, actor="engine", reason="the position it guarded is closed")
+            elif guard.filled_quantity + left != guard.quantity:
+                order_modify_locked(guard, actor="engine", quantity=guard.filled_quantity + left)

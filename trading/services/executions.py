@@ -20,18 +20,19 @@ from trading.services.amendments import (
     children_follow,
     protective_orders_follow,
 )
+from trading.services.brokercalls import broker_calls_run
 from trading.services.locks import (
     account_and_order_lock,
     position_lock,
 )
 from trading.services.moves import (
     order_move,
-    signal_mark,
 )
 
 logger = logging.getLogger(__name__)
 
 
+@broker_calls_run
 def execution_apply(*, fill: BrokerFill) -> Execution | None:
     """PositionManager.update_position: book one broker fill; one already booked (same exec_id) changes nothing."""
     order_id, account_id = Order.objects.values_list("pk", "account_id").get(client_order_id=fill.client_order_id)
@@ -132,6 +133,4 @@ def execution_apply_locked(account: Account, order: Order, fill: BrokerFill) -> 
 
     if order.parent_id is None:
         children_follow(order, reason="entry filled")
-        if filled:
-            signal_mark(order, "executed")
     return execution

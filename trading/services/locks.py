@@ -1,10 +1,17 @@
 """Row locks, named once. Lock order, everywhere: the account row first, then the order row."""
 
-import logging
+from django.db.models import QuerySet
 
 from trading.models import Account, Order, Position
 
-logger = logging.getLogger(__name__)
+# What every locked order is read with (its account is the one the caller locked, set on it afterwards).
+ORDER_RELATED = ("instrument", "strategy", "signal", "parent")
+
+
+def orders_for_update() -> QuerySet[Order]:
+    """Order rows locked for an update: FOR NO KEY UPDATE of the order rows alone (not the joined ones,
+    which PostgreSQL cannot lock through a nullable join), with the relations a move needs."""
+    return Order.objects.select_for_update(of=("self",), no_key=True).select_related(*ORDER_RELATED)
 
 
 def account_lock(account_id: int) -> Account:
@@ -25,22 +32,14 @@ def account_and_order_lock(
         if account_id is None:
             account_id = Order.objects.values_list("account_id", flat=True).get(pk=order_id)
         account = account_lock(account_id)
-    order = (
-        Order.objects.select_for_update(of=("self",), no_key=True)
-        .select_related("instrument", "strategy", "signal", "parent")
-        .get(pk=order_id)
-    )
+    order = orders_for_update().get(pk=order_id)
     order.account = account
     return account, order
 
 
 def order_lock(order_id: int) -> Order:
     """Lock one order row alone (its account row stays free for other orders' fills and intake)."""
-    return (
-        Order.objects.select_for_update(of=("self",), no_key=True)
-        .select_related("account", "instrument", "strategy", "signal", "parent")
-        .get(pk=order_id)
-    )
+    return orders_for_update().select_related("account").get(pk=order_id)
 
 
 def order_relock(sent: Order, account: Account) -> Order:
@@ -51,7 +50,16 @@ def order_relock(sent: Order, account: Account) -> Order:
 
 
 def position_lock(account: Account, order: Order) -> Position:
+    """Lock (or create) the position an order's fills move: its strategy's, in its instrument."""
     position, _ = Position.objects.select_for_update(no_key=True).get_or_create(
         account=account, strategy=order.strategy, instrument=order.instrument
     )
     return position
+
+
+def position_lock_by_id(position_id: int) -> Position:
+    return (
+        Position.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("instrument", "strategy")
+        .get(pk=position_id)
+    )

@@ -3,6 +3,7 @@
 import logging
 from typing import Any
 
+from celery import current_app
 from django.db import transaction
 
 from trading.core.orders import (
@@ -10,7 +11,7 @@ from trading.core.orders import (
     OrderTrigger,
     next_status,
 )
-from trading.events import EventType, event_record
+from trading.events import event_record
 from trading.models import Order
 
 logger = logging.getLogger(__name__)
@@ -48,6 +49,9 @@ def order_move(
     save=False leaves the row to the caller's next save in the same transaction (two moves, one write).
     """
     order.status = next_status(OrderStatus(order.status), trigger)
+    if order.status == OrderStatus.ACCEPTED and order.filled_quantity > 0:
+        # Back from a pending cancel or modification: the table knows only ACCEPTED there; a fill is kept.
+        order.status = OrderStatus.PARTIALLY_FILLED
     if save:
         order.save()
     event_record(
@@ -61,25 +65,12 @@ def order_move(
     )
 
 
+# Tasks sit above the services they call (trading.tasks imports trading.services): a service queues one
+# by its registered name, the way Celery beat does.
+ORDER_SUBMIT_TASK = "trading.tasks.order_submit_task"
+
+
 def order_dispatch(order: Order) -> None:
     """Queue the order for submission once the current transaction commits."""
-    from trading.tasks import order_submit_task
-
     order_id = order.pk
-    transaction.on_commit(lambda: order_submit_task.delay(order_id))
-
-
-def signal_mark(order: Order, status: str) -> None:
-    signal = order.signal
-    if signal is None or order.parent_id is not None or signal.status == status:
-        return
-    signal.status = status
-    signal.save(update_fields=["status", "updated_at"])
-    event_record(
-        type=EventType(f"signal.{status}"),
-        account=order.account,
-        strategy=order.strategy,
-        signal=signal,
-        order=order,
-        payload={"id": signal.external_id, "symbol": signal.symbol},
-    )
+    transaction.on_commit(lambda: current_app.tasks[ORDER_SUBMIT_TASK].delay(order_id))

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from trading import loops
 from trading.brokers.base import (
@@ -18,11 +19,13 @@ from trading.core.orders import (
     OrderStatus,
     OrderTrigger,
 )
-from trading.events import EventType, event_record
+from trading.events import EventType, Severity, event_record
 from trading.models import Event, Order, Position
 from trading.services.amendments import (
+    cancel_resend,
     entry_has_fills,
 )
+from trading.services.brokercalls import broker_calls_run
 from trading.services.locks import (
     account_and_order_lock,
 )
@@ -30,7 +33,6 @@ from trading.services.moves import (
     order_dispatch,
     order_move,
     order_payload,
-    signal_mark,
 )
 from trading.services.submission import (
     order_adopt_broker_state,
@@ -49,11 +51,13 @@ class ReconcileReport:
     unknown_at_broker: int = 0
     unknown_at_engine: int = 0
     position_mismatches: int = 0
+    pending_settled: int = 0  # cancels asked again, modifications given up, after a crash between phases
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
 
 
+@broker_calls_run
 def broker_reconcile(*, now: datetime) -> ReconcileReport:
     """Compare our orders, fills and positions with the broker's and repair what can be repaired.
 
@@ -96,7 +100,6 @@ def _reconcile_new_order(order_id: int, *, now: datetime, report: ReconcileRepor
             # Too late to act on the signal: sending it now would trade on stale advice.
             order.reject_code, order.reject_reason = "signal_expired", "The signal expired before the broker took it."
             order_move(order, OrderTrigger.CANCEL, event_type=EventType.ORDER_CANCELED, reason=order.reject_reason)
-            signal_mark(order, "failed")
             report.expired += 1
             return
         event_record(
@@ -143,6 +146,33 @@ def _reconcile_live_order(broker: Broker, order_id: int, *, report: ReconcileRep
             )
         report.fills_booked += booked
         report.closed_at_broker += was_open and order.status == OrderStatus.CANCELED
+        if state.is_open and order.updated_at < timezone.now() - settings.RECONCILE_NEW_ORDER_GRACE:
+            report.pending_settled += _pending_settle(order)
+
+
+def _pending_settle(order: Order) -> bool:
+    """An order left pending by a crash between the phases of a cancel or modify, still working at the broker:
+    the cancel is asked again; the modification's answer is lost, so the order keeps its terms (a
+    modification only ever lowers an order's claim, so keeping them errs on the safe side)."""
+    if order.status == OrderStatus.PENDING_CANCEL:
+        event_record(
+            type=EventType.RECONCILE_RESENT,
+            severity=Severity.WARNING,
+            account=order.account,
+            order=order,
+            payload={**order_payload(order), "request": "cancel"},
+        )
+        cancel_resend(order)
+        return True
+    if order.status == OrderStatus.PENDING_MODIFY:
+        order_move(
+            order,
+            OrderTrigger.MODIFY_REJECT,
+            event_type=EventType.ORDER_MODIFY_REJECTED,
+            reason="reconciliation: the broker's answer to the modification never came; the order keeps its terms",
+        )
+        return True
+    return False
 
 
 def _reconcile_unknown_orders(broker: Broker, *, report: ReconcileReport) -> None:

@@ -34,6 +34,7 @@ from trading.services.amendments import (
     children_follow,
     entry_has_fills,
 )
+from trading.services.brokercalls import broker_calls_run
 from trading.services.executions import (
     execution_apply_locked,
 )
@@ -46,12 +47,12 @@ from trading.services.locks import (
 from trading.services.moves import (
     order_move,
     order_payload,
-    signal_mark,
 )
 
 logger = logging.getLogger(__name__)
 
 
+@broker_calls_run
 def order_submit(*, order_id: int) -> Order:
     """OrderExecutor.place_order: send a NEW order to the broker, exactly once.
 
@@ -149,7 +150,6 @@ def order_send(broker: Broker, order: Order, *, now: datetime) -> PlaceResult | 
             raise
         order.reject_code, order.reject_reason = error.code, error.message
         order_move(order, OrderTrigger.REJECT, event_type=EventType.ORDER_REJECTED, reason=error.message)
-        signal_mark(order, "failed")
         return None
     order.submitted_at = now
     order.broker_order_id = result.state.broker_order_id
@@ -164,7 +164,6 @@ def order_send(broker: Broker, order: Order, *, now: datetime) -> PlaceResult | 
     if not accepted:
         order.reject_code, order.reject_reason = result.state.reject_code, result.state.reject_message
         order_move(order, OrderTrigger.REJECT, event_type=EventType.ORDER_REJECTED, reason=result.state.reject_message)
-        signal_mark(order, "failed")
         return None
     order_move(order, OrderTrigger.ACCEPT, event_type=EventType.ORDER_ACCEPTED)
     return result

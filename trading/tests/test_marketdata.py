@@ -9,14 +9,15 @@ import pytest
 from django.core.cache import cache
 from django.urls import reverse
 
+from trading.brokers.ib_feed import IbFeed
 from trading.core.bars import Bar as ClosedBar
 from trading.core.bars import BarAggregator, PriceUpdate
 from trading.core.feedhealth import Health, StalenessTracker, backoff_delays
-from trading.marketdata import PRICE_AT_KEY, PRICE_KEY, SimulatedFeed, symbol_is_stale
+from trading.marketdata import PRICE_AT_KEY, PRICE_KEY, symbol_is_stale
 from trading.marketdata.calendars import SessionStatus, UnknownExchange, market_status
 from trading.marketdata.feeds.base import Feed, FeedDisconnected, FeedFatal
-from trading.marketdata.feeds.ib import IbFeed
 from trading.marketdata.feeds.replay import ReplayFeed
+from trading.marketdata.feeds.simulated import SimulatedFeed
 from trading.marketdata.manager import MarketDataManager, market_data_reset
 from trading.marketdata.prices import FEED_RUNNING_KEY
 from trading.marketdata.runner import feed_serve
@@ -594,7 +595,8 @@ def test_status_api_refuses_bad_parameters(client, demo, params, field):
 # The running feed, end to end ----------------------------------------------------------------------
 @pytest.mark.django_db(transaction=True)
 def test_feed_run_prices_every_instrument_through_the_manager(demo_committed, settings, wait):
-    from trading.marketdata import feed_run, price_updated_at
+    from trading.marketdata import price_updated_at
+    from trading.marketdata.runner import feed_run
 
     settings.MARKET_FEED_INTERVAL = timedelta(milliseconds=20)
     stop = threading.Event()
@@ -620,7 +622,8 @@ import django, sys
 from datetime import UTC, datetime
 from decimal import Decimal
 django.setup()
-from trading.marketdata import MarketDataManager, PriceUpdate
+from trading.core.bars import PriceUpdate
+from trading.marketdata.manager import MarketDataManager
 manager = MarketDataManager(bar_writer=lambda bars: len(bars))
 manager.feed_started(["ZZTEST", "MSFT"])
 manager.handle_price_update(PriceUpdate("ZZTEST", Decimal("42.5"), Decimal(1), datetime.now(UTC)))

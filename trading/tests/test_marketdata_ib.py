@@ -8,7 +8,7 @@ import pytest
 
 from tests.fake_tws import FakeTWS
 from trading.brokers.ib import InteractiveBrokersBroker, ib_sessions_close
-from trading.marketdata.feeds.ib import IbFeed
+from trading.brokers.ib_feed import IbFeed
 from trading.marketdata.manager import MarketDataManager
 from trading.marketdata.runner import feed_serve
 

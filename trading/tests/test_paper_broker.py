@@ -13,12 +13,13 @@ import pytest
 from django.core.cache import cache
 from django.test import Client
 
-from risk.services import book_read, risk_parameters_for, risk_snapshot
+from risk.selectors import risk_parameters_for, risk_snapshot
 from trading.brokers.base import BrokerOrderRequest
 from trading.brokers.paper import PaperBroker
 from trading.core.orders import OrderStatus, OrderType, Side
 from trading.marketdata import PRICE_KEY, prices_set
 from trading.models import Event, Execution, Instrument, Order, PaperVenueFill, PaperVenueOrder, Position
+from trading.selectors import book_read
 from trading.services import order_submit, orders_expire_day, orders_trigger_on_prices
 
 D = Decimal

@@ -2,7 +2,6 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.services import api_key_create
-from strategies.models import Strategy
 
 
 class Command(BaseCommand):
@@ -19,7 +18,7 @@ class Command(BaseCommand):
             raise CommandError(f"No user named {username}.")
         scoped = None
         if strategy:
-            scoped = Strategy.objects.filter(owner=user, name=strategy).first()
+            scoped = user.strategies.filter(name=strategy).first()
             if scoped is None:
                 raise CommandError(f"{username} has no strategy named {strategy}.")
         self.stdout.write(api_key_create(user=user, strategy=scoped, name=name))

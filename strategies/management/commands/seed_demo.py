@@ -12,6 +12,7 @@ from django.utils import timezone
 from risk.models import RiskParameters
 from strategies.models import Strategy
 from trading.models import Account, Instrument
+from trading.services.accounts import account_open
 
 # symbol, name, exchange (MIC), sector, reference price, annual volatility
 UNIVERSE = [
@@ -85,8 +86,8 @@ class Command(BaseCommand):
                     "lot_size": Decimal(1),
                 },
             )
-        account, _ = Account.objects.get_or_create(
-            owner=users["trader"], name="Paper account", defaults={"cash": Decimal("1000000")}
+        account = Account.objects.filter(owner=users["trader"], name="Paper account").first() or account_open(
+            owner=users["trader"], name="Paper account", cash=Decimal("1000000"), actor="seed_demo"
         )
         RiskParameters.objects.get_or_create(account=account)
         strategy, _ = Strategy.objects.get_or_create(

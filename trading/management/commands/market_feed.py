@@ -3,8 +3,10 @@ import threading
 
 from django.core.management.base import BaseCommand, CommandError
 
-from trading.marketdata import feed_run
+from trading.brokers.ib_feed import IbFeed
 from trading.marketdata.feeds.base import Feed
+from trading.marketdata.feeds.replay import ReplayFeed
+from trading.marketdata.runner import feed_run
 
 
 class Command(BaseCommand):
@@ -25,14 +27,10 @@ class Command(BaseCommand):
             raise CommandError("Choose one feed: --replay or --ib.")
         feed: Feed | None = None
         if replay:
-            from trading.marketdata.feeds.replay import ReplayFeed
-
             if speed < 0:
                 raise CommandError("--speed must be 0 (full speed) or more.")
             feed = ReplayFeed(replay, speed=speed or None, symbol=symbol)
         elif ib:
-            from trading.marketdata.feeds.ib import IbFeed
-
             feed = IbFeed([s.strip() for s in ib.split(",") if s.strip()])
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())

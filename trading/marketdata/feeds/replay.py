@@ -63,11 +63,6 @@ class ReplayFeed(Feed):
     def connect(self) -> None:
         if not self.path.is_file():
             raise FeedFatal(f"No file to replay at {self.path}.")
-        if self._is_parquet():
-            try:
-                import pyarrow  # noqa: F401
-            except ImportError as error:
-                raise FeedFatal("Replaying Parquet needs pyarrow (pyarrow==26.0.1 in requirements.txt).") from error
 
     def _is_parquet(self) -> bool:
         return self.path.suffix.lower() in {".parquet", ".pq"}

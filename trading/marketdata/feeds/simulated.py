@@ -9,6 +9,8 @@ from datetime import datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import TYPE_CHECKING
 
+from django.utils import timezone
+
 from trading.core.bars import PriceUpdate
 from trading.marketdata.feeds.base import Feed, wait_maintaining
 
@@ -83,8 +85,6 @@ class SimulatedFeed(Feed):
         return updates
 
     def run(self, manager: "MarketDataManager", stop: threading.Event) -> None:
-        from django.utils import timezone
-
         clock = self._clock or timezone.now
         seconds = self.interval.total_seconds()
         while not wait_maintaining(manager, stop, seconds):

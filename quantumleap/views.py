@@ -1,4 +1,4 @@
-"""Server-rendered pages: the live trading dashboard."""
+"""Server-rendered pages: the live trading dashboard and the operations dashboard (they show every app)."""
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -7,6 +7,7 @@ from django.shortcuts import render
 from django.views.decorators.csrf import ensure_csrf_cookie
 
 from accounts.permissions import is_operations
+from risk.selectors import trading_state_get
 from strategies.selectors import strategy_list
 from trading.selectors import account_for_user
 
@@ -16,7 +17,9 @@ from trading.selectors import account_for_user
 def dashboard(request: HttpRequest) -> HttpResponse:
     account = account_for_user(request.user)
     strategies = strategy_list(user=request.user).filter(account=account) if account is not None else []
-    return render(request, "trading/dashboard.html", {"account": account, "strategies": strategies})
+    trading_state = trading_state_get(account=account) if account is not None else None
+    context = {"account": account, "strategies": strategies, "trading_state": trading_state}
+    return render(request, "trading/dashboard.html", context)
 
 
 @login_required

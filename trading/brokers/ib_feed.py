@@ -1,4 +1,4 @@
-"""Interactive Brokers streaming through the broker adapter's subscribe_prices.
+"""Market data from Interactive Brokers: a feed streaming through the broker adapter's subscribe_prices.
 
 The adapter (trading/brokers/ib.py) calls back with (symbol, Decimal price,
 datetime) on its own event-loop thread. The callback only queues the tick;
@@ -15,6 +15,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from trading.brokers.base import broker_get
 from trading.core.bars import PriceUpdate
 from trading.marketdata.feeds.base import Feed, FeedDisconnected, FeedFatal
 
@@ -26,8 +27,6 @@ _ZERO = Decimal(0)
 
 
 def _broker_default() -> Any:
-    from trading.brokers.base import broker_get
-
     return broker_get()
 
 

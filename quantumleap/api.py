@@ -1,0 +1,17 @@
+"""Project-wide REST views: what operations watch."""
+
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.permissions import IsOperations
+from quantumleap.operations import operations_overview
+
+
+class OperationsApi(APIView):
+    permission_classes = [IsOperations]
+
+    @extend_schema(responses=dict)
+    def get(self, request):
+        return Response(operations_overview(now=timezone.now()))
