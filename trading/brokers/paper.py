@@ -16,6 +16,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
+from django.db import transaction
 
 from trading.brokers.base import (
     Broker,
@@ -120,12 +121,18 @@ def _close(venue_order: PaperVenueOrder, reason: str) -> None:
     venue_order.save(update_fields=["is_open", "closed_reason"])
 
 
+# The simulated venue is a system of its own: each call is one transaction on its book (the engine calls
+# cancel and modify outside its own transactions, as it would a real broker).
+_venue_call = transaction.atomic
+
+
 class PaperBroker(Broker):
     name = "paper"
 
     def __init__(self, model: FillModel | None = None) -> None:
         self.model = model or fill_model()
 
+    @_venue_call
     def place_order(self, request: BrokerOrderRequest, *, now: datetime) -> PlaceResult:
         held = _venue_order_lock(request.client_order_id)
         if held is not None:
@@ -172,11 +179,13 @@ class PaperBroker(Broker):
             _close(venue_order, "ioc")  # the remainder does not rest
         return PlaceResult(state=_state(venue_order), fills=tuple(fills))
 
+    @_venue_call
     def cancel_order(self, client_order_id: str, *, now: datetime) -> BrokerOrderState:
         venue_order = self._working(client_order_id)
         _close(venue_order, "canceled")
         return _state(venue_order)
 
+    @_venue_call
     def modify_order(
         self,
         client_order_id: str,
@@ -270,6 +279,7 @@ class PaperBroker(Broker):
                 triggered.append(venue_order.client_order_id)
         return triggered
 
+    @_venue_call
     def trigger(
         self, client_order_id: str, price: Decimal, *, now: datetime, available: Decimal | None = None
     ) -> list[BrokerFill]:
@@ -289,6 +299,7 @@ class PaperBroker(Broker):
         due = PaperVenueOrder.objects.filter(is_open=True, expires_at__lte=now).order_by("pk")
         return list(due.values_list("client_order_id", flat=True))
 
+    @_venue_call
     def expire(self, client_order_id: str, *, now: datetime) -> bool:
         """Close a DAY order at its session close; False when it is no longer working or not yet due."""
         venue_order = PaperVenueOrder.objects.select_for_update(no_key=True).get(client_order_id=client_order_id)
