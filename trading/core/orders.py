@@ -33,7 +33,7 @@ backtester call the same code.
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, ROUND_HALF_EVEN, Context, Decimal, Inexact, InvalidOperation, Rounded
+from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, ROUND_HALF_EVEN, Context, Decimal
 from enum import Enum, StrEnum
 from types import MappingProxyType
 from typing import ClassVar, Final
@@ -226,9 +226,10 @@ def is_open(status: OrderStatus) -> bool:
     return status in OPEN_STATUSES
 
 
-# Sums and products of fills are kept exact (any rounding would raise); only the average is rounded.
-_EXACT = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN, traps=[InvalidOperation, Inexact, Rounded])
-_AVERAGE = Context(prec=28, rounding=ROUND_HALF_EVEN, traps=[InvalidOperation])
+# Sums and products of finite decimals never round at the largest precision: the books stay exact.
+_EXACT = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN)
+# The one rounding, of the average fill price; fixed here so the caller's decimal context never changes it.
+_AVERAGE = Context(prec=28, rounding=ROUND_HALF_EVEN)
 _ZERO = Decimal(0)
 
 
@@ -239,9 +240,9 @@ def _require_decimal(name: str, value: object) -> None:
         raise ValueError(f"The {name} must be a finite number, got {value}.")
 
 
-def _require_positive(name: str, value: object) -> None:
+def _require_positive(name: str, value: Decimal) -> None:
     _require_decimal(name, value)
-    if value <= 0:  # type: ignore[operator]
+    if value <= 0:
         raise ValueError(f"The {name} must be a positive number, got {value}.")
 
 
@@ -375,7 +376,8 @@ def _fills_fit(status: OrderStatus, filled_quantity: Decimal, quantity: Decimal)
 
 @dataclass(frozen=True, kw_only=True)
 class OrderState:
-    """Everything the state machine knows of one order; build a new one with ``apply``, never by hand mid-life.
+    """Everything the state machine knows of one order. Build one for a new order or from a stored
+    one, then move it only with ``apply`` / ``transition``.
 
     Invariants (checked on construction): ``0 <= filled_quantity <= quantity``; ``filled_notional``
     is zero exactly when nothing filled; the status fits the fills (FILLED: all of it,
@@ -416,7 +418,7 @@ class OrderState:
         pending = self.status in PENDING_STATUSES
         if pending != (self.previous_status is not None):
             raise ValueError(f"An order in state {self.status} cannot have the previous status {self.previous_status}.")
-        if pending and (
+        if self.previous_status is not None and (
             self.previous_status not in WORKING_STATUSES
             or not _fills_fit(self.previous_status, self.filled_quantity, self.quantity)
         ):
