@@ -2,7 +2,7 @@
 
 import itertools
 import re
-from dataclasses import replace
+from dataclasses import FrozenInstanceError, replace
 from decimal import Decimal as D
 from decimal import localcontext
 
@@ -585,8 +585,21 @@ def test_only_a_pending_modify_holds_a_modification() -> None:
 def test_every_refusal_is_an_order_error_with_a_code_and_a_sentence() -> None:
     error = OrderError("Something is off.")
     assert (error.code, error.message, str(error)) == ("order_error", "Something is off.", "Something is off.")
+    assert error.args == ("Something is off.",)
     assert issubclass(IllegalTransition, OrderError)
     assert issubclass(FillExceedsQuantity, OrderError)
     assert issubclass(InvalidModification, OrderError)
     modification = InvalidModification("some_code", "Some sentence.")
     assert (modification.code, str(modification)) == ("some_code", "Some sentence.")
+
+
+def test_states_events_and_moves_are_immutable() -> None:
+    moved = transition(ACCEPTED, Filled(D(1), D(1)))
+    for value, name in [(ACCEPTED, "status"), (moved.event, "quantity"), (moved, "state"), (Rejected(), "code")]:
+        with pytest.raises(FrozenInstanceError):
+            setattr(value, name, None)
+
+
+def test_an_order_state_is_built_by_keyword() -> None:
+    with pytest.raises(TypeError):
+        OrderState(D(10))  # type: ignore[misc]
