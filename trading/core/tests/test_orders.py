@@ -4,9 +4,13 @@ import pytest
 
 from trading.core.orders import (
     OPEN_STATUSES,
+    PENDING_STATUSES,
+    PREVIOUS,
     TERMINAL_STATUSES,
     TRANSITIONS,
+    WORKING_STATUSES,
     IllegalTransition,
+    OrderError,
     OrderStatus,
     OrderTrigger,
     OrderType,
@@ -46,10 +50,10 @@ EXPECTED = {
     (S.PENDING_CANCEL, T.CANCEL): S.CANCELED,
     (S.PENDING_CANCEL, T.PARTIAL_FILL): S.PENDING_CANCEL,
     (S.PENDING_CANCEL, T.FILL): S.FILLED,
-    (S.PENDING_CANCEL, T.CANCEL_REJECT): S.ACCEPTED,
+    (S.PENDING_CANCEL, T.CANCEL_REJECT): PREVIOUS,
     (S.PENDING_CANCEL, T.EXPIRE): S.EXPIRED,
-    (S.PENDING_MODIFY, T.MODIFY_ACCEPT): S.ACCEPTED,
-    (S.PENDING_MODIFY, T.MODIFY_REJECT): S.ACCEPTED,
+    (S.PENDING_MODIFY, T.MODIFY_ACCEPT): PREVIOUS,
+    (S.PENDING_MODIFY, T.MODIFY_REJECT): PREVIOUS,
     (S.PENDING_MODIFY, T.PARTIAL_FILL): S.PENDING_MODIFY,
     (S.PENDING_MODIFY, T.FILL): S.FILLED,
     (S.PENDING_MODIFY, T.CANCEL): S.CANCELED,
@@ -67,9 +71,38 @@ def test_table_is_exactly_the_expected_moves() -> None:
     assert dict(TRANSITIONS) == EXPECTED
 
 
-@pytest.mark.parametrize(("status", "trigger"), list(EXPECTED))
+FIXED = [pair for pair, target in EXPECTED.items() if target is not PREVIOUS]
+RESTORING = [pair for pair, target in EXPECTED.items() if target is PREVIOUS]
+
+
+def test_only_a_refused_cancel_and_an_answered_modify_return_to_the_previous_status() -> None:
+    assert set(RESTORING) == {
+        (S.PENDING_CANCEL, T.CANCEL_REJECT),
+        (S.PENDING_MODIFY, T.MODIFY_ACCEPT),
+        (S.PENDING_MODIFY, T.MODIFY_REJECT),
+    }
+
+
+@pytest.mark.parametrize(("status", "trigger"), FIXED)
 def test_legal_transition_yields_target(status: OrderStatus, trigger: OrderTrigger) -> None:
     assert next_status(status, trigger) is EXPECTED[(status, trigger)]
+    # The previous status only answers the rows that return to it.
+    assert next_status(status, trigger, previous=S.SUBMITTED) is EXPECTED[(status, trigger)]
+
+
+@pytest.mark.parametrize(("status", "trigger"), RESTORING)
+@pytest.mark.parametrize("previous", sorted(WORKING_STATUSES))
+def test_restoring_rows_answer_the_previous_status(
+    status: OrderStatus, trigger: OrderTrigger, previous: OrderStatus
+) -> None:
+    assert next_status(status, trigger, previous=previous) is previous
+
+
+@pytest.mark.parametrize(("status", "trigger"), RESTORING)
+def test_restoring_rows_answer_accepted_when_the_caller_knows_no_previous_status(
+    status: OrderStatus, trigger: OrderTrigger
+) -> None:
+    assert next_status(status, trigger) is S.ACCEPTED
 
 
 @pytest.mark.parametrize(("status", "trigger"), ILLEGAL)
@@ -77,6 +110,7 @@ def test_every_other_pair_is_illegal(status: OrderStatus, trigger: OrderTrigger)
     with pytest.raises(IllegalTransition) as caught:
         next_status(status, trigger)
     error = caught.value
+    assert isinstance(error, OrderError)
     assert error.code == "illegal_transition"
     assert error.status is status
     assert error.trigger is trigger
@@ -104,6 +138,17 @@ def test_terminal_and_open_partition_the_statuses() -> None:
     assert {S.FILLED, S.CANCELED, S.REJECTED, S.EXPIRED} == TERMINAL_STATUSES
     assert set(S) == OPEN_STATUSES | TERMINAL_STATUSES
     assert not OPEN_STATUSES & TERMINAL_STATUSES
+
+
+def test_working_and_pending_statuses() -> None:
+    assert {S.SUBMITTED, S.ACCEPTED, S.PARTIALLY_FILLED} == WORKING_STATUSES
+    assert {S.PENDING_CANCEL, S.PENDING_MODIFY} == PENDING_STATUSES
+
+
+@pytest.mark.parametrize("status", list(S))
+def test_a_status_takes_both_fill_triggers_or_neither(status: OrderStatus) -> None:
+    # The machine picks PARTIAL_FILL or FILL from the quantities: legality must not depend on which.
+    assert ((status, T.PARTIAL_FILL) in TRANSITIONS) is ((status, T.FILL) in TRANSITIONS)
 
 
 @pytest.mark.parametrize("status", list(S))
