@@ -18,8 +18,8 @@ a missing or unparseable value or time, an unsorted or duplicate timestamp, a pr
 that is not positive, a high below the low, an open or close outside [low, high], a
 negative volume. Price comparisons run on float64, exact for prices of up to 15
 significant digits. Gaps are a report, not an error: the frequency is the most
-common step between timestamps (or given); daily data whose days are all weekdays
-is counted in business days (weekends are not gaps, holidays are); every step longer
+common step between timestamps (or given); daily data (every time at midnight) on
+weekdays only is counted in business days (weekends are not gaps, holidays are); every step longer
 than the frequency is a gap of ``step / frequency - 1`` missing periods.
 
 Streams are generators that convert a chunk of rows at a time, so memory stays flat
@@ -28,11 +28,12 @@ in the number of rows; ``csv_bars`` and ``parquet_bars`` never hold the whole fi
 
 import importlib.util
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from itertools import repeat
+from itertools import chain, repeat
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +49,7 @@ DAY = timedelta(days=1)
 DEFAULT_CHUNK_ROWS = 65_536
 SAMPLES = ("GOOG", "EURUSD", "BTCUSD")
 _ZERO = Decimal(0)
-_make_bar = Bar._make
+_new_tuple = tuple.__new__
 
 MISSING_COLUMN = "missing_column"
 MISSING_TIME = "missing_time"
@@ -224,6 +225,7 @@ class _Validator:
         self.problems: list[DataProblem] = []
         self.gaps: list[Gap] = []
         self.last: pd.Timestamp | None = None
+        self.last_us: int | None = None  # the same, in microseconds since the epoch
         self.start: pd.Timestamp | None = None
         self.columns_checked = False
 
@@ -371,9 +373,9 @@ class _Validator:
         stamps = times.asi8[valid]
         if self.start is None:
             self.start = times[valid[0]]
-        previous = np.concatenate((([self.last.value] if self.last is not None else []), stamps[:-1])).astype(np.int64)
-        current = stamps if self.last is not None else stamps[1:]
-        rows = valid if self.last is not None else valid[1:]
+        previous = np.concatenate((([self.last_us] if self.last_us is not None else []), stamps[:-1])).astype(np.int64)
+        current = stamps if self.last_us is not None else stamps[1:]
+        rows = valid if self.last_us is not None else valid[1:]
         steps = current - previous
         for k in np.flatnonzero(steps <= 0):
             i = rows[k]
@@ -387,15 +389,17 @@ class _Validator:
             self.problems.append(DataProblem(code, message, offset + i, at))
         if self.frequency is None:
             positive = steps[steps > 0]
-            if len(positive):
+            stamped = times[valid]
+            if len(stamped) > 1 and (stamped == stamped.normalize()).all() and (stamped.dayofweek < 5).all():
+                # Daily data on weekdays only: a business-day calendar (weekends are no gaps, holidays are).
+                self.frequency, self.business_days = DAY, True
+            elif len(positive):
                 values, counts = np.unique(positive, return_counts=True)
                 self.frequency = timedelta(microseconds=int(values[np.argmax(counts)]))
-                if self.frequency == DAY:
-                    weekdays = times[valid].dayofweek
-                    self.business_days = bool((weekdays < 5).all())
         if self.frequency is not None:
             self._gaps(previous, current, steps)
         self.last = times[valid[-1]]
+        self.last_us = int(stamps[-1])
 
     def _gaps(self, previous: np.ndarray, current: np.ndarray, steps: np.ndarray) -> None:
         assert self.frequency is not None
@@ -434,40 +438,60 @@ def validate_ohlcv_chunks(frames: Iterable[pd.DataFrame], *, frequency: timedelt
 
 def _to_decimal(value: Any) -> Decimal:
     if isinstance(value, Decimal):
-        return value
-    if isinstance(value, float):
-        return Decimal(repr(value))
-    if isinstance(value, int | np.integer):
-        return Decimal(int(value))
-    return Decimal(str(value).strip())
+        converted = value
+    elif isinstance(value, float):
+        converted = Decimal(repr(value))
+    elif isinstance(value, int):
+        converted = Decimal(value)
+    else:
+        converted = Decimal(str(value).strip())
+    if not converted.is_finite():
+        raise ValueError(f"{value!r} is not a finite number; validate the data first (validate_ohlcv).")
+    return converted
 
 
-def _decimals(series: pd.Series) -> list[Decimal]:
-    """A column as Decimals, each distinct value converted once."""
-    values = series.to_numpy().tolist() if series.dtype.kind in "fiu" else series.tolist()
-    cache: dict[Any, Decimal] = {}
-    out = []
-    append = out.append
-    for value in values:
-        converted = cache.get(value)
-        if converted is None:
-            try:
-                converted = cache[value] = _to_decimal(value)
-            except (InvalidOperation, ValueError, TypeError):
-                raise ValueError(f"{value!r} is not a number; validate the data first (validate_ohlcv).") from None
-        append(converted)
-    return out
+class _Decimals:
+    """Columns to ``Decimal``: each distinct value converted once, and one object per value, shared across
+    columns and chunks (an open equal to the last close is the same object), in a bounded cache."""
+
+    def __init__(self, limit: int = 1 << 17) -> None:
+        self.limit = limit
+        self.caches: dict[str, dict[Any, Decimal]] = {}
+
+    def column(self, series: pd.Series) -> Sequence[Decimal]:
+        kind = series.dtype.kind
+        cache = self.caches.setdefault(kind, {})
+        # Hash-based factorization (no sort); text keeps its exact characters, so "100.10" stays Decimal("100.10").
+        codes, unique = pd.factorize(series.to_numpy(), use_na_sentinel=False)
+        keys = unique.tolist()
+        if len(cache) + len(keys) > self.limit:
+            cache.clear()
+        get = cache.get
+        converted = []
+        append = converted.append
+        for key in keys:
+            value = get(key)
+            if value is None:
+                try:
+                    value = cache[key] = _to_decimal(key)
+                except (InvalidOperation, TypeError, ValueError):
+                    raise ValueError(f"{key!r} is not a number; validate the data first (validate_ohlcv).") from None
+            append(value)
+        if len(codes) == 1:
+            return [converted[int(codes[0])]]
+        return itemgetter(*codes.tolist())(converted)  # type: ignore[no-any-return]
 
 
-def _frame_chunk_bars(frame: pd.DataFrame, symbol: str) -> Iterator[Bar]:
+def _frame_chunk_bars(frame: pd.DataFrame, symbol: str, decimals: _Decimals) -> Iterator[Bar]:
     columns = _columns(frame)
     raw_times = _time_values(frame, columns)
     if raw_times is None:
         raise ValueError("No timestamps: give a DatetimeIndex or a column named timestamp, time, datetime or date.")
     times = _utc_times(raw_times).to_pydatetime()
-    opens, highs, lows, closes = (_decimals(frame[columns[name]]) for name in REQUIRED_COLUMNS)
-    volumes = _decimals(frame[columns[VOLUME]]) if VOLUME in columns else repeat(_ZERO)
-    return map(_make_bar, zip(repeat(symbol), times, opens, highs, lows, closes, volumes))
+    opens, highs, lows, closes = (decimals.column(frame[columns[name]]) for name in REQUIRED_COLUMNS)
+    volumes = decimals.column(frame[columns[VOLUME]]) if VOLUME in columns else repeat(_ZERO)
+    # tuple.__new__(Bar, row) is Bar._make(row) without a Python frame per bar.
+    return map(_new_tuple, repeat(Bar), zip(repeat(symbol), times, opens, highs, lows, closes, volumes))
 
 
 def ohlcv_bars(
@@ -492,8 +516,10 @@ def ohlcv_bars(
 
 
 def _chunked(frame: pd.DataFrame, symbol: str, chunk_rows: int) -> Iterator[Bar]:
-    for start in range(0, len(frame), chunk_rows):
-        yield from _frame_chunk_bars(frame.iloc[start : start + chunk_rows], symbol)
+    decimals = _Decimals()
+    chunks = (frame.iloc[start : start + chunk_rows] for start in range(0, len(frame), chunk_rows))
+    # A chunk is converted when the previous one is used up; chain iterates the bars in C.
+    return chain.from_iterable(_frame_chunk_bars(chunk, symbol, decimals) for chunk in chunks)
 
 
 class FrameBars:
@@ -546,8 +572,9 @@ def validate_csv(path: str | Path, *, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> O
     return validate_ohlcv_chunks(_csv_chunks(path, chunk_rows))
 
 
-def _validated_stream(chunks: Iterable[pd.DataFrame], symbol: str, validate: bool) -> Iterator[Bar]:
+def _validated_chunks(chunks: Iterable[pd.DataFrame], symbol: str, validate: bool) -> Iterator[Iterator[Bar]]:
     validator = _Validator()
+    decimals = _Decimals()
     for chunk in chunks:
         if validate:
             problems = validator.add(chunk)
@@ -555,7 +582,11 @@ def _validated_stream(chunks: Iterable[pd.DataFrame], symbol: str, validate: boo
                 raise InvalidOhlcvData(
                     OhlcvReport(rows=validator.rows, problems=tuple(problems), frequency=validator.frequency)
                 )
-        yield from _frame_chunk_bars(chunk, symbol)
+        yield _frame_chunk_bars(chunk, symbol, decimals)
+
+
+def _validated_stream(chunks: Iterable[pd.DataFrame], symbol: str, validate: bool) -> Iterator[Bar]:
+    return chain.from_iterable(_validated_chunks(chunks, symbol, validate))
 
 
 def csv_bars(
