@@ -27,11 +27,12 @@ Conventions (``BacktestConfig``)
     order; an expired signal, a size under one lot and a stop loss or take profit on the
     wrong side are skipped with the live intake's codes.
     Entries that carry ``stop_loss`` get a protective stop, and with ``take_profit`` too
-    a take-profit limit, both one-cancels-other, working from the entry's fill (a fill
-    at the open leaves the rest of that bar to them). Limit and stop fills follow
-    ``fills.py`` (gap rule: a bar opening beyond the level fills at the open; stop
-    before take profit within one bar). A protective exit sets the generator's target
-    to FLAT.
+    a take-profit limit, both one-cancels-other. After a fill at the open they work through
+    the rest of that bar; after a fill inside a bar (a resting limit entry), from the next
+    bar, since the path inside the bar is unknown. Limit and stop fills follow ``fills.py``
+    (gap rule: a bar opening beyond the level fills at the open; what the open reaches
+    fills first, then stops before take profits). A protective exit sets the generator's
+    target to the position held (FLAT).
     Fill times: a fill at the open or within a bar is stamped with the bar's time; a fill
     at the close with the bar's time plus ``bar_interval`` (when it happened). Trades
     take the entry and exit fills' times.
@@ -73,6 +74,7 @@ from strategies.core.backtest.fills import (
     FillTiming,
     Slippage,
     limit_fill_price,
+    reached_at_open,
     stop_fill_price,
 )
 from strategies.core.backtest.orders import OrderStatus, OrderTrigger, OrderType, Side, SimOrder, order_event
@@ -755,8 +757,17 @@ class Backtest:
         book.working = [*orders, *book.working]
 
     def _work(self, book: _Book, bar: Bar) -> None:
-        """Resting orders against ``bar``'s range (fills.py's trigger and gap rules)."""
-        for order in list(book.working):
+        """Resting orders against ``bar``'s range (fills.py's trigger and gap rules).
+
+        An order the open already reaches fills first, at the open; the others then in book
+        order, stops before take profits.
+        """
+        working = book.working
+        if len(working) > 1:
+            working = sorted(working, key=lambda o: not reached_at_open(o.order_type, o.side, o.level, bar))
+        else:
+            working = list(working)
+        for order in working:
             if order.status is not OrderStatus.ACCEPTED:
                 continue
             if order.order_type is OrderType.STOP:
@@ -993,8 +1004,8 @@ class Backtest:
         if end is not None and (not self._curve or self._curve[-1].at != end):
             self._sample(end)
         metrics = performance(self._equity_daily, self._trades) if self._equity_daily else None
-        if self.progress is not None:
-            self.progress(count, self.total_bars)
+        if self.progress is not None and count % config.progress_every:
+            self.progress(count, self.total_bars)  # the last stretch (a checkpoint already reported the rest)
         return BacktestResult(
             status=status,
             bars=count,

@@ -15,8 +15,9 @@ Limit and stop orders, on a bar ``(open, high, low, close)``
     A sell stop mirrors it: ``low <= S``, fills at ``S`` or at an open ``<= S``.
     Slippage applies to market and stop fills (a stop becomes a market order when
     it triggers), never to a limit fill (a limit never fills beyond its price).
-    When a position's stop loss and take profit both lie within one bar, the stop
-    fills first (the pessimistic reading of a bar whose path inside is unknown).
+    When a position's stop loss and take profit both lie within one bar's range, the
+    one the open already reaches fills first (at the open); if the open reaches neither,
+    the stop fills first (the pessimistic reading of a bar whose path inside is unknown).
 
 Commission (``commission(quantity, price) -> Decimal`` per fill; entry and exit each pay)
     ``PerShare(rate, minimum)``, ``PerOrder(fee)`` and ``Bps(bps)`` are
@@ -40,7 +41,7 @@ from typing import Protocol
 
 from trading.core.bars import Bar
 from trading.core.fills import CommissionModel, FillModel
-from trading.core.orders import Side
+from trading.core.orders import OrderType, Side
 
 CENT = Decimal("0.01")
 _BPS = Decimal(10000)
@@ -81,6 +82,13 @@ def stop_fill_price(side: Side, stop: Decimal, bar: Bar) -> Decimal | None:
     if bar.open <= stop:
         return bar.open
     return stop if bar.low <= stop else None
+
+
+def reached_at_open(order_type: OrderType, side: Side, level: Decimal, bar: Bar) -> bool:
+    """True when the bar's open alone triggers a stop or reaches a limit at ``level`` (it then fills at the open)."""
+    if order_type is OrderType.STOP:
+        return bar.open >= level if side is Side.BUY else bar.open <= level
+    return bar.open <= level if side is Side.BUY else bar.open >= level
 
 
 # ---- commission -------------------------------------------------------------------------------------------------

@@ -79,6 +79,13 @@ class SimOrder:
         self.oco: list[SimOrder] | None = None
 
     @property
+    def level(self) -> Decimal:
+        """The price a resting order waits for: the stop for a stop, the limit for a limit."""
+        level = self.stop_price if self.order_type is OrderType.STOP else self.limit_price
+        assert level is not None
+        return level
+
+    @property
     def remaining_quantity(self) -> Decimal:
         return self.quantity - self.filled_quantity
 
