@@ -77,7 +77,7 @@ def kupiec_pof(
         raise ValueError(f"Need 0 <= exceptions <= observations, got {exceptions} of {observations}.")
     if not 0 < confidence < 1:
         raise ValueError(f"The confidence must lie in (0, 1), got {confidence}.")
-    p = 1 - confidence
+    p = float(1 - Decimal(str(confidence)))  # 0.05, not 0.050000000000000044
     if observations == 0:
         return KupiecResult(0, 0, p, None, None, None, significance)
     n, x = observations, exceptions
