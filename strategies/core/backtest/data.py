@@ -589,6 +589,14 @@ def _validated_stream(chunks: Iterable[pd.DataFrame], symbol: str, validate: boo
     return chain.from_iterable(_validated_chunks(chunks, symbol, validate))
 
 
+def frames_bars(chunks: Iterable[pd.DataFrame], symbol: str, *, validate: bool = True) -> Iterator[Bar]:
+    """Bars from consecutive frames of one series (a generator of chunks: memory flat however long it runs).
+
+    Each chunk is validated before its bars are handed out, as ``csv_bars`` does.
+    """
+    return _validated_stream(chunks, symbol, validate)
+
+
 def csv_bars(
     path: str | Path, symbol: str, *, validate: bool = True, chunk_rows: int = DEFAULT_CHUNK_ROWS
 ) -> Iterator[Bar]:
@@ -666,6 +674,7 @@ __all__ = [
     "OhlcvReport",
     "bar_list",
     "csv_bars",
+    "frames_bars",
     "ohlcv_bars",
     "parquet_bars",
     "read_ohlcv_csv",

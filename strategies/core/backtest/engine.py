@@ -317,6 +317,8 @@ class Backtest:
             self.generator = None
             self.replay = sorted(strategy, key=lambda s: s.at)
         self.sizing: Sizing = config.sizing or (FractionOfEquity() if self.generator else FractionOfCapital())
+        self._commission = config.commission.commission
+        self._slippage = config.slippage.price
         self.progress = progress
         self.should_cancel = should_cancel
         self.on_trade = on_trade
@@ -370,6 +372,9 @@ class Backtest:
         stride_mask = 0  # sample the curve when (count & stride_mask) == 0
         curve_limit = 2 * config.curve_points
         trade_from = config.trade_from
+        warming = trade_from is not None
+        replaying = bool(replay)
+        held = self._held
         status = COMPLETED
         count = 0
         start: datetime | None = None
@@ -385,10 +390,10 @@ class Backtest:
                     start = minute
             if minute >= day_end:
                 day_end = self._roll_day(minute)
-            if not self._trading and minute >= trade_from:  # type: ignore[operator]
-                self._trading = True
-            if replay and self._replay_next < len(replay):
-                self._replay_due(minute, next_open)
+            if warming and minute >= trade_from:  # type: ignore[operator]
+                self._trading, warming = True, False
+            if replaying:
+                replaying = self._replay_due(minute, next_open)
             if book.pending and next_open:
                 self._act_pending(book, bar, bar[2], minute)
             if book.working:
@@ -406,7 +411,10 @@ class Backtest:
             close = bar[5]
             qty = book.qty
             if qty:
-                self._value += qty * (close - book.mark)
+                if len(held) == 1:
+                    self._value = qty * close  # the only position: its value, not a running sum
+                else:
+                    self._value += qty * (close - book.mark)
                 book.mark = close
                 equity = self._cash + self._value
                 if equity > self._peak:
@@ -504,10 +512,9 @@ class Backtest:
                 )
             )
 
-    def _snapshot(self, book: _Book, at: datetime) -> RiskSnapshot:
-        held = tuple(Holding(b.symbol, b.qty, b.position.average_price) for b in self._held.values())
-        # Every working order, as live's book_read lists them: one per OCO group (its first, the stop).
-        pending = tuple(
+    def _pending(self) -> tuple[PendingOrder, ...]:
+        """Every working order, as live's book_read lists them: one per OCO group (its first, the stop)."""
+        return tuple(
             PendingOrder(
                 o.symbol,
                 o.side,
@@ -520,17 +527,20 @@ class Backtest:
             for o in b.working
             if o.oco is None or o.oco[0] is o
         )
-        equity = self._equity()
+
+    def _snapshot(self, book: _Book, at: datetime) -> RiskSnapshot:
+        held = tuple([Holding(b.symbol, b.qty, b.position.average_price) for b in self._held.values()])
+        pending = self._pending() if self._any_working() else ()
+        equity = self._cash + self._value
         prices = {s: b.mark for s, b in self._held.items()}
         if book.mark is not None:
             prices[book.symbol] = book.mark
         times: tuple[datetime, ...] = tuple(self._order_times) if self._order_times is not None else ()
+        capital = self.config.strategy_capital
         return RiskSnapshot(
             cash=self._cash,
             equity=equity,
-            strategy_capital=self.config.strategy_capital
-            if self.config.strategy_capital is not None
-            else max(equity, _ZERO),
+            strategy_capital=capital if capital is not None else max(equity, _ZERO),
             strategy_holdings=held,
             strategy_orders=pending,
             account_holdings=held,
@@ -542,6 +552,13 @@ class Backtest:
             account_order_times=times,
             day_start_equity=self._day_start_equity,
             high_water_mark=max(self._peak, equity),
+        )
+
+    def _any_working(self) -> bool:
+        return (
+            any(b.working for b in self._books.values())
+            if len(self._books) > 1
+            else bool(next(iter(self._books.values())).working)
         )
 
     def _available(self) -> Decimal:
@@ -586,16 +603,17 @@ class Backtest:
         )
         self._orders += 1
         if validate:
+            config = self.config
             intent = OrderIntent(
                 book.symbol,
                 side,
                 quantity,
                 reference_price,
-                lot_size=self.config.lot_size,
+                lot_size=config.lot_size,
                 reserve_buffer=_ZERO if order_type is OrderType.LIMIT else None,
                 limit_price=limit_price,
-                sector=self.config.sectors.get(book.symbol),
-                shortable=book.symbol not in self.config.not_shortable,
+                sector=config.sectors.get(book.symbol) if config.sectors else None,
+                shortable=book.symbol not in config.not_shortable,
             )
             validation = validate_order(self._snapshot(book, at), intent, now=at)
             if not validation.is_valid:
@@ -625,7 +643,7 @@ class Backtest:
         """Book a whole fill of ``order`` at ``price`` (slippage already applied)."""
         quantity = order.remaining_quantity
         side = order.side
-        commission = self.config.commission.commission(quantity, price)
+        commission = self._commission(quantity, price)
         order_event(order, OrderTrigger.FILL, quantity=quantity, price=price)
         before = book.qty
         book.position = after = apply_fill(
@@ -641,7 +659,7 @@ class Backtest:
         fill = TradeFill(book.symbol, at, side, quantity, price, commission, model, confidence)
         self._all_fills.append(fill)
         book.fills.append(fill)
-        if after.quantity == 0 or (before > 0) != (after.quantity > 0):
+        if after.quantity == 0 or (before and (before > 0) != (after.quantity > 0)):
             # Flat again, or flipped through zero: the round trip(s) just closed.
             trades = closed_trades(book.fills)
             for trade in trades[book.emitted :]:
@@ -672,7 +690,7 @@ class Backtest:
             book, side, quantity, OrderType.MARKET, at=at, reference_price=price, purpose=purpose, signal_id=signal_id
         )
         if order is not None:
-            self._fill(book, order, self.config.slippage.price(side, price), at, model=model, confidence=confidence)
+            self._fill(book, order, self._slippage(side, price), at, model=model, confidence=confidence)
         return order
 
     def _cancel_working(self, book: _Book, purposes: tuple[str, ...] = (STOP_LOSS, TAKE_PROFIT)) -> None:
@@ -775,7 +793,7 @@ class Backtest:
                 if price is None:
                     continue
                 self._mark(book, price)
-                price = self.config.slippage.price(order.side, price)
+                price = self._slippage(order.side, price)
             else:
                 price = limit_fill_price(order.side, order.limit_price, bar)  # type: ignore[arg-type]
                 if price is None:
@@ -852,8 +870,8 @@ class Backtest:
             commission=self.config.commission,
         )
 
-    def _replay_due(self, minute: datetime, next_open: bool) -> None:
-        """Hand each recorded signal whose time has come to its symbol's book."""
+    def _replay_due(self, minute: datetime, next_open: bool) -> bool:
+        """Hand each recorded signal whose time has come to its symbol's book; False once all are handed out."""
         replay = self.replay
         horizon = minute if next_open else minute + self.config.bar_interval
         index = self._replay_next
@@ -867,6 +885,7 @@ class Backtest:
                 target.pending.append(signal)
             index += 1
         self._replay_next = index
+        return index < len(replay)
 
     def _external(self, book: _Book, signal: ExternalSignal, price: Decimal, at: datetime) -> None:
         """A recorded producer signal, as the live intake takes it (strategies.services._signal_to_orders)."""
