@@ -77,7 +77,15 @@ from strategies.core.backtest.fills import (
     reached_at_open,
     stop_fill_price,
 )
-from strategies.core.backtest.orders import OrderStatus, OrderTrigger, OrderType, Side, SimOrder, order_event
+from strategies.core.backtest.orders import (
+    OrderStatus,
+    OrderTrigger,
+    OrderType,
+    Side,
+    SimOrder,
+    next_status,
+    order_event,
+)
 from strategies.core.backtest.signals import ExternalSignal
 from strategies.core.backtest.sizing import FractionOfCapital, FractionOfEquity, Sizing
 from strategies.core.generators import GeneratedSignal, SignalGenerator, Target
@@ -101,6 +109,9 @@ DAY = timedelta(days=1)
 
 # Every limit off or out of reach, and no reserve buffer: an order is refused only by a gate or by
 # buying power it does not have (the one check no limit switches off).
+_SUBMIT, _ACCEPT = OrderTrigger.SUBMIT, OrderTrigger.ACCEPT
+_RANK = {target: target.rank for target in Target}
+
 WIDE_OPEN_LIMITS = RiskLimits(
     max_position_fraction=Decimal(1_000_000),
     reserve_buffer=_ZERO,
@@ -454,13 +465,6 @@ class Backtest:
             if drawdown > self._max_drawdown:
                 self._max_drawdown = drawdown
 
-    def _track(self) -> None:
-        equity = self._equity()
-        if equity > self._peak:
-            self._new_peak(equity)
-        elif equity < self._trough:
-            self._trough = equity
-
     def _sample(self, at: datetime) -> None:
         equity = self._equity()
         peak = max(self._peak, equity)
@@ -626,8 +630,8 @@ class Backtest:
                 order.quantity = validation.approved_quantity
         if self._order_times is not None:
             self._order_times.append(at)
-        order_event(order, OrderTrigger.SUBMIT)
-        order_event(order, OrderTrigger.ACCEPT)
+        # NEW -> SUBMITTED -> ACCEPTED (no fill to book: the state machine alone).
+        order.status = next_status(next_status(order.status, _SUBMIT), _ACCEPT)
         return order
 
     def _fill(
@@ -659,19 +663,24 @@ class Backtest:
         fill = TradeFill(book.symbol, at, side, quantity, price, commission, model, confidence)
         self._all_fills.append(fill)
         book.fills.append(fill)
-        if after.quantity == 0 or (before and (before > 0) != (after.quantity > 0)):
+        now = after.quantity
+        if not now or (before and (before > 0) != (now > 0)):
             # Flat again, or flipped through zero: the round trip(s) just closed.
             trades = closed_trades(book.fills)
             for trade in trades[book.emitted :]:
                 self._trades.append(trade)
                 if self.on_trade is not None:
                     self.on_trade(trade)
-            if after.quantity == 0:
+            if not now:
                 book.fills = []
                 book.emitted = 0
             else:
                 book.emitted = len(trades)
-        self._track()
+        equity = self._cash + self._value
+        if equity > self._peak:
+            self._new_peak(equity)
+        elif equity < self._trough:
+            self._trough = equity
 
     def _market(
         self,
@@ -830,7 +839,7 @@ class Backtest:
         """Trade the symbol to the signal's target: close what points the other way, then open the new size."""
         generator = self.generator
         assert generator is not None
-        want = signal.target.rank
+        want = _RANK[signal.target]
         opposed = book.qty and (book.qty > 0) != (want > 0)
         if opposed and not self._close(book, price, at, purpose=EXIT, signal_id=signal.id):
             generator.set_target(book.symbol, self._held_target(book))

@@ -18,7 +18,7 @@ from decimal import Decimal
 
 from trading.core.orders import OrderStatus, OrderTrigger, OrderType, Side, next_status
 
-__all__ = ["OrderStatus", "OrderTrigger", "OrderType", "Side", "SimOrder", "order_event"]
+__all__ = ["OrderStatus", "OrderTrigger", "OrderType", "Side", "SimOrder", "next_status", "order_event"]
 
 _ZERO = Decimal(0)
 NEW = OrderStatus.NEW
