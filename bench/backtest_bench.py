@@ -46,7 +46,7 @@ sys.path.insert(0, str(ROOT))
 GOAL = 300_000
 CHUNK = 65_536
 
-from strategies.core.backtest.data import FrameBars, frames_bars  # noqa: E402
+from strategies.core.backtest.data import FrameBars, frames_bars, validate_ohlcv  # noqa: E402
 from strategies.core.backtest.engine import BacktestConfig, run_backtest  # noqa: E402
 from strategies.core.backtest.signals import strategy_generator  # noqa: E402
 from strategies.core.backtest.sizing import ALL_IN  # noqa: E402
@@ -153,9 +153,12 @@ def machine() -> str:
 
 def child(args: argparse.Namespace) -> None:
     """One RSS measurement in a fresh process; prints 'MB' figures for the parent."""
-    if args.child == "ours-stream":
+    if args.child in ("ours-stream", "ours-stream-quiet"):
+        # Quiet: every signal in the warm-up, so no trade: what the engine holds per bar alone.
+        quiet = pd.Timestamp("2100-01-01", tz="UTC").to_pydatetime() if args.child == "ours-stream-quiet" else None
         before = current_rss_mb()
-        result = ours(frames_bars(synthetic_chunks(args.bars, args.seed), "SYN", validate=False), args.flip)
+        stream = frames_bars(synthetic_chunks(args.bars, args.seed), "SYN", validate=False)
+        result = ours(stream, args.flip, trade_from=quiet)
         print(f"{peak_rss_mb():.1f} {peak_rss_mb() - before:.1f} {len(result.trades)}")
         return
     frame = synthetic_frame(args.bars, args.seed)
@@ -198,7 +201,10 @@ def main() -> None:
     parser.add_argument("--periods", default="10,20", help="fast,slow SMA periods")
     parser.add_argument("--no-theirs", action="store_true", help="skip backtesting.py")
     parser.add_argument("--no-rss", action="store_true", help="skip the peak RSS runs at 100k and 1M bars")
-    parser.add_argument("--child", choices=["ours-stream", "ours-frame", "theirs-frame"], help=argparse.SUPPRESS)
+    parser.add_argument("--only-rss", action="store_true", help="only the peak RSS runs")
+    parser.add_argument(
+        "--child", choices=["ours-stream", "ours-stream-quiet", "ours-frame", "theirs-frame"], help=argparse.SUPPRESS
+    )
     parser.add_argument("--flip", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     global FAST, SLOW
@@ -207,19 +213,20 @@ def main() -> None:
         child(args)
         return
 
-    print(f"QuantumLeap backtest benchmark: SMA 10/20 crossover over {args.bars:,} synthetic 1-minute bars")
+    print(f"QuantumLeap backtest benchmark: SMA {FAST}/{SLOW} crossover over {args.bars:,} synthetic 1-minute bars")
     print(f"machine: {machine()}")
-    frame = synthetic_frame(args.bars, args.seed)
-    source = FrameBars(frame, "SYN", validate=False)
-    from strategies.core.backtest.data import validate_ohlcv
-
-    started = time.perf_counter()
-    report = validate_ohlcv(frame)
-    print(f"data: validate_ohlcv {time.perf_counter() - started:.2f} s ({report.summary()}), not counted below")
     strategies = ["flip", "long"] if args.strategy == "both" else [args.strategy]
-    if not args.no_theirs:
-        theirs(frame.iloc[:200], True)  # import backtesting.py (and its plotting stack) before timing it
-    last = frame.index[-1].to_pydatetime()
+    if args.only_rss:
+        strategies = []
+    else:
+        frame = synthetic_frame(args.bars, args.seed)
+        source = FrameBars(frame, "SYN", validate=False)
+        started = time.perf_counter()
+        report = validate_ohlcv(frame)
+        print(f"data: validate_ohlcv {time.perf_counter() - started:.2f} s ({report.summary()}), not counted below")
+        last = frame.index[-1].to_pydatetime()
+        if not args.no_theirs:
+            theirs(frame.iloc[:200], True)  # import backtesting.py (and its plotting stack) before timing it
     for name in strategies:
         flip = name == "flip"
         wall, cpu, result = timed(lambda flip=flip: ours(source, flip), args.repeat)
@@ -236,7 +243,7 @@ def main() -> None:
         )
         print(
             f"{'  bars alone':16}{args.bars / quiet_wall:>12,.0f}{args.bars / quiet_cpu:>12,.0f}   no orders; "
-            f"each order (signal, risk check, state machine, fill, trade) {per_order:.1f} us CPU"
+            f"the rest is {per_order:.1f} us CPU an order (signal, risk check, state machine, fill, trade, marks)"
         )
         if not args.no_theirs:
             their_wall, their_cpu, stats = timed(lambda flip=flip: theirs(frame, flip), args.theirs_repeat)
@@ -250,21 +257,27 @@ def main() -> None:
         print(
             f"goal {GOAL:,} bars/s: ratio to goal {args.bars / wall / GOAL:.2f} wall, {args.bars / cpu / GOAL:.2f} CPU"
         )
-    print(
-        "\n(trades differ a little: on cent prices the SMAs often tie; ours keeps the last side through a tie, "
-        "backtesting.py's crossover needs a strict change between two bars, and its SMAs are float)"
-    )
+    if strategies:
+        print(
+            "\n(trades differ a little: on cent prices the SMAs often tie; ours keeps the last side through a tie, "
+            "backtesting.py's crossover needs a strict change between two bars, and its SMAs are float)"
+        )
     if not args.no_rss:
         print(f"\npeak RSS (MB), each in its own process, SMA {FAST}/{SLOW} long/short:")
         args.flip = True
         sizes = [100_000, 1_000_000]
         print("  peak of the process, and in brackets its growth over the run (after imports and, for the")
-        print("  frame columns, after building the frame): what the engine itself holds")
-        print(f"{'bars':>10} {'ours streamed':>20} {'ours on a frame':>20} {'backtesting.py':>20}")
+        print("  frame columns, after building the frame). 'no trades': every signal in the warm-up, what the")
+        print("  engine holds per bar; with trades, the result's trades and fills (one per order) come on top.")
+        print(f"{'bars':>10} {'ours streamed':>20} {'(no trades)':>20} {'ours on a frame':>20} {'backtesting.py':>20}")
         for size in sizes:
             streamed, streamed_delta = rss("ours-stream", size, args)
+            quiet, quiet_delta = rss("ours-stream-quiet", size, args)
             frame_peak, frame_delta = rss("ours-frame", size, args)
-            line = f"{size:>10,} {streamed:>11.1f} ({streamed_delta:+6.1f}) {frame_peak:>11.1f} ({frame_delta:+6.1f})"
+            line = (
+                f"{size:>10,} {streamed:>11.1f} ({streamed_delta:+6.1f}) {quiet:>11.1f} ({quiet_delta:+6.1f})"
+                f" {frame_peak:>11.1f} ({frame_delta:+6.1f})"
+            )
             if not args.no_theirs:
                 their_peak, their_delta = rss("theirs-frame", size, args)
                 line += f" {their_peak:>11.1f} ({their_delta:+6.1f})"

@@ -356,7 +356,6 @@ class Backtest:
         self._trough = config.initial_cash
         self._max_drawdown = _ZERO
         self._day: date | None = None
-        self._day_end: datetime | None = None
         self._day_start_equity = config.initial_cash
         self._equity_daily: dict[date, Decimal] = {}
         self._daily_marks: list[tuple[date, dict[str, Decimal]]] = []
