@@ -267,3 +267,20 @@ def test_replay_signals_are_checked() -> None:
         external_signals([signal(1, "SHORT")])
     with pytest.raises(ValueError, match="position_size"):
         external_signals([{**signal(1, "BUY"), "position_size": "2"}])
+
+
+def test_working_protective_orders_count_in_the_risk_snapshot_as_live() -> None:
+    # As live's book_read, the working stop is a pending order and claims the position's reducing capacity,
+    # so an all-in strategy's own exit is checked as if it opened a short, and refused; the stop still protects.
+    # (Reported to the risk rules' owner; with a 10-share position the same exit passes.)
+    generator = sma(stop_loss_pct="0.5")  # a stop at 5.50 that bar 13 never reaches
+    result = run_backtest(series(CLOSES), generator, BacktestConfig(sizing=ALL_IN))
+    [entry] = result.run_log
+    assert (entry.at, entry.purpose, entry.codes) == (
+        at(13),
+        "exit",
+        ("strategy_capital_exceeded", "insufficient_funds"),
+    )
+    assert result.positions["AAPL"].quantity == D(909) and generator.target("AAPL") == "LONG"
+    small = run_backtest(series(CLOSES), sma(stop_loss_pct="0.5"), TEN)
+    assert small.run_log == [] and [t.exit_price for t in small.trades] == [D(8)]
