@@ -1,0 +1,79 @@
+"""FastSmaCrossover emits exactly the live SmaCrossover's signals (payloads included), whatever the closes."""
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from strategies.core.backtest.fast import FastSmaCrossover
+from strategies.core.backtest.signals import strategy_generator
+from strategies.core.generators import SmaCrossover
+from strategies.core.params import SmaCrossoverParams
+from trading.core.bars import Bar
+
+START = datetime(2026, 3, 2, 14, 30, tzinfo=UTC)
+
+
+def _bars(closes: list[Decimal], symbol: str = "AAPL") -> list[Bar]:
+    return [Bar(symbol, START + timedelta(minutes=i), c, c, c, c, Decimal(1)) for i, c in enumerate(closes)]
+
+
+def _both(params: SmaCrossoverParams, bars: list[Bar]) -> tuple[list, list]:
+    slow = SmaCrossover(params, strategy_key="s")
+    fast = FastSmaCrossover(params, strategy_key="s")
+    return [s.as_payload() for s in slow.on_bars(bars)], [s.as_payload() for s in fast.on_bars(bars)]
+
+
+# Cents on a small grid so averages often tie and cross; some closes with more places to force a rescale.
+cents = st.integers(min_value=9_990, max_value=10_010).map(lambda n: Decimal(n).scaleb(-2))
+odd_places = st.decimals(min_value=Decimal("0.000001"), max_value=Decimal("1000"), places=6)
+periods = st.tuples(st.integers(2, 8), st.integers(1, 12)).map(lambda t: (t[0], t[0] + t[1]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(closes=st.lists(st.one_of(cents, cents, cents, odd_places), min_size=0, max_size=120), periods=periods)
+def test_same_signals_as_the_generator(closes: list[Decimal], periods: tuple[int, int]) -> None:
+    params = SmaCrossoverParams(fast_period=periods[0], slow_period=periods[1], allow_short=True)
+    slow, fast = _both(params, _bars(closes))
+    assert fast == slow
+
+
+# Closes of 26 to 34 significant digits: the integer sums break the exactness bound, and the
+# generator's own Decimal arithmetic (which may round) takes over.
+huge = st.integers(min_value=10**25, max_value=10**34 - 1).map(lambda n: Decimal(n).scaleb(-3))
+
+
+@settings(max_examples=150, deadline=None)
+@given(closes=st.lists(st.one_of(cents, huge), min_size=1, max_size=80), periods=periods)
+def test_same_signals_past_the_exactness_bound(closes: list[Decimal], periods: tuple[int, int]) -> None:
+    params = SmaCrossoverParams(fast_period=periods[0], slow_period=periods[1], allow_short=True)
+    slow, fast = _both(params, _bars(closes))
+    assert fast == slow
+
+
+def test_same_representation_when_places_vary() -> None:
+    # 100.1 then 100.10 then 100.100: equal values, different exponents; the sums keep the smallest.
+    closes = [Decimal(x) for x in ["100.1", "100.10", "99", "100.100", "101", "98.5", "103", "97", "104", "96"]]
+    params = SmaCrossoverParams(fast_period=2, slow_period=3, allow_short=True)
+    slow, fast = _both(params, _bars(closes))
+    assert slow and fast == slow
+
+
+def test_refed_and_late_bars_and_set_target_behave_as_live() -> None:
+    params = SmaCrossoverParams(fast_period=2, slow_period=3, allow_short=True)
+    bars = _bars([Decimal(x) for x in ["10", "10", "10", "11", "12", "11", "9", "8", "9", "11", "12", "8"]])
+    noisy = [*bars[:6], bars[3], bars[5], *bars[6:]]  # a re-fed and a late bar: ignored by both
+    slow, fast = SmaCrossover(params, strategy_key="s"), FastSmaCrossover(params, strategy_key="s")
+    for bar in noisy:
+        assert fast.on_bar(bar) == slow.on_bar(bar)
+        if bar.close == Decimal(9):
+            slow.set_target("AAPL", "FLAT")
+            fast.set_target("AAPL", "FLAT")
+    assert fast.target("AAPL") == slow.target("AAPL")
+
+
+def test_strategy_generator_picks_the_fast_path_only_for_sma() -> None:
+    assert type(strategy_generator("SMA_CROSSOVER", {})) is FastSmaCrossover
+    assert type(strategy_generator("SMA_CROSSOVER", {}, fast=False)) is SmaCrossover
+    assert type(strategy_generator("RSI_MEAN_REVERSION", {})).__name__ == "RsiMeanReversion"
