@@ -14,7 +14,7 @@ from quantumleap.serializers import AwareDateTimeField
 from risk.selectors import trading_state_get
 from trading import selectors, services
 from trading.brokers.base import BrokerError
-from trading.core.orders import IllegalTransition
+from trading.core.orders import OrderError
 from trading.marketdata.calendars import DEFAULT_EXCHANGES, UnknownExchange
 from trading.marketdata.history import BARS_DEFAULT_LIMIT, BARS_MAX_LIMIT, bar_list, exchange_list
 from trading.marketdata.manager import market_data
@@ -36,7 +36,7 @@ class OrderListApi(generics.ListAPIView):
         return selectors.order_list(user=self.request.user)
 
 
-def _refused(error: IllegalTransition | services.TradingError | BrokerError) -> Response:
+def _refused(error: OrderError | services.TradingError | BrokerError) -> Response:
     return Response({"code": error.code, "message": error.message}, status=409)
 
 
@@ -55,7 +55,7 @@ class OrderDetailApi(generics.RetrieveAPIView):
             order = services.order_modify(
                 order_id=order.pk, actor=request.user.get_username(), **serializer.validated_data
             )
-        except (IllegalTransition, services.TradingError, BrokerError) as error:
+        except (OrderError, services.TradingError, BrokerError) as error:
             return _refused(error)
         return Response(OrderOutput(order).data)
 
@@ -66,7 +66,7 @@ class OrderCancelApi(APIView):
         order = get_object_or_404(selectors.order_list(user=request.user), pk=pk)
         try:
             order = services.order_cancel(order_id=order.pk, actor=request.user.get_username())
-        except (IllegalTransition, BrokerError) as error:
+        except (OrderError, BrokerError) as error:
             return _refused(error)
         return Response(OrderOutput(order).data)
 
@@ -77,7 +77,7 @@ class PositionCloseApi(APIView):
         position = get_object_or_404(selectors.position_queryset(user=request.user), pk=pk)
         try:
             order = services.position_close(position_id=position.pk, actor=request.user.get_username())
-        except (IllegalTransition, services.TradingError, BrokerError) as error:
+        except (OrderError, services.TradingError, BrokerError) as error:
             return _refused(error)
         return Response(OrderOutput(order).data, status=202)
 

@@ -46,6 +46,7 @@ class EventType(StrEnum):
     ORDER_MODIFY_REJECTED = "order.modify_rejected"
     ORDER_EXPIRED = "order.expired"
     ORDER_LATE_FILL = "order.late_fill"
+    ORDER_OVERFILLED = "order.overfilled"
     ORDER_SUBMISSION_FAILED = "order.submission_failed"
     # Fills, positions, cash
     EXECUTION_CREATED = "execution.created"

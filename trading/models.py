@@ -98,7 +98,12 @@ class Order(models.Model):
     reference_price = models.DecimalField(help_text="Price the risk check valued the order at", **MONEY)
     status = models.CharField(max_length=16, choices=Status.choices, default=OrderStatus.NEW, db_index=True)
     filled_quantity = models.DecimalField(default=0, **QUANTITY)
+    # The exact sum of quantity x price over the fills: the state machine derives the average from it.
+    filled_notional = models.DecimalField(default=0, max_digits=40, decimal_places=12)
     average_fill_price = models.DecimalField(null=True, blank=True, **MONEY)
+    # While a cancel or modification is pending: the status it returns to if refused, and what was asked.
+    previous_status = models.CharField(max_length=16, blank=True)
+    pending_change = models.JSONField(null=True, blank=True)
     broker_order_id = models.CharField(max_length=64, blank=True)
     reject_code = models.CharField(max_length=64, blank=True)
     reject_reason = models.CharField(max_length=500, blank=True)

@@ -14,10 +14,15 @@ from trading.brokers.base import (
 from trading.core.orders import (
     OPEN_STATUSES,
     WORKING_STATUSES,
+    Canceled,
+    CancelRejected,
+    CancelRequested,
+    ModifyAccepted,
+    ModifyRejected,
+    ModifyRequested,
     OrderStatus,
-    OrderTrigger,
-    OrderType,
     Side,
+    transition,
 )
 from trading.events import EventType, event_record, events_batched
 from trading.models import Account, Order, Position
@@ -32,6 +37,7 @@ from trading.services.moves import (
     order_dispatch,
     order_move,
     order_payload,
+    order_state,
 )
 
 logger = logging.getLogger(__name__)
@@ -59,13 +65,13 @@ def order_cancel_locked(order: Order, *, actor: str, reason: str = "", raises: b
     raises: the cancel is a person's request, whose broker error reaches them.
     """
     if order.status == OrderStatus.NEW:
-        order_move(order, OrderTrigger.CANCEL, event_type=EventType.ORDER_CANCELED, actor=actor, reason=reason)
+        order_move(order, Canceled(reason=reason), actor=actor, reason=reason)
         # Held exits are canceled with an entry that filled nothing, and released to guard what it did fill.
         children_follow(order, reason="entry canceled", actor=actor)
         return
     if order.status == OrderStatus.PENDING_CANCEL:
         return  # a cancel is on its way
-    order_move(order, OrderTrigger.CANCEL_REQUEST, event_type=EventType.ORDER_PENDING_CANCEL, actor=actor)
+    order_move(order, CancelRequested(), actor=actor)
     broker_call_later(
         functools.partial(_cancel_at_broker, order.pk, order.client_order_id, actor=actor, reason=reason),
         raises=raises,
@@ -94,11 +100,9 @@ def _cancel_answer(order_id: int, *, actor: str, reason: str, refused: BrokerErr
         if order.status != OrderStatus.PENDING_CANCEL:
             return  # it filled meanwhile, or reconciliation settled it
         if refused is not None:
-            order_move(
-                order, OrderTrigger.CANCEL_REJECT, event_type=EventType.ORDER_CANCEL_REJECTED, reason=refused.message
-            )
+            order_move(order, CancelRejected(reason=refused.message), reason=refused.message)
             return
-        order_move(order, OrderTrigger.CANCEL, event_type=EventType.ORDER_CANCELED, actor=actor, reason=reason)
+        order_move(order, Canceled(reason=reason), actor=actor, reason=reason)
         children_follow(order, reason="entry canceled", actor=actor)
 
 
@@ -118,19 +122,14 @@ def order_modify(
     """
     with broker_calls_after(), transaction.atomic(), events_batched():
         _, order = account_and_order_lock(order_id)
-        if quantity is not None and quantity <= order.filled_quantity:
-            raise TradingError(
-                "quantity_below_filled", f"{order.filled_quantity} are filled already; ask for more than that."
-            )
+        # The state machine says whether the order can take the change at all (an OrderError if not) ...
+        transition(order_state(order), ModifyRequested(quantity=quantity, price=price, stop_price=stop_price))
+        # ... and risk's rule here, whether it may without new checks: a change may only lower its claim.
         if quantity is not None and quantity > order.quantity:
             raise TradingError(
                 "modify_increases_exposure",
                 "A larger quantity must be sent as a new order, through the risk checks.",
             )
-        if price is not None and order.order_type not in (OrderType.LIMIT, OrderType.STOP_LIMIT):
-            raise TradingError("not_a_limit_order", f"A {order.order_type} order has no limit price.")
-        if stop_price is not None and order.order_type not in (OrderType.STOP, OrderType.STOP_LIMIT):
-            raise TradingError("not_a_stop_order", f"A {order.order_type} order has no stop price.")
         if price is not None and (price - order.price) * Side(order.side).sign > 0:
             raise TradingError(
                 "modify_increases_exposure",
@@ -151,7 +150,7 @@ def order_modify_locked(
     raises: bool = False,
 ) -> None:
     """PENDING_MODIFY on a locked working order, and the broker's modification queued."""
-    order_move(order, OrderTrigger.MODIFY_REQUEST, event_type=EventType.ORDER_PENDING_MODIFY, actor=actor)
+    order_move(order, ModifyRequested(quantity=quantity, price=price, stop_price=stop_price), actor=actor)
     change = {"quantity": quantity, "price": price, "stop_price": stop_price}
     broker_call_later(
         functools.partial(_modify_at_broker, order.pk, order.client_order_id, change, actor=actor), raises=raises
@@ -181,14 +180,9 @@ def _modify_answer(order_id: int, change: dict, *, actor: str, refused: BrokerEr
         if order.status != OrderStatus.PENDING_MODIFY:
             return  # it filled or was canceled meanwhile, or reconciliation settled it
         if refused is not None:
-            order_move(
-                order, OrderTrigger.MODIFY_REJECT, event_type=EventType.ORDER_MODIFY_REJECTED, reason=refused.message
-            )
+            order_move(order, ModifyRejected(reason=refused.message), reason=refused.message)
         else:
-            order.quantity = change["quantity"] if change["quantity"] is not None else order.quantity
-            order.price = change["price"] if change["price"] is not None else order.price
-            order.stop_price = change["stop_price"] if change["stop_price"] is not None else order.stop_price
-            order_move(order, OrderTrigger.MODIFY_ACCEPT, event_type=EventType.ORDER_MODIFIED, actor=actor)
+            order_move(order, ModifyAccepted(), actor=actor)  # the machine applies what was asked
         if order.parent_id is not None:
             guards_follow_later(order)  # the position may have moved while the modification was out
 
@@ -214,15 +208,16 @@ def children_follow(entry: Order, *, reason: str, actor: str = "") -> None:
             for child in children:
                 if child.status == OrderStatus.NEW:
                     child.account = entry.account
-                    order_move(
-                        child, OrderTrigger.CANCEL, event_type=EventType.ORDER_CANCELED, actor=actor, reason=reason
-                    )
+                    order_move(child, Canceled(reason=reason), actor=actor, reason=reason)
         return
     # What the entry bought (or sold) and its exits have not yet closed.
     open_quantity = entry.filled_quantity - sum(child.filled_quantity for child in children)
     for child in children:
         child.account = entry.account
-        if child.status == OrderStatus.NEW:
+        if child.status == OrderStatus.NEW and open_quantity <= 0:
+            # Its siblings closed all the entry filled: nothing is left for it to guard.
+            order_move(child, Canceled(reason="nothing left to guard"), actor=actor, reason="nothing left to guard")
+        elif child.status == OrderStatus.NEW:
             child.quantity = child.filled_quantity + open_quantity
             child.save(update_fields=["quantity", "updated_at"])
             event_record(

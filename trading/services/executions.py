@@ -1,7 +1,6 @@
 """Fills into orders, positions and cash (PositionManager.update_position)."""
 
 import logging
-from decimal import Decimal
 
 from django.db import transaction
 
@@ -9,8 +8,8 @@ from trading.brokers.base import (
     BrokerFill,
 )
 from trading.core.orders import (
+    Filled,
     OrderStatus,
-    OrderTrigger,
     Side,
 )
 from trading.core.positions import PositionState, apply_fill, cash_delta, unrealized_pnl
@@ -27,6 +26,7 @@ from trading.services.locks import (
 )
 from trading.services.moves import (
     order_move,
+    order_payload,
 )
 
 logger = logging.getLogger(__name__)
@@ -58,10 +58,6 @@ def execution_apply_locked(account: Account, order: Order, fill: BrokerFill) -> 
         executed_at=fill.executed_at,
     )
     late = order.status in (OrderStatus.CANCELED, OrderStatus.EXPIRED)
-    previous_fill_value = (order.average_fill_price or Decimal(0)) * order.filled_quantity
-    order.filled_quantity += fill.quantity
-    order.average_fill_price = (previous_fill_value + fill.quantity * fill.price) / order.filled_quantity
-    filled = order.filled_quantity >= order.quantity
     event_record(
         type=EventType.EXECUTION_CREATED,
         account=account,
@@ -86,10 +82,21 @@ def execution_apply_locked(account: Account, order: Order, fill: BrokerFill) -> 
             order=order,
             payload={"exec_id": fill.exec_id, "status": order.status, "quantity": fill.quantity},
         )
-    if filled:
-        order_move(order, OrderTrigger.FILL, event_type=EventType.ORDER_FILLED)
-    else:
-        order_move(order, OrderTrigger.PARTIAL_FILL, event_type=EventType.ORDER_PARTIALLY_FILLED)
+    # The state machine books the fill on the order: partial or full, the exact average price.
+    overfill = fill.quantity - order.remaining_quantity
+    if overfill > 0:
+        # The broker filled more than we asked: the money moved all the same, so the position and cash take
+        # all of it, the order what it was for, and a person must look.
+        event_record(
+            type=EventType.ORDER_OVERFILLED,
+            severity=Event.Severity.CRITICAL,
+            account=account,
+            strategy=order.strategy,
+            order=order,
+            payload={**order_payload(order), "exec_id": fill.exec_id, "overfill": overfill},
+        )
+    if order.remaining_quantity > 0:
+        order_move(order, Filled(min(fill.quantity, order.remaining_quantity), fill.price))
 
     position = position_lock(account, order)
     was_flat = position.quantity == 0

@@ -1,17 +1,22 @@
 """An order's moves along the state machine, each with its audit event, and its dispatch to the broker."""
 
 import logging
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from celery import current_app
 from django.db import transaction
 
 from trading.core.orders import (
+    ModifyRequested,
+    OrderEvent,
+    OrderState,
     OrderStatus,
     OrderTrigger,
-    next_status,
+    Transition,
+    transition,
 )
-from trading.events import event_record
+from trading.events import EventType, event_record
 from trading.models import Order
 
 logger = logging.getLogger(__name__)
@@ -41,21 +46,74 @@ def order_payload(order: Order) -> dict[str, Any]:
     }
 
 
-def order_move(
-    order: Order, trigger: OrderTrigger, *, event_type: str, actor: str = "", save: bool = True, **extra: Any
-) -> None:
-    """Apply one state-machine transition and record it; an illegal move raises IllegalTransition.
+# The audit event each move of the state machine records.
+MOVE_EVENTS: dict[OrderTrigger, EventType] = {
+    OrderTrigger.SUBMIT: EventType.ORDER_SUBMITTED,
+    OrderTrigger.ACCEPT: EventType.ORDER_ACCEPTED,
+    OrderTrigger.REJECT: EventType.ORDER_REJECTED,
+    OrderTrigger.PARTIAL_FILL: EventType.ORDER_PARTIALLY_FILLED,
+    OrderTrigger.FILL: EventType.ORDER_FILLED,
+    OrderTrigger.CANCEL_REQUEST: EventType.ORDER_PENDING_CANCEL,
+    OrderTrigger.CANCEL: EventType.ORDER_CANCELED,
+    OrderTrigger.CANCEL_REJECT: EventType.ORDER_CANCEL_REJECTED,
+    OrderTrigger.MODIFY_REQUEST: EventType.ORDER_PENDING_MODIFY,
+    OrderTrigger.MODIFY_ACCEPT: EventType.ORDER_MODIFIED,
+    OrderTrigger.MODIFY_REJECT: EventType.ORDER_MODIFY_REJECTED,
+    OrderTrigger.EXPIRE: EventType.ORDER_EXPIRED,
+}
+_STORED_AVERAGE = Decimal("0.000001")  # the row keeps the average to 6 places; the machine keeps the exact notional
 
-    save=False leaves the row to the caller's next save in the same transaction (two moves, one write).
+
+def order_state(order: Order) -> OrderState:
+    """The state machine's view of an order row."""
+    change = order.pending_change if order.status == OrderStatus.PENDING_MODIFY else None
+    return OrderState(
+        quantity=order.quantity,
+        status=order.status,
+        filled_quantity=order.filled_quantity,
+        filled_notional=order.filled_notional,
+        price=order.price,
+        stop_price=order.stop_price,
+        previous_status=order.previous_status or None,
+        modification=None if change is None else ModifyRequested(**{k: _decimal(v) for k, v in change.items()}),
+    )
+
+
+def _decimal(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(value)
+
+
+def _state_write(order: Order, state: OrderState) -> None:
+    order.status = state.status
+    order.quantity, order.price, order.stop_price = state.quantity, state.price, state.stop_price
+    order.filled_quantity, order.filled_notional = state.filled_quantity, state.filled_notional
+    average = state.average_fill_price
+    order.average_fill_price = None if average is None else average.quantize(_STORED_AVERAGE, ROUND_HALF_EVEN)
+    order.previous_status = state.previous_status or ""
+    change = state.modification
+    order.pending_change = (
+        None
+        if change is None
+        else {
+            "quantity": None if change.quantity is None else str(change.quantity),
+            "price": None if change.price is None else str(change.price),
+            "stop_price": None if change.stop_price is None else str(change.stop_price),
+        }
+    )
+
+
+def order_move(order: Order, event: OrderEvent, *, actor: str = "", save: bool = True, **extra: Any) -> Transition:
+    """Move an order along the state machine (the authority on its status, fills and terms) and record it.
+
+    An event the order cannot take raises an OrderError and changes nothing. save=False leaves the
+    row to the caller's next save in the same transaction (two moves, one write).
     """
-    order.status = next_status(OrderStatus(order.status), trigger)
-    if order.status == OrderStatus.ACCEPTED and order.filled_quantity > 0:
-        # Back from a pending cancel or modification: the table knows only ACCEPTED there; a fill is kept.
-        order.status = OrderStatus.PARTIALLY_FILLED
+    move = transition(order_state(order), event)
+    _state_write(order, move.state)
     if save:
         order.save()
     event_record(
-        type=event_type,
+        type=MOVE_EVENTS[move.trigger],
         account=order.account,
         strategy=order.strategy,
         order=order,
@@ -63,6 +121,7 @@ def order_move(
         actor=actor,
         payload={**order_payload(order), **extra},
     )
+    return move
 
 
 # Tasks sit above the services they call (trading.tasks imports trading.services): a service queues one

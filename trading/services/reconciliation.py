@@ -16,8 +16,10 @@ from trading.brokers.base import (
 )
 from trading.core.orders import (
     OPEN_STATUSES,
+    Canceled,
+    ModifyRejected,
     OrderStatus,
-    OrderTrigger,
+    Rejected,
 )
 from trading.events import EventType, Severity, event_record
 from trading.models import Event, Order, Position
@@ -91,15 +93,13 @@ def _reconcile_new_order(order_id: int, *, now: datetime, report: ReconcileRepor
         if order.parent_id and not entry_has_fills(order.parent):
             if order.parent.status not in OPEN_STATUSES:
                 # Its entry ended with nothing filled (a crash came between the two): nothing to guard.
-                order_move(
-                    order, OrderTrigger.CANCEL, event_type=EventType.ORDER_CANCELED, reason="entry ended unfilled"
-                )
+                order_move(order, Canceled(reason="entry ended unfilled"), reason="entry ended unfilled")
                 report.canceled += 1
             return  # a live entry's protective order waits for its first fill
         if order.signal is not None and order.signal.expires_at <= now and order.parent_id is None:
             # Too late to act on the signal: sending it now would trade on stale advice.
             order.reject_code, order.reject_reason = "signal_expired", "The signal expired before the broker took it."
-            order_move(order, OrderTrigger.CANCEL, event_type=EventType.ORDER_CANCELED, reason=order.reject_reason)
+            order_move(order, Canceled(reason=order.reject_reason), reason=order.reject_reason)
             report.expired += 1
             return
         event_record(
@@ -129,7 +129,11 @@ def _reconcile_live_order(broker: Broker, order_id: int, *, report: ReconcileRep
                 order=order,
                 payload=order_payload(order),
             )
-            order_move(order, OrderTrigger.REJECT, event_type=EventType.ORDER_REJECTED, reason=order.reject_reason)
+            # Never heard of at the broker: rejected, or, if it had filled in part, ended there with its fills kept.
+            ended = Canceled(reason=order.reject_reason) if order.filled_quantity > 0 else None
+            order_move(
+                order, ended or Rejected(code=order.reject_code, reason=order.reject_reason), reason=order.reject_reason
+            )
             report.unknown_at_broker += 1
             return
         was_open = order.status in OPEN_STATUSES
@@ -165,12 +169,8 @@ def _pending_settle(order: Order) -> bool:
         cancel_resend(order)
         return True
     if order.status == OrderStatus.PENDING_MODIFY:
-        order_move(
-            order,
-            OrderTrigger.MODIFY_REJECT,
-            event_type=EventType.ORDER_MODIFY_REJECTED,
-            reason="reconciliation: the broker's answer to the modification never came; the order keeps its terms",
-        )
+        lost = "reconciliation: the broker's answer to the modification never came; the order keeps its terms"
+        order_move(order, ModifyRejected(reason=lost), reason=lost)
         return True
     return False
 

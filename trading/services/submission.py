@@ -23,10 +23,13 @@ from trading.core.circuit import CircuitState
 from trading.core.orders import (
     OPEN_STATUSES,
     WORKING_STATUSES,
+    Accepted,
+    Canceled,
     OrderStatus,
-    OrderTrigger,
     OrderType,
+    Rejected,
     Side,
+    Submitted,
 )
 from trading.events import EventType, event_record, events_batched
 from trading.models import Account, Event, Execution, Order
@@ -149,23 +152,18 @@ def order_send(broker: Broker, order: Order, *, now: datetime) -> PlaceResult | 
         if error.is_retryable:
             raise
         order.reject_code, order.reject_reason = error.code, error.message
-        order_move(order, OrderTrigger.REJECT, event_type=EventType.ORDER_REJECTED, reason=error.message)
+        order_move(order, Rejected(code=error.code, reason=error.message), reason=error.message)
         return None
     order.submitted_at = now
     order.broker_order_id = result.state.broker_order_id
     accepted = result.state.accepted
-    order_move(
-        order,
-        OrderTrigger.SUBMIT,
-        event_type=EventType.ORDER_SUBMITTED,
-        save=not accepted,
-        already_held=result.already_held,
-    )
+    order_move(order, Submitted(), save=not accepted, already_held=result.already_held)
     if not accepted:
         order.reject_code, order.reject_reason = result.state.reject_code, result.state.reject_message
-        order_move(order, OrderTrigger.REJECT, event_type=EventType.ORDER_REJECTED, reason=result.state.reject_message)
+        reason = result.state.reject_message
+        order_move(order, Rejected(code=result.state.reject_code, reason=reason), reason=reason)
         return None
-    order_move(order, OrderTrigger.ACCEPT, event_type=EventType.ORDER_ACCEPTED)
+    order_move(order, Accepted())
     return result
 
 
@@ -190,9 +188,8 @@ def order_adopt_broker_state(
     """Bring an open order to what the broker says: book fills we lack, close what it closed."""
     booked = sum(execution_apply_locked(account, order, fill) is not None for fill in fills)
     if not state.is_open and order.status in OPEN_STATUSES:
-        order_move(
-            order, OrderTrigger.CANCEL, event_type=EventType.ORDER_CANCELED, reason=f"closed at the broker: {reason}"
-        )
+        closed = f"closed at the broker: {reason}"
+        order_move(order, Canceled(reason=closed), reason=closed)
         children_follow(order, reason="entry closed at the broker")
     return booked
 

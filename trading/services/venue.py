@@ -15,10 +15,11 @@ from trading.brokers.base import (
 from trading.core.orders import (
     OPEN_STATUSES,
     TRANSITIONS,
+    Expired,
     OrderStatus,
     OrderTrigger,
 )
-from trading.events import EventType, events_batched
+from trading.events import events_batched
 from trading.models import Order
 from trading.services.amendments import (
     children_follow,
@@ -88,7 +89,7 @@ def orders_expire_day(*, now: datetime) -> int:
                 continue
             if (OrderStatus(order.status), OrderTrigger.EXPIRE) not in TRANSITIONS:
                 continue  # closed meanwhile, or mid-modification: reconciliation settles it
-            order_move(order, OrderTrigger.EXPIRE, event_type=EventType.ORDER_EXPIRED, reason="session closed")
+            order_move(order, Expired(reason="session closed"), reason="session closed")
             children_follow(order, reason="entry expired")
             expired += 1
     return expired
