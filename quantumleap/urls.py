@@ -46,3 +46,9 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("metrics", health.metrics, name="metrics"),
 ]
+
+# Under /api/ every error is JSON {code, message}; elsewhere Django's pages (quantumleap/errors.py).
+handler400 = "quantumleap.errors.bad_request"
+handler403 = "quantumleap.errors.permission_denied"
+handler404 = "quantumleap.errors.page_not_found"
+handler500 = "quantumleap.errors.server_error"

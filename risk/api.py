@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import ApiKey
+from quantumleap.serializers import ID_MAX, query_integer
 from risk import selectors, services
 from risk.models import KillSwitch
 from risk.serializers import KillSwitchInput, KillSwitchOutput, RiskParametersSerializer, TradingStateInput
@@ -21,13 +22,17 @@ def _account(request):
     return account
 
 
-def _strategy(request, account, strategy_id):
-    if strategy_id in (None, ""):
+def _strategy(request, account, strategy_id: int | None):
+    if strategy_id is None:
         return None
     try:
-        return Strategy.objects.get(pk=int(strategy_id), account=account)
-    except (Strategy.DoesNotExist, ValueError) as error:
+        return Strategy.objects.get(pk=strategy_id, account=account)
+    except Strategy.DoesNotExist as error:
         raise NotFound("No such strategy on your account.") from error
+
+
+def _strategy_queried(request, account):
+    return _strategy(request, account, query_integer(request.query_params, "strategy", minimum=1, maximum=ID_MAX))
 
 
 def _people_only(request) -> None:
@@ -40,7 +45,7 @@ class RiskParametersApi(APIView):
     @extend_schema(parameters=[OpenApiParameter("strategy", int)], responses=RiskParametersSerializer)
     def get(self, request):
         account = _account(request)
-        strategy = _strategy(request, account, request.query_params.get("strategy"))
+        strategy = _strategy_queried(request, account)
         return Response(RiskParametersSerializer(selectors.parameters_get(account=account, strategy=strategy)).data)
 
     @extend_schema(
@@ -51,7 +56,7 @@ class RiskParametersApi(APIView):
     def put(self, request):
         _people_only(request)
         account = _account(request)
-        strategy = _strategy(request, account, request.query_params.get("strategy"))
+        strategy = _strategy_queried(request, account)
         current = selectors.parameters_get(account=account, strategy=strategy)
         serializer = RiskParametersSerializer(current, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)

@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from quantumleap.serializers import IdField
 from risk.models import KillSwitch, RiskParameters
 
 
@@ -30,8 +31,8 @@ class RiskParametersSerializer(serializers.ModelSerializer):
 class KillSwitchInput(serializers.Serializer):
     action = serializers.ChoiceField(choices=["engage", "release"])
     scope = serializers.ChoiceField(choices=KillSwitch.Scope.values, required=False, default=KillSwitch.Scope.ACCOUNT)
-    strategy_id = serializers.IntegerField(required=False)
-    kill_switch_id = serializers.IntegerField(required=False)
+    strategy_id = IdField(required=False)
+    kill_switch_id = IdField(required=False)
     reason = serializers.CharField(max_length=500)
     flatten = serializers.BooleanField(required=False, default=False)
 
@@ -58,5 +59,5 @@ class KillSwitchOutput(serializers.ModelSerializer):
 
 
 class TradingStateInput(serializers.Serializer):
-    strategy_id = serializers.IntegerField(required=False)
+    strategy_id = IdField(required=False)
     reason = serializers.CharField(max_length=500)

@@ -2,7 +2,7 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
-from quantumleap.serializers import AwareDateTimeField, StrictSerializer
+from quantumleap.serializers import AwareDateTimeField, IdField, StrictSerializer
 from strategies.models import Strategy, TradingSignal
 
 PRICE = {"max_digits": 20, "decimal_places": 6, "min_value": Decimal("0.000001")}
@@ -21,7 +21,7 @@ class SignalInput(StrictSerializer):
     position_size = serializers.DecimalField(
         max_digits=7, decimal_places=6, min_value=Decimal("0.000001"), max_value=Decimal(1)
     )
-    strategy_id = serializers.IntegerField(required=False, min_value=1)
+    strategy_id = IdField(required=False)
     expires_at = AwareDateTimeField()
     metadata = serializers.JSONField(required=False, default=dict)
 

@@ -2,7 +2,6 @@
 
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers
@@ -11,12 +10,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import IsOperations
-from quantumleap.serializers import AwareDateTimeField
+from quantumleap.serializers import AwareDateTimeField, IdField
 from trading import selectors, services
 from trading.brokers.base import BrokerError
 from trading.core.orders import IllegalTransition
 from trading.marketdata import market_data, price_get, price_updated_at, symbol_is_stale
-from trading.marketdata.calendars import DEFAULT_EXCHANGES, UnknownExchange
+from trading.marketdata.calendars import DEFAULT_EXCHANGES, OutsideCalendar, UnknownExchange
 from trading.marketdata.history import BARS_DEFAULT_LIMIT, BARS_MAX_LIMIT, bar_list, exchange_list
 from trading.serializers import (
     EventOutput,
@@ -125,30 +124,26 @@ class ExecutionListApi(generics.ListAPIView):
 class EventListApi(generics.ListAPIView):
     serializer_class = EventOutput
 
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("type", str, description="Event type, or a prefix ending in '.' (e.g. order.)"),
-            OpenApiParameter("since", str, description="ISO 8601 time with a zone"),
-            OpenApiParameter("strategy", int),
-        ]
-    )
+    class Filters(serializers.Serializer):
+        type = serializers.CharField(
+            required=False, max_length=64, help_text="Event type, or a prefix ending in '.' (e.g. order.)"
+        )
+        since = AwareDateTimeField(required=False, help_text="Events at or after this time (ISO 8601 with a zone)")
+        strategy = IdField(required=False, help_text="One strategy's events")
+
+    @extend_schema(parameters=[Filters])
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
-        params = self.request.query_params
-        since = params.get("since")
-        since_at = parse_datetime(since) if since else None
-        if since and (since_at is None or since_at.tzinfo is None):
-            raise ValidationError({"since": ["Give an ISO 8601 time with a time zone."]})
-        strategy = params.get("strategy")
-        if strategy and not strategy.isdigit():
-            raise ValidationError({"strategy": ["Give a strategy id."]})
+        filters = self.Filters(data=self.request.query_params)
+        filters.is_valid(raise_exception=True)
+        params = filters.validated_data
         return selectors.event_list(
             user=self.request.user,
             type=params.get("type"),
-            since=since_at,
-            strategy_id=int(strategy) if strategy else None,
+            since=params.get("since"),
+            strategy_id=params.get("strategy"),
         )
 
 
@@ -248,6 +243,8 @@ class MarketStatusApi(APIView):
             except UnknownExchange as error:
                 if requested:
                     raise ValidationError({"exchange": [str(error)]}) from error
+            except OutsideCalendar as error:
+                raise ValidationError({"at": [str(error)]}) from error
         return Response({"at": now.isoformat(), "exchanges": statuses})
 
 
