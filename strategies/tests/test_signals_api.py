@@ -292,3 +292,33 @@ def test_a_batch_naming_a_strategy_the_key_may_not_use_is_refused_whole(demo):
     )
     assert answer.status_code == 403
     assert counts() == before
+
+
+def nested(depth: int) -> dict:
+    """Metadata whose objects nest `depth` deep (the metadata object itself is level 1)."""
+    value: dict = {"leaf": 1}
+    for _ in range(depth - 1):
+        value = {"next": value}
+    return value
+
+
+@pytest.mark.parametrize(
+    "metadata",
+    [nested(9), {"blob": "x" * (16 * 1024)}, {"list": [[[[[[[[[1]]]]]]]]]}],
+    ids=["9 levels", "over 16 KiB", "9 levels of lists"],
+)
+def test_metadata_over_its_limits_is_a_field_error_and_changes_nothing(demo, metadata):
+    before = counts()
+    response = post(demo, body(metadata=metadata))
+    assert response.status_code == 400, response.content
+    assert response.json()["code"] == "invalid"
+    assert "metadata" in response.json()["errors"]
+    assert counts() == before
+
+
+def test_metadata_at_its_limits_is_kept(demo):
+    blob = "x" * (16 * 1024 - len('{"blob":""}'))
+    for i, metadata in enumerate([nested(8), {"blob": blob}]):
+        response = post(demo, body(id=f"m-{i}", metadata=metadata, signal_type="HOLD"))
+        assert response.status_code == 201, response.content
+        assert response.json()["metadata"] == metadata
