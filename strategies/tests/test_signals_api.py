@@ -322,3 +322,14 @@ def test_metadata_at_its_limits_is_kept(demo):
         response = post(demo, body(id=f"m-{i}", metadata=metadata, signal_type="HOLD"))
         assert response.status_code == 201, response.content
         assert response.json()["metadata"] == metadata
+
+
+@pytest.mark.parametrize("path", ["model-7/0001", "model-7%2F0001", "model-7%2f0001"])
+def test_an_id_with_a_slash_is_served_plain_or_encoded(demo, path):
+    assert post(demo, body(id="model-7/0001")).status_code == 201
+    response = Client().get(f"{URL}{path}/", **demo.headers())
+    assert response.status_code == 200, response.content[:200]
+    assert response.json()["id"] == "model-7/0001"
+    missing = Client().get(f"{URL}model-7%2F0002/", **demo.headers())
+    assert missing.status_code == 404
+    assert missing.json()["code"] == "not_found"
