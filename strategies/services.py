@@ -12,7 +12,8 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from risk.core.rules import Violation
+from quantumleap import codes
+from risk.core.rules import TRADING_HALTED, Violation
 from risk.services import order_validate, position_size_raw
 from strategies.models import Strategy, TradingSignal
 from trading.core.orders import OrderType, Side
@@ -151,15 +152,15 @@ def _signal_violations(
 ) -> list[Violation]:
     violations = []
     if instrument is None:
-        violations.append(Violation("unknown_symbol", f"{signal.symbol} is not a tradable instrument."))
+        violations.append(Violation(codes.UNKNOWN_SYMBOL, f"{signal.symbol} is not a tradable instrument."))
     if signal.expires_at <= now:
-        violations.append(Violation("signal_expired", f"The signal expired at {signal.expires_at.isoformat()}."))
+        violations.append(Violation(codes.SIGNAL_EXPIRED, f"The signal expired at {signal.expires_at.isoformat()}."))
     if strategy.status != Strategy.Status.RUNNING:
         violations.append(
-            Violation("strategy_not_running", f"Strategy {strategy.name} is {strategy.status}, not RUNNING.")
+            Violation(codes.STRATEGY_NOT_RUNNING, f"Strategy {strategy.name} is {strategy.status}, not RUNNING.")
         )
     if account.trading_state == Account.TradingState.HALTED:
-        violations.append(Violation("trading_halted", "Trading is halted on this account."))
+        violations.append(Violation(TRADING_HALTED, "Trading is halted on this account."))
     return violations
 
 
@@ -195,16 +196,16 @@ def _signal_to_orders(
     )
     if quantity <= 0:
         message = f"{signal.position_size} of {strategy.capital} buys less than one lot of {instrument.symbol}."
-        _signal_reject(signal, account, [Violation("quantity_below_lot", message)])
+        _signal_reject(signal, account, [Violation(codes.QUANTITY_BELOW_LOT, message)])
         return
     if signal.stop_loss is not None and (signal.stop_loss - reference_price) * side.sign >= 0:
         message = f"A {side} stop loss must lie on the losing side of {reference_price}."
-        _signal_reject(signal, account, [Violation("invalid_stop_loss", message)])
+        _signal_reject(signal, account, [Violation(codes.INVALID_STOP_LOSS, message)])
         return
     bracket = signal.stop_loss is not None and signal.take_profit is not None
     if bracket and (signal.take_profit - reference_price) * side.sign <= 0:
         message = f"A {side} take profit must lie on the winning side of {reference_price}."
-        _signal_reject(signal, account, [Violation("invalid_take_profit", message)])
+        _signal_reject(signal, account, [Violation(codes.INVALID_TAKE_PROFIT, message)])
         return
     order_type = OrderType.LIMIT if signal.target_price is not None else OrderType.MARKET
     validation = order_validate(
