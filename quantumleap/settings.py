@@ -178,7 +178,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "quantumleap.schema.ApiSchema",
     # JSON only, read strictly (quantumleap/parsers.py); any other body is a 415.
     "DEFAULT_PARSER_CLASSES": ["quantumleap.parsers.StrictJSONParser"],
     "DEFAULT_PAGINATION_CLASS": "quantumleap.pagination.StrictLimitOffsetPagination",
@@ -193,6 +193,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Signals in, orders out, under the trader's risk limits.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Request and response components apart: a request's decimals and read-only fields differ from the answer's.
+    "COMPONENT_SPLIT_REQUEST": True,
     # Swagger UI from our own static files, never a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

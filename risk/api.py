@@ -1,13 +1,14 @@
 """Thin REST views: risk parameters, the portfolio assessment, the kill switch."""
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import ApiKey
-from quantumleap.serializers import ID_MAX, query_integer
+from quantumleap.serializers import IdField, query_data
 from risk import selectors, services
 from risk.models import KillSwitch
 from risk.serializers import KillSwitchInput, KillSwitchOutput, RiskParametersSerializer, TradingStateInput
@@ -31,8 +32,14 @@ def _strategy(request, account, strategy_id: int | None):
         raise NotFound("No such strategy on your account.") from error
 
 
+class StrategyQuery(serializers.Serializer):
+    strategy = IdField(required=False, help_text="A strategy's own parameters instead of the account's")
+
+
 def _strategy_queried(request, account):
-    return _strategy(request, account, query_integer(request.query_params, "strategy", minimum=1, maximum=ID_MAX))
+    query = StrategyQuery(data=query_data(request.query_params))
+    query.is_valid(raise_exception=True)
+    return _strategy(request, account, query.validated_data.get("strategy"))
 
 
 def _people_only(request) -> None:
@@ -42,14 +49,16 @@ def _people_only(request) -> None:
 
 
 class RiskParametersApi(APIView):
-    @extend_schema(parameters=[OpenApiParameter("strategy", int)], responses=RiskParametersSerializer)
+    error_statuses = {404}  # no trading account, or no such strategy or kill switch on it
+
+    @extend_schema(parameters=[StrategyQuery], responses=RiskParametersSerializer)
     def get(self, request):
         account = _account(request)
         strategy = _strategy_queried(request, account)
         return Response(RiskParametersSerializer(selectors.parameters_get(account=account, strategy=strategy)).data)
 
     @extend_schema(
-        parameters=[OpenApiParameter("strategy", int)],
+        parameters=[StrategyQuery],
         request=RiskParametersSerializer,
         responses=RiskParametersSerializer,
     )
@@ -67,6 +76,8 @@ class RiskParametersApi(APIView):
 
 
 class RiskAssessmentApi(APIView):
+    error_statuses = {404}  # no trading account, or no such strategy or kill switch on it
+
     @extend_schema(responses=dict)
     def get(self, request):
         account = _account(request)
@@ -74,12 +85,14 @@ class RiskAssessmentApi(APIView):
 
 
 class KillSwitchApi(APIView):
+    error_statuses = {404}  # no trading account, or no such strategy or kill switch on it
+
     @extend_schema(responses=KillSwitchOutput(many=True))
     def get(self, request):
         account = _account(request)
         return Response(KillSwitchOutput(services.kill_switch_active(account=account), many=True).data)
 
-    @extend_schema(request=KillSwitchInput, responses=KillSwitchOutput)
+    @extend_schema(request=KillSwitchInput, responses={201: KillSwitchOutput, 200: KillSwitchOutput})
     def post(self, request):
         _people_only(request)
         account = _account(request)
@@ -113,6 +126,8 @@ class KillSwitchApi(APIView):
 
 
 class TradingStateReleaseApi(APIView):
+    error_statuses = {404}  # no trading account, or no such strategy or kill switch on it
+
     @extend_schema(request=TradingStateInput, responses=dict)
     def post(self, request):
         _people_only(request)

@@ -3,7 +3,7 @@ from decimal import Decimal
 from rest_framework import serializers
 
 from quantumleap.codes import RISK_CHECKS
-from quantumleap.serializers import IdField, StrictFieldsMixin
+from quantumleap.serializers import DecimalField, IdField, StrictFieldsMixin, StrictSerializer
 from risk.core.rules import RESIZABLE
 from risk.models import KillSwitch, RiskParameters
 
@@ -19,7 +19,7 @@ ORDERS_PER_MINUTE_MAX = 2**31 - 1
 
 
 def _fraction(low: Decimal, high: Decimal, *, null: bool = False, text: str = "") -> serializers.DecimalField:
-    return serializers.DecimalField(
+    return DecimalField(
         min_value=low, max_value=high, required=False, allow_null=null, help_text=text or None, **_FRACTION
     )
 
@@ -28,15 +28,13 @@ class RiskParametersSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     """Every limit with its range; a field left out keeps its value, ``null`` turns an optional limit off."""
 
     max_position_size = _fraction(_TINY, _UNIT, text="One symbol's position, fraction of equity: (0, 1]")
-    max_position_quantity = serializers.DecimalField(
+    max_position_quantity = DecimalField(
         max_digits=20, decimal_places=6, min_value=_TINY, required=False, allow_null=True
     )
     max_portfolio_exposure = _fraction(_TINY, _LEVERAGED, text="Gross exposure, fraction of equity: (0, 9.999999]")
     max_net_exposure = _fraction(Decimal(0), _LEVERAGED, null=True, text="Net exposure: [0, 9.999999]; null: off")
     max_sector_exposure = _fraction(_TINY, _LEVERAGED, text="One sector's gross exposure: (0, 9.999999]")
-    max_order_notional = serializers.DecimalField(
-        max_digits=20, decimal_places=6, min_value=_TINY, required=False, allow_null=True
-    )
+    max_order_notional = DecimalField(max_digits=20, decimal_places=6, min_value=_TINY, required=False, allow_null=True)
     stop_loss_percentage = _fraction(Decimal(0), _BELOW_ONE, text="Default stop below entry: [0, 1); 0: none")
     take_profit_percentage = _fraction(Decimal(0), _LEVERAGED, text="Default take profit: [0, 9.999999]; 0: none")
     trailing_stop_percentage = _fraction(Decimal(0), _BELOW_ONE, text="Trailing stop: [0, 1); 0: off")
@@ -80,7 +78,7 @@ class RiskParametersSerializer(StrictFieldsMixin, serializers.ModelSerializer):
         return value
 
 
-class KillSwitchInput(serializers.Serializer):
+class KillSwitchInput(StrictSerializer):
     action = serializers.ChoiceField(choices=["engage", "release"])
     scope = serializers.ChoiceField(choices=KillSwitch.Scope.values, required=False, default=KillSwitch.Scope.ACCOUNT)
     strategy_id = IdField(required=False)
@@ -110,6 +108,6 @@ class KillSwitchOutput(serializers.ModelSerializer):
         ]
 
 
-class TradingStateInput(serializers.Serializer):
+class TradingStateInput(StrictSerializer):
     strategy_id = IdField(required=False)
     reason = serializers.CharField(max_length=500)

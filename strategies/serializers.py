@@ -1,9 +1,10 @@
 import json
 from decimal import Decimal
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from quantumleap.serializers import AwareDateTimeField, IdField, StrictSerializer
+from quantumleap.serializers import AwareDateTimeField, DecimalField, IdField, StrictSerializer
 from strategies.models import Strategy, TradingSignal
 
 PRICE = {"max_digits": 20, "decimal_places": 6, "min_value": Decimal("0.000001")}
@@ -23,6 +24,7 @@ def _depth(value) -> int:
     return deepest
 
 
+@extend_schema_field({"type": "object", "additionalProperties": {}})
 class MetadataField(serializers.JSONField):
     default_error_messages = {
         "not_an_object": "Send a JSON object.",
@@ -44,15 +46,11 @@ class SignalInput(StrictSerializer):
     id = serializers.CharField(max_length=128)
     symbol = serializers.RegexField(r"^[A-Za-z0-9.\-]{1,16}$", max_length=16)
     signal_type = serializers.ChoiceField(choices=TradingSignal.SignalType.choices)
-    confidence_score = serializers.DecimalField(
-        max_digits=7, decimal_places=6, min_value=Decimal(0), max_value=Decimal(1)
-    )
-    target_price = serializers.DecimalField(required=False, allow_null=True, **PRICE)
-    stop_loss = serializers.DecimalField(required=False, allow_null=True, **PRICE)
-    take_profit = serializers.DecimalField(required=False, allow_null=True, **PRICE)
-    position_size = serializers.DecimalField(
-        max_digits=7, decimal_places=6, min_value=Decimal("0.000001"), max_value=Decimal(1)
-    )
+    confidence_score = DecimalField(max_digits=7, decimal_places=6, min_value=Decimal(0), max_value=Decimal(1))
+    target_price = DecimalField(required=False, allow_null=True, **PRICE)
+    stop_loss = DecimalField(required=False, allow_null=True, **PRICE)
+    take_profit = DecimalField(required=False, allow_null=True, **PRICE)
+    position_size = DecimalField(max_digits=7, decimal_places=6, min_value=Decimal("0.000001"), max_value=Decimal(1))
     strategy_id = IdField(required=False)
     expires_at = AwareDateTimeField()
     metadata = MetadataField(

@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import IsOperations
-from quantumleap.serializers import AwareDateTimeField, IdField
+from quantumleap.serializers import AwareDateTimeField, IdField, query_data
 from trading import selectors, services
 from trading.brokers.base import BrokerError
 from trading.core.orders import IllegalTransition
@@ -40,6 +40,7 @@ def _refused(error: IllegalTransition | services.TradingError | BrokerError) -> 
 
 class OrderDetailApi(generics.RetrieveAPIView):
     serializer_class = OrderOutput
+    error_statuses = {409}
 
     def get_queryset(self):
         return selectors.order_list(user=self.request.user)
@@ -59,6 +60,8 @@ class OrderDetailApi(generics.RetrieveAPIView):
 
 
 class OrderCancelApi(APIView):
+    error_statuses = {409}
+
     @extend_schema(request=None, responses=OrderOutput)
     def post(self, request, pk: int):
         order = get_object_or_404(selectors.order_list(user=request.user), pk=pk)
@@ -70,6 +73,8 @@ class OrderCancelApi(APIView):
 
 
 class PositionCloseApi(APIView):
+    error_statuses = {409}
+
     @extend_schema(request=None, responses={202: OrderOutput})
     def post(self, request, pk: int):
         position = get_object_or_404(selectors.position_queryset(user=request.user), pk=pk)
@@ -108,7 +113,7 @@ class PositionHistoryApi(APIView):
 
     @extend_schema(parameters=[Input], responses=PositionHistoryOutput(many=True))
     def get(self, request):
-        params = self.Input(data=request.query_params)
+        params = self.Input(data=query_data(request.query_params))
         params.is_valid(raise_exception=True)
         history = selectors.position_history(user=request.user, symbol=params.validated_data["symbol"].upper())
         return Response(self.PositionHistoryOutput(history, many=True).data)
@@ -136,7 +141,7 @@ class EventListApi(generics.ListAPIView):
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
-        filters = self.Filters(data=self.request.query_params)
+        filters = self.Filters(data=query_data(self.request.query_params))
         filters.is_valid(raise_exception=True)
         params = filters.validated_data
         return selectors.event_list(
@@ -148,6 +153,8 @@ class EventListApi(generics.ListAPIView):
 
 
 class PortfolioApi(APIView):
+    error_statuses = {404}  # a user with no trading account
+
     @extend_schema(responses=PortfolioOutput)
     def get(self, request):
         portfolio = selectors.portfolio_get(user=request.user)
@@ -156,14 +163,24 @@ class PortfolioApi(APIView):
         return Response(PortfolioOutput(portfolio).data)
 
 
+# A symbol as instruments spell it; anything else names no instrument (404).
+PATH_SYMBOL = {"type": "string", "pattern": r"^[A-Za-z0-9.\-]{1,16}$"}
+
+
 class MarketPriceApi(APIView):
     """The last price of a symbol, whether it is stale, and its 1-minute bars for charts."""
 
     class Input(serializers.Serializer):
-        since = AwareDateTimeField(required=False)
-        until = AwareDateTimeField(required=False)
+        since = AwareDateTimeField(required=False, help_text="ISO 8601 time with a zone: bars from this minute on")
+        until = AwareDateTimeField(
+            required=False, help_text="ISO 8601 time with a zone: bars before this minute; later than since"
+        )
         limit = serializers.IntegerField(
-            required=False, min_value=1, max_value=BARS_MAX_LIMIT, default=BARS_DEFAULT_LIMIT
+            required=False,
+            min_value=1,
+            max_value=BARS_MAX_LIMIT,
+            default=BARS_DEFAULT_LIMIT,
+            help_text=f"Most recent bars to return (default {BARS_DEFAULT_LIMIT})",
         )
 
         def validate(self, attrs):
@@ -187,16 +204,12 @@ class MarketPriceApi(APIView):
         bars = serializers.ListField(child=serializers.DictField(), help_text="1-minute OHLCV, oldest first")
 
     @extend_schema(
-        parameters=[
-            OpenApiParameter("since", str, description="ISO 8601 time with a zone: bars from this minute on"),
-            OpenApiParameter("until", str, description="ISO 8601 time with a zone: bars before this minute"),
-            OpenApiParameter("limit", int, description=f"Most recent bars to return (default {BARS_DEFAULT_LIMIT})"),
-        ],
+        parameters=[Input, OpenApiParameter("symbol", PATH_SYMBOL, OpenApiParameter.PATH)],
         responses=Output,
     )
     def get(self, request, symbol: str):
         symbol = symbol.upper()
-        params = self.Input(data=request.query_params)
+        params = self.Input(data=query_data(request.query_params))
         params.is_valid(raise_exception=True)
         price = price_get(symbol)
         if price is None:
@@ -219,18 +232,16 @@ class MarketStatusApi(APIView):
     """Per exchange: open, closed, pre_market or post_market, the next open and close, holidays, early closes."""
 
     class Input(serializers.Serializer):
-        at = AwareDateTimeField(required=False, help_text="Ask about this moment instead of now")
-        exchange = serializers.CharField(required=False, max_length=16)
+        at = AwareDateTimeField(
+            required=False, help_text="This moment instead of now (ISO 8601 with a zone), within the calendar's years"
+        )
+        exchange = serializers.CharField(
+            required=False, max_length=16, help_text="One exchange (MIC, e.g. XNYS) or a symbol listed on one"
+        )
 
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("at", str, description="ISO 8601 time with a zone (default: now)"),
-            OpenApiParameter("exchange", str, description="One exchange (MIC, e.g. XNYS) or a symbol"),
-        ],
-        responses=OpenApiTypes.OBJECT,
-    )
+    @extend_schema(parameters=[Input], responses=OpenApiTypes.OBJECT)
     def get(self, request):
-        params = self.Input(data=request.query_params)
+        params = self.Input(data=query_data(request.query_params))
         params.is_valid(raise_exception=True)
         now = params.validated_data.get("at") or timezone.now()
         manager = market_data()
@@ -250,6 +261,7 @@ class MarketStatusApi(APIView):
 
 class OperationsApi(APIView):
     permission_classes = [IsOperations]
+    error_statuses = {403}
 
     @extend_schema(responses=dict)
     def get(self, request):

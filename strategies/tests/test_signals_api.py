@@ -54,6 +54,12 @@ BAD_INPUT = [
     ("naive expiry", body(expires_at="2099-01-01T00:00:00"), "expires_at"),
     ("metadata not an object", body(metadata=[1, 2]), "metadata"),
     ("strategy id not a number", body(strategy_id="demo-ai"), "strategy_id"),
+    ("symbol a number", body(symbol=7), "symbol"),
+    ("blank take profit", body(take_profit=""), "take_profit"),
+    ("decimal with an exponent", body(confidence_score="8e-1"), "confidence_score"),
+    ("decimal with a sign", body(position_size="+0.1"), "position_size"),
+    ("decimal with spaces", body(position_size=" 0.1"), "position_size"),
+    ("more places than kept", body(position_size=0.1234567), "position_size"),
 ]
 
 
