@@ -1,11 +1,12 @@
 """Every machine-readable code the engine answers with, each defined once with what it means.
 
-Four families, one table each in README.md (a test compares them with this file):
+Five families, one table each in README.md (a test compares them with this file):
 - ``ERRORS``: the ``code`` of an error answer ``{"code", "message", "errors"?}``, with its HTTP status;
 - ``SIGNAL_REFUSALS``: a signal's ``violations[].code`` that is not a risk check (the signal was looked at
   before any order was sized);
 - ``RISK_CHECKS``: the pre-trade risk checks (``risk/core/rules.py`` documents each formula);
-- ``ORDER_REFUSALS``: the ``code`` of a 409 on an order or position command, and an order's ``reject_code``.
+- ``ORDER_REFUSALS``: the ``code`` of a 409 on an order or position command, and an order's ``reject_code``;
+- ``STRATEGY_REFUSALS``: a strategy's lifecycle or parameters refused (``strategies/core``).
 A code means one thing wherever it appears, so none is in two families.
 """
 
@@ -114,7 +115,22 @@ ORDER_REFUSALS: dict[str, str] = {
     "broker_error": "The broker answered with an error of no known kind.",
 }
 
-FAMILIES = {"errors": ERRORS, "signal": SIGNAL_REFUSALS, "risk": RISK_CHECKS, "order": ORDER_REFUSALS}
+# Refusals of a strategy's lifecycle and parameters (strategies/core: lifecycle.py, params.py).
+STRATEGY_REFUSALS: dict[str, str] = {
+    "illegal_strategy_transition": "The strategy's state does not allow the action (e.g. resuming a stopped one).",
+    "strategy_not_deletable": "Only a DRAFT or STOPPED strategy may be deleted.",
+    "strategy_not_editable": "A RUNNING strategy's parameters do not change; pause it first.",
+    "strategy_lifecycle_error": "Another lifecycle refusal; the message says why.",
+    "invalid_strategy_parameters": "The strategy's parameters do not fit its type; the message names each.",
+}
+
+FAMILIES = {
+    "errors": ERRORS,
+    "signal": SIGNAL_REFUSALS,
+    "risk": RISK_CHECKS,
+    "order": ORDER_REFUSALS,
+    "strategy": STRATEGY_REFUSALS,
+}
 
 
 def meaning(code: str) -> str:

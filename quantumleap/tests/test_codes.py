@@ -12,6 +12,7 @@ TABLES = {
     "Signal refusals": codes.SIGNAL_REFUSALS,
     "Risk checks before every order": codes.RISK_CHECKS,
     "Order refusals": codes.ORDER_REFUSALS,
+    "Strategy refusals": codes.STRATEGY_REFUSALS,
 }
 
 
