@@ -80,6 +80,8 @@ def server_error(request: HttpRequest) -> HttpResponse:
 class ApiBodyLimitMiddleware:
     """Refuses an API body larger than DATA_UPLOAD_MAX_MEMORY_SIZE with 413 before anything reads it.
 
+    Only methods that carry a body: a GET's body is never read.
+
     DRF reads a JSON body from the stream, past Django's own check on ``request.body``.
     """
 
@@ -87,7 +89,7 @@ class ApiBodyLimitMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if _is_api(request):
+        if _is_api(request) and request.method not in ("GET", "HEAD", "OPTIONS"):
             try:
                 length = int(request.META.get("CONTENT_LENGTH") or 0)
             except ValueError:

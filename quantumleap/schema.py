@@ -42,20 +42,23 @@ ERROR_DESCRIPTIONS = {
 
 
 class ApiSchema(AutoSchema):
-    """Views say which statuses beyond the usual they can answer with ``error_statuses`` (e.g. {404, 409})."""
+    """Views name the statuses beyond the usual they answer in ``error_statuses``: {404}, or {"PATCH": {409}}."""
 
     def _error_statuses(self) -> set[int]:
         statuses = {401, 406}
         has_body = self.method in UNSAFE and self.get_request_serializer() is not None
         if has_body:
-            statuses |= {400, 413, 415}
+            statuses |= {400, 415}
         if self.method in UNSAFE:
-            statuses.add(403)  # a session must send its CSRF token
-        if self._get_paginator() or self.get_override_parameters() or self._get_filter_parameters():
+            statuses |= {403, 413}  # a session must send its CSRF token; any body is held to the limit
+        if (self._is_list_view() and self._get_paginator()) or self.get_override_parameters():
             statuses.add(400)
         if "{" in self.path:
             statuses.add(404)
-        return statuses | set(getattr(self.view, "error_statuses", ()))
+        extra = getattr(self.view, "error_statuses", ())
+        if isinstance(extra, dict):  # per method: {"PATCH": {409}}
+            extra = extra.get(self.method, ())
+        return statuses | set(extra)
 
     def _get_response_bodies(self, direction="response") -> dict[str, Any]:
         responses = super()._get_response_bodies(direction)

@@ -40,7 +40,7 @@ def _refused(error: IllegalTransition | services.TradingError | BrokerError) -> 
 
 class OrderDetailApi(generics.RetrieveAPIView):
     serializer_class = OrderOutput
-    error_statuses = {409}
+    error_statuses = {"PATCH": {409}}
 
     def get_queryset(self):
         return selectors.order_list(user=self.request.user)
