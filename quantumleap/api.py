@@ -11,6 +11,7 @@ from quantumleap.operations import operations_overview
 
 class OperationsApi(APIView):
     permission_classes = [IsOperations]
+    error_statuses = {403}
 
     @extend_schema(responses=dict)
     def get(self, request):

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "quantumleap.errors.ApiBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -177,17 +178,23 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_SCHEMA_CLASS": "quantumleap.schema.ApiSchema",
+    # JSON only, read strictly (quantumleap/parsers.py); any other body is a 415.
+    "DEFAULT_PARSER_CLASSES": ["quantumleap.parsers.StrictJSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "quantumleap.pagination.StrictLimitOffsetPagination",
     "PAGE_SIZE": 100,
     "EXCEPTION_HANDLER": "quantumleap.errors.api_exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
 }
+# The largest request body: a batch of 100 signals with full metadata fits; an API body over it is a 413.
+DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DATA_UPLOAD_MAX_MEMORY_SIZE", str(2 * 1024 * 1024)))
 SPECTACULAR_SETTINGS = {
     "TITLE": "QuantumLeap Trading Engine API",
     "DESCRIPTION": "Signals in, orders out, under the trader's risk limits.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Request and response components apart: a request's decimals and read-only fields differ from the answer's.
+    "COMPONENT_SPLIT_REQUEST": True,
     # Swagger UI from our own static files, never a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -12,7 +12,8 @@ from trading import api as trading_api
 api_v1 = [
     path("signals/", strategies_api.SignalCreateApi.as_view(), name="signal-create"),
     path("signal-batches/", strategies_api.SignalBatchApi.as_view(), name="signal-batch"),
-    path("signals/<str:external_id>/", strategies_api.SignalDetailApi.as_view(), name="signal-detail"),
+    # A producer's id may hold "/" (model-7/0001): sent plain or encoded as %2F, it reaches the view whole.
+    path("signals/<path:external_id>/", strategies_api.SignalDetailApi.as_view(), name="signal-detail"),
     path("strategies/", strategies_api.StrategyListApi.as_view(), name="strategy-list"),
     path("strategies/<int:pk>/", strategies_api.StrategyDetailApi.as_view(), name="strategy-detail"),
     path("orders/", trading_api.OrderListApi.as_view(), name="order-list"),
@@ -46,3 +47,9 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("metrics", health.metrics, name="metrics"),
 ]
+
+# Under /api/ every error is JSON {code, message}; elsewhere Django's pages (quantumleap/errors.py).
+handler400 = "quantumleap.errors.bad_request"
+handler403 = "quantumleap.errors.permission_denied"
+handler404 = "quantumleap.errors.page_not_found"
+handler500 = "quantumleap.errors.server_error"

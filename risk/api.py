@@ -1,12 +1,14 @@
 """Thin REST views: risk parameters, the portfolio assessment, the kill switch."""
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import ApiKey
+from quantumleap.serializers import IdField, query_data
 from risk import selectors, services
 from risk.models import KillSwitch
 from risk.serializers import KillSwitchInput, KillSwitchOutput, RiskParametersSerializer, TradingStateInput
@@ -21,13 +23,23 @@ def _account(request):
     return account
 
 
-def _strategy(request, account, strategy_id):
-    if strategy_id in (None, ""):
+def _strategy(request, account, strategy_id: int | None):
+    if strategy_id is None:
         return None
     try:
-        return Strategy.objects.get(pk=int(strategy_id), account=account)
-    except (Strategy.DoesNotExist, ValueError) as error:
+        return Strategy.objects.get(pk=strategy_id, account=account)
+    except Strategy.DoesNotExist as error:
         raise NotFound("No such strategy on your account.") from error
+
+
+class StrategyQuery(serializers.Serializer):
+    strategy = IdField(required=False, help_text="A strategy's own parameters instead of the account's")
+
+
+def _strategy_queried(request, account):
+    query = StrategyQuery(data=query_data(request.query_params))
+    query.is_valid(raise_exception=True)
+    return _strategy(request, account, query.validated_data.get("strategy"))
 
 
 def _people_only(request) -> None:
@@ -37,21 +49,23 @@ def _people_only(request) -> None:
 
 
 class RiskParametersApi(APIView):
-    @extend_schema(parameters=[OpenApiParameter("strategy", int)], responses=RiskParametersSerializer)
+    error_statuses = {404}  # no trading account, or no such strategy or kill switch on it
+
+    @extend_schema(parameters=[StrategyQuery], responses=RiskParametersSerializer)
     def get(self, request):
         account = _account(request)
-        strategy = _strategy(request, account, request.query_params.get("strategy"))
+        strategy = _strategy_queried(request, account)
         return Response(RiskParametersSerializer(selectors.parameters_get(account=account, strategy=strategy)).data)
 
     @extend_schema(
-        parameters=[OpenApiParameter("strategy", int)],
+        parameters=[StrategyQuery],
         request=RiskParametersSerializer,
         responses=RiskParametersSerializer,
     )
     def put(self, request):
         _people_only(request)
         account = _account(request)
-        strategy = _strategy(request, account, request.query_params.get("strategy"))
+        strategy = _strategy_queried(request, account)
         current = selectors.parameters_get(account=account, strategy=strategy)
         serializer = RiskParametersSerializer(current, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
@@ -62,6 +76,8 @@ class RiskParametersApi(APIView):
 
 
 class RiskAssessmentApi(APIView):
+    error_statuses = {404}  # no trading account, or no such strategy or kill switch on it
+
     @extend_schema(responses=dict)
     def get(self, request):
         account = _account(request)
@@ -69,12 +85,14 @@ class RiskAssessmentApi(APIView):
 
 
 class KillSwitchApi(APIView):
+    error_statuses = {404}  # no trading account, or no such strategy or kill switch on it
+
     @extend_schema(responses=KillSwitchOutput(many=True))
     def get(self, request):
         account = _account(request)
         return Response(KillSwitchOutput(selectors.kill_switch_active(account=account), many=True).data)
 
-    @extend_schema(request=KillSwitchInput, responses=KillSwitchOutput)
+    @extend_schema(request=KillSwitchInput, responses={201: KillSwitchOutput, 200: KillSwitchOutput})
     def post(self, request):
         _people_only(request)
         account = _account(request)
@@ -108,6 +126,8 @@ class KillSwitchApi(APIView):
 
 
 class TradingStateReleaseApi(APIView):
+    error_statuses = {404}  # no trading account, or no such strategy or kill switch on it
+
     @extend_schema(request=TradingStateInput, responses=dict)
     def post(self, request):
         _people_only(request)

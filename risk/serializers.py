@@ -1,36 +1,88 @@
+from decimal import Decimal
+
 from rest_framework import serializers
 
+from quantumleap.codes import RISK_CHECKS
+from quantumleap.serializers import DecimalField, IdField, StrictFieldsMixin, StrictSerializer
 from risk.core.rules import RESIZABLE
 from risk.models import KillSwitch, RiskParameters
 
+# Fractions of equity (of capital at strategy level), as the columns store them: 6 decimal places.
+_FRACTION = {"max_digits": 7, "decimal_places": 6}
+_TINY = Decimal("0.000001")
+_UNIT = Decimal(1)
+_BELOW_ONE = Decimal("0.999999")
+_LEVERAGED = Decimal("9.999999")  # gross, net and sector exposure may pass 1 on margin
+_SYMBOL = r"^[A-Za-z0-9.\-]{1,16}$"
+RESTRICTED_SYMBOLS_MAX = 1000
+ORDERS_PER_MINUTE_MAX = 2**31 - 1
 
-class RiskParametersSerializer(serializers.ModelSerializer):
+
+def _fraction(low: Decimal, high: Decimal, *, null: bool = False, text: str = "") -> serializers.DecimalField:
+    return DecimalField(
+        min_value=low, max_value=high, required=False, allow_null=null, help_text=text or None, **_FRACTION
+    )
+
+
+class RiskParametersSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+    """Every limit with its range; a field left out keeps its value, ``null`` turns an optional limit off."""
+
+    max_position_size = _fraction(_TINY, _UNIT, text="One symbol's position, fraction of equity: (0, 1]")
+    max_position_quantity = DecimalField(
+        max_digits=20, decimal_places=6, min_value=_TINY, required=False, allow_null=True
+    )
+    max_portfolio_exposure = _fraction(_TINY, _LEVERAGED, text="Gross exposure, fraction of equity: (0, 9.999999]")
+    max_net_exposure = _fraction(Decimal(0), _LEVERAGED, null=True, text="Net exposure: [0, 9.999999]; null: off")
+    max_sector_exposure = _fraction(_TINY, _LEVERAGED, text="One sector's gross exposure: (0, 9.999999]")
+    max_order_notional = DecimalField(max_digits=20, decimal_places=6, min_value=_TINY, required=False, allow_null=True)
+    stop_loss_percentage = _fraction(Decimal(0), _BELOW_ONE, text="Default stop below entry: [0, 1); 0: none")
+    take_profit_percentage = _fraction(Decimal(0), _LEVERAGED, text="Default take profit: [0, 9.999999]; 0: none")
+    trailing_stop_percentage = _fraction(Decimal(0), _BELOW_ONE, text="Trailing stop: [0, 1); 0: off")
+    max_drawdown = _fraction(_TINY, _UNIT, text="From the high-water mark: (0, 1]")
+    daily_loss_limit = _fraction(_TINY, _UNIT, text="Of the day's starting equity: (0, 1]")
+    reserve_buffer = _fraction(Decimal(0), _UNIT, text="Extra reserved for slippage on market orders: [0, 1]")
+    max_price_deviation = _fraction(_TINY, _UNIT, null=True, text="Limit price band around the last: (0, 1]")
+    max_strategy_orders_per_minute = serializers.IntegerField(
+        min_value=0, max_value=ORDERS_PER_MINUTE_MAX, required=False, allow_null=True
+    )
+    max_account_orders_per_minute = serializers.IntegerField(
+        min_value=0, max_value=ORDERS_PER_MINUTE_MAX, required=False, allow_null=True
+    )
+    restricted_symbols = serializers.ListField(
+        child=serializers.RegexField(_SYMBOL, max_length=16), max_length=RESTRICTED_SYMBOLS_MAX, required=False
+    )
+    check_actions = serializers.DictField(
+        child=serializers.ChoiceField(choices=["REJECT", "RESIZE"]),
+        required=False,
+        help_text="{risk check code: REJECT | RESIZE}; RESIZE only for checks a smaller quantity can cure",
+    )
+    updated_at = serializers.DateTimeField(
+        read_only=True,
+        allow_null=True,
+        help_text="null while the account's (or strategy's) defaults were never changed",
+    )
+
     class Meta:
         model = RiskParameters
         exclude = ["id", "account", "strategy"]
-        read_only_fields = ["updated_at"]
 
-    def validate_restricted_symbols(self, value):
-        if not isinstance(value, list) or not all(isinstance(s, str) and 0 < len(s) <= 16 for s in value):
-            raise serializers.ValidationError("A list of symbols.")
-        return [s.upper() for s in value]
+    def validate_restricted_symbols(self, value: list[str]) -> list[str]:
+        return [symbol.upper() for symbol in value]
 
-    def validate_check_actions(self, value):
-        if not isinstance(value, dict):
-            raise serializers.ValidationError("An object {check_code: REJECT | RESIZE}.")
+    def validate_check_actions(self, value: dict[str, str]) -> dict[str, str]:
         for code, action in value.items():
-            if action not in ("REJECT", "RESIZE"):
-                raise serializers.ValidationError(f"{code}: the action must be REJECT or RESIZE.")
+            if code not in RISK_CHECKS:
+                raise serializers.ValidationError(f"{code} is not a risk check code.")
             if action == "RESIZE" and code not in RESIZABLE:
                 raise serializers.ValidationError(f"{code} cannot be cured by a smaller quantity.")
         return value
 
 
-class KillSwitchInput(serializers.Serializer):
+class KillSwitchInput(StrictSerializer):
     action = serializers.ChoiceField(choices=["engage", "release"])
     scope = serializers.ChoiceField(choices=KillSwitch.Scope.values, required=False, default=KillSwitch.Scope.ACCOUNT)
-    strategy_id = serializers.IntegerField(required=False)
-    kill_switch_id = serializers.IntegerField(required=False)
+    strategy_id = IdField(required=False)
+    kill_switch_id = IdField(required=False)
     reason = serializers.CharField(max_length=500)
     flatten = serializers.BooleanField(required=False, default=False)
 
@@ -56,6 +108,6 @@ class KillSwitchOutput(serializers.ModelSerializer):
         ]
 
 
-class TradingStateInput(serializers.Serializer):
-    strategy_id = serializers.IntegerField(required=False)
+class TradingStateInput(StrictSerializer):
+    strategy_id = IdField(required=False)
     reason = serializers.CharField(max_length=500)

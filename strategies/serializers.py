@@ -1,37 +1,66 @@
+import json
 from decimal import Decimal
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from quantumleap.serializers import AwareDateTimeField, StrictSerializer
+from quantumleap.serializers import AwareDateTimeField, DecimalField, IdField, StrictSerializer
 from strategies.models import Strategy, TradingSignal
 
 PRICE = {"max_digits": 20, "decimal_places": 6, "min_value": Decimal("0.000001")}
+# A signal's metadata is the producer's note to itself, stored and shown with every answer: bounded.
+METADATA_MAX_BYTES = 16 * 1024
+METADATA_MAX_DEPTH = 8
+
+
+def _depth(value) -> int:
+    """Levels of objects and arrays, the outermost being 1; iterative, so no input can exhaust the stack."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
+@extend_schema_field({"type": "object", "additionalProperties": {}})
+class MetadataField(serializers.JSONField):
+    default_error_messages = {
+        "not_an_object": "Send a JSON object.",
+        "too_deep": f"Nest objects and arrays at most {METADATA_MAX_DEPTH} levels deep.",
+        "too_large": f"Keep it to {METADATA_MAX_BYTES:,} bytes of compact UTF-8 JSON.",
+    }
+
+    def to_internal_value(self, data):
+        if not isinstance(data, dict):
+            self.fail("not_an_object")
+        if _depth(data) > METADATA_MAX_DEPTH:
+            self.fail("too_deep")
+        if len(json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()) > METADATA_MAX_BYTES:
+            self.fail("too_large")
+        return super().to_internal_value(data)
 
 
 class SignalInput(StrictSerializer):
     id = serializers.CharField(max_length=128)
     symbol = serializers.RegexField(r"^[A-Za-z0-9.\-]{1,16}$", max_length=16)
     signal_type = serializers.ChoiceField(choices=TradingSignal.SignalType.choices)
-    confidence_score = serializers.DecimalField(
-        max_digits=7, decimal_places=6, min_value=Decimal(0), max_value=Decimal(1)
-    )
-    target_price = serializers.DecimalField(required=False, allow_null=True, **PRICE)
-    stop_loss = serializers.DecimalField(required=False, allow_null=True, **PRICE)
-    take_profit = serializers.DecimalField(required=False, allow_null=True, **PRICE)
-    position_size = serializers.DecimalField(
-        max_digits=7, decimal_places=6, min_value=Decimal("0.000001"), max_value=Decimal(1)
-    )
-    strategy_id = serializers.IntegerField(required=False, min_value=1)
+    confidence_score = DecimalField(max_digits=7, decimal_places=6, min_value=Decimal(0), max_value=Decimal(1))
+    target_price = DecimalField(required=False, allow_null=True, **PRICE)
+    stop_loss = DecimalField(required=False, allow_null=True, **PRICE)
+    take_profit = DecimalField(required=False, allow_null=True, **PRICE)
+    position_size = DecimalField(max_digits=7, decimal_places=6, min_value=Decimal("0.000001"), max_value=Decimal(1))
+    strategy_id = IdField(required=False)
     expires_at = AwareDateTimeField()
-    metadata = serializers.JSONField(required=False, default=dict)
+    metadata = MetadataField(
+        required=False,
+        default=dict,
+        help_text=f"A JSON object: {METADATA_MAX_BYTES:,} bytes (compact UTF-8), {METADATA_MAX_DEPTH} levels at most",
+    )
 
     def validate_symbol(self, value: str) -> str:
         return value.upper()
-
-    def validate_metadata(self, value):
-        if not isinstance(value, dict):
-            raise serializers.ValidationError("Send a JSON object.")
-        return value
 
 
 SIGNAL_BATCH_MAX = 100

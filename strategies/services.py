@@ -12,7 +12,8 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from risk.core.rules import HALTED
+from quantumleap import codes
+from risk.core.rules import HALTED, TRADING_HALTED
 from risk.selectors import position_size_raw, trading_state_get
 from strategies.models import Strategy, TradingSignal
 from trading.core.orders import OrderType, Side
@@ -153,15 +154,15 @@ def _signal_violations(
 ) -> list[Violation]:
     violations = []
     if instrument is None:
-        violations.append(Violation("unknown_symbol", f"{signal.symbol} is not a tradable instrument."))
+        violations.append(Violation(codes.UNKNOWN_SYMBOL, f"{signal.symbol} is not a tradable instrument."))
     if signal.expires_at <= now:
-        violations.append(Violation("signal_expired", f"The signal expired at {signal.expires_at.isoformat()}."))
+        violations.append(Violation(codes.SIGNAL_EXPIRED, f"The signal expired at {signal.expires_at.isoformat()}."))
     if strategy.status != Strategy.Status.RUNNING:
         violations.append(
-            Violation("strategy_not_running", f"Strategy {strategy.name} is {strategy.status}, not RUNNING.")
+            Violation(codes.STRATEGY_NOT_RUNNING, f"Strategy {strategy.name} is {strategy.status}, not RUNNING.")
         )
     if trading_state_get(account=account) == HALTED:
-        violations.append(Violation("trading_halted", "Trading is halted on this account."))
+        violations.append(Violation(TRADING_HALTED, "Trading is halted on this account."))
     return violations
 
 
@@ -198,7 +199,7 @@ def _signal_to_orders(
     )
     if quantity <= 0:
         message = f"{signal.position_size} of {strategy.capital} buys less than one lot of {instrument.symbol}."
-        _signal_reject(signal, account, [Violation("quantity_below_lot", message)])
+        _signal_reject(signal, account, [Violation(codes.QUANTITY_BELOW_LOT, message)])
         return
     request = OrderRequest(
         symbol=instrument.symbol,

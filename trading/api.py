@@ -2,7 +2,6 @@
 
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers
@@ -10,12 +9,12 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from quantumleap.serializers import AwareDateTimeField
+from quantumleap.serializers import AwareDateTimeField, IdField, query_data
 from risk.selectors import trading_state_get
 from trading import selectors, services
 from trading.brokers.base import BrokerError
 from trading.core.orders import OrderError
-from trading.marketdata.calendars import DEFAULT_EXCHANGES, UnknownExchange
+from trading.marketdata.calendars import DEFAULT_EXCHANGES, OutsideCalendar, UnknownExchange
 from trading.marketdata.history import BARS_DEFAULT_LIMIT, BARS_MAX_LIMIT, bar_list, exchange_list
 from trading.marketdata.manager import market_data
 from trading.marketdata.prices import price_get, price_updated_at, symbol_is_stale
@@ -42,6 +41,7 @@ def _refused(error: OrderError | services.TradingError | BrokerError) -> Respons
 
 class OrderDetailApi(generics.RetrieveAPIView):
     serializer_class = OrderOutput
+    error_statuses = {"PATCH": {409}}
 
     def get_queryset(self):
         return selectors.order_list(user=self.request.user)
@@ -61,6 +61,8 @@ class OrderDetailApi(generics.RetrieveAPIView):
 
 
 class OrderCancelApi(APIView):
+    error_statuses = {409}
+
     @extend_schema(request=None, responses=OrderOutput)
     def post(self, request, pk: int):
         order = get_object_or_404(selectors.order_list(user=request.user), pk=pk)
@@ -72,6 +74,8 @@ class OrderCancelApi(APIView):
 
 
 class PositionCloseApi(APIView):
+    error_statuses = {409}
+
     @extend_schema(request=None, responses={202: OrderOutput})
     def post(self, request, pk: int):
         position = get_object_or_404(selectors.position_queryset(user=request.user), pk=pk)
@@ -110,7 +114,7 @@ class PositionHistoryApi(APIView):
 
     @extend_schema(parameters=[Input], responses=PositionHistoryOutput(many=True))
     def get(self, request):
-        params = self.Input(data=request.query_params)
+        params = self.Input(data=query_data(request.query_params))
         params.is_valid(raise_exception=True)
         history = selectors.position_history(user=request.user, symbol=params.validated_data["symbol"].upper())
         return Response(self.PositionHistoryOutput(history, many=True).data)
@@ -126,34 +130,32 @@ class ExecutionListApi(generics.ListAPIView):
 class EventListApi(generics.ListAPIView):
     serializer_class = EventOutput
 
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("type", str, description="Event type, or a prefix ending in '.' (e.g. order.)"),
-            OpenApiParameter("since", str, description="ISO 8601 time with a zone"),
-            OpenApiParameter("strategy", int),
-        ]
-    )
+    class Filters(serializers.Serializer):
+        type = serializers.CharField(
+            required=False, max_length=64, help_text="Event type, or a prefix ending in '.' (e.g. order.)"
+        )
+        since = AwareDateTimeField(required=False, help_text="Events at or after this time (ISO 8601 with a zone)")
+        strategy = IdField(required=False, help_text="One strategy's events")
+
+    @extend_schema(parameters=[Filters])
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
-        params = self.request.query_params
-        since = params.get("since")
-        since_at = parse_datetime(since) if since else None
-        if since and (since_at is None or since_at.tzinfo is None):
-            raise ValidationError({"since": ["Give an ISO 8601 time with a time zone."]})
-        strategy = params.get("strategy")
-        if strategy and not strategy.isdigit():
-            raise ValidationError({"strategy": ["Give a strategy id."]})
+        filters = self.Filters(data=query_data(self.request.query_params))
+        filters.is_valid(raise_exception=True)
+        params = filters.validated_data
         return selectors.event_list(
             user=self.request.user,
             type=params.get("type"),
-            since=since_at,
-            strategy_id=int(strategy) if strategy else None,
+            since=params.get("since"),
+            strategy_id=params.get("strategy"),
         )
 
 
 class PortfolioApi(APIView):
+    error_statuses = {404}  # a user with no trading account
+
     @extend_schema(responses=PortfolioOutput)
     def get(self, request):
         portfolio = selectors.portfolio_get(user=request.user)
@@ -164,14 +166,24 @@ class PortfolioApi(APIView):
         return Response(PortfolioOutput(portfolio).data)
 
 
+# A symbol as instruments spell it; anything else names no instrument (404).
+PATH_SYMBOL = {"type": "string", "pattern": r"^[A-Za-z0-9.\-]{1,16}$"}
+
+
 class MarketPriceApi(APIView):
     """The last price of a symbol, whether it is stale, and its 1-minute bars for charts."""
 
     class Input(serializers.Serializer):
-        since = AwareDateTimeField(required=False)
-        until = AwareDateTimeField(required=False)
+        since = AwareDateTimeField(required=False, help_text="ISO 8601 time with a zone: bars from this minute on")
+        until = AwareDateTimeField(
+            required=False, help_text="ISO 8601 time with a zone: bars before this minute; later than since"
+        )
         limit = serializers.IntegerField(
-            required=False, min_value=1, max_value=BARS_MAX_LIMIT, default=BARS_DEFAULT_LIMIT
+            required=False,
+            min_value=1,
+            max_value=BARS_MAX_LIMIT,
+            default=BARS_DEFAULT_LIMIT,
+            help_text=f"Most recent bars to return (default {BARS_DEFAULT_LIMIT})",
         )
 
         def validate(self, attrs):
@@ -195,16 +207,12 @@ class MarketPriceApi(APIView):
         bars = serializers.ListField(child=serializers.DictField(), help_text="1-minute OHLCV, oldest first")
 
     @extend_schema(
-        parameters=[
-            OpenApiParameter("since", str, description="ISO 8601 time with a zone: bars from this minute on"),
-            OpenApiParameter("until", str, description="ISO 8601 time with a zone: bars before this minute"),
-            OpenApiParameter("limit", int, description=f"Most recent bars to return (default {BARS_DEFAULT_LIMIT})"),
-        ],
+        parameters=[Input, OpenApiParameter("symbol", PATH_SYMBOL, OpenApiParameter.PATH)],
         responses=Output,
     )
     def get(self, request, symbol: str):
         symbol = symbol.upper()
-        params = self.Input(data=request.query_params)
+        params = self.Input(data=query_data(request.query_params))
         params.is_valid(raise_exception=True)
         price = price_get(symbol)
         if price is None:
@@ -227,18 +235,16 @@ class MarketStatusApi(APIView):
     """Per exchange: open, closed, pre_market or post_market, the next open and close, holidays, early closes."""
 
     class Input(serializers.Serializer):
-        at = AwareDateTimeField(required=False, help_text="Ask about this moment instead of now")
-        exchange = serializers.CharField(required=False, max_length=16)
+        at = AwareDateTimeField(
+            required=False, help_text="This moment instead of now (ISO 8601 with a zone), within the calendar's years"
+        )
+        exchange = serializers.CharField(
+            required=False, max_length=16, help_text="One exchange (MIC, e.g. XNYS) or a symbol listed on one"
+        )
 
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("at", str, description="ISO 8601 time with a zone (default: now)"),
-            OpenApiParameter("exchange", str, description="One exchange (MIC, e.g. XNYS) or a symbol"),
-        ],
-        responses=OpenApiTypes.OBJECT,
-    )
+    @extend_schema(parameters=[Input], responses=OpenApiTypes.OBJECT)
     def get(self, request):
-        params = self.Input(data=request.query_params)
+        params = self.Input(data=query_data(request.query_params))
         params.is_valid(raise_exception=True)
         now = params.validated_data.get("at") or timezone.now()
         manager = market_data()
@@ -251,4 +257,6 @@ class MarketStatusApi(APIView):
             except UnknownExchange as error:
                 if requested:
                     raise ValidationError({"exchange": [str(error)]}) from error
+            except OutsideCalendar as error:
+                raise ValidationError({"at": [str(error)]}) from error
         return Response({"at": now.isoformat(), "exchanges": statuses})

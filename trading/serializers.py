@@ -2,7 +2,7 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
-from quantumleap.serializers import StrictSerializer
+from quantumleap.serializers import DecimalField, StrictSerializer
 from trading.models import Event, Execution, Order, Position
 
 
@@ -95,11 +95,9 @@ class PortfolioOutput(serializers.Serializer):
 
 
 class OrderModifyInput(StrictSerializer):
-    quantity = serializers.DecimalField(max_digits=20, decimal_places=6, min_value=Decimal("0.000001"), required=False)
-    price = serializers.DecimalField(max_digits=20, decimal_places=6, min_value=Decimal("0.000001"), required=False)
-    stop_price = serializers.DecimalField(
-        max_digits=20, decimal_places=6, min_value=Decimal("0.000001"), required=False
-    )
+    quantity = DecimalField(max_digits=20, decimal_places=6, min_value=Decimal("0.000001"), required=False)
+    price = DecimalField(max_digits=20, decimal_places=6, min_value=Decimal("0.000001"), required=False)
+    stop_price = DecimalField(max_digits=20, decimal_places=6, min_value=Decimal("0.000001"), required=False)
 
     def validate(self, attrs):
         if not attrs:

@@ -54,6 +54,12 @@ BAD_INPUT = [
     ("naive expiry", body(expires_at="2099-01-01T00:00:00"), "expires_at"),
     ("metadata not an object", body(metadata=[1, 2]), "metadata"),
     ("strategy id not a number", body(strategy_id="demo-ai"), "strategy_id"),
+    ("symbol a number", body(symbol=7), "symbol"),
+    ("blank take profit", body(take_profit=""), "take_profit"),
+    ("decimal with an exponent", body(confidence_score="8e-1"), "confidence_score"),
+    ("decimal with a sign", body(position_size="+0.1"), "position_size"),
+    ("decimal with spaces", body(position_size=" 0.1"), "position_size"),
+    ("more places than kept", body(position_size=0.1234567), "position_size"),
 ]
 
 
@@ -292,3 +298,44 @@ def test_a_batch_naming_a_strategy_the_key_may_not_use_is_refused_whole(demo):
     )
     assert answer.status_code == 403
     assert counts() == before
+
+
+def nested(depth: int) -> dict:
+    """Metadata whose objects nest `depth` deep (the metadata object itself is level 1)."""
+    value: dict = {"leaf": 1}
+    for _ in range(depth - 1):
+        value = {"next": value}
+    return value
+
+
+@pytest.mark.parametrize(
+    "metadata",
+    [nested(9), {"blob": "x" * (16 * 1024)}, {"list": [[[[[[[[[1]]]]]]]]]}],
+    ids=["9 levels", "over 16 KiB", "9 levels of lists"],
+)
+def test_metadata_over_its_limits_is_a_field_error_and_changes_nothing(demo, metadata):
+    before = counts()
+    response = post(demo, body(metadata=metadata))
+    assert response.status_code == 400, response.content
+    assert response.json()["code"] == "invalid"
+    assert "metadata" in response.json()["errors"]
+    assert counts() == before
+
+
+def test_metadata_at_its_limits_is_kept(demo):
+    blob = "x" * (16 * 1024 - len('{"blob":""}'))
+    for i, metadata in enumerate([nested(8), {"blob": blob}]):
+        response = post(demo, body(id=f"m-{i}", metadata=metadata, signal_type="HOLD"))
+        assert response.status_code == 201, response.content
+        assert response.json()["metadata"] == metadata
+
+
+@pytest.mark.parametrize("path", ["model-7/0001", "model-7%2F0001", "model-7%2f0001"])
+def test_an_id_with_a_slash_is_served_plain_or_encoded(demo, path):
+    assert post(demo, body(id="model-7/0001")).status_code == 201
+    response = Client().get(f"{URL}{path}/", **demo.headers())
+    assert response.status_code == 200, response.content[:200]
+    assert response.json()["id"] == "model-7/0001"
+    missing = Client().get(f"{URL}model-7%2F0002/", **demo.headers())
+    assert missing.status_code == 404
+    assert missing.json()["code"] == "not_found"

@@ -55,6 +55,10 @@ class UnknownExchange(ValueError):
     pass
 
 
+class OutsideCalendar(ValueError):
+    """A moment before the calendar's first session or after its last (it spans 20 years back to one ahead)."""
+
+
 def calendar_name(exchange: str) -> str:
     name = EXCHANGE_ALIASES.get(exchange.upper(), exchange.upper())
     if name not in _calendar_names():
@@ -83,7 +87,13 @@ def market_status(exchange: str, now: datetime) -> MarketStatus:
     name = calendar_name(exchange)
     cal = _calendar(name)
     zone = ZoneInfo(str(cal.tz))
-    local = now.astimezone(zone)
+    first, last = cal.first_session.date(), cal.last_session.date()
+    try:
+        local = now.astimezone(zone)
+    except OverflowError:
+        local = None  # year 1 or 9999: nowhere near the calendar
+    if local is None or not first <= local.date() <= last:
+        raise OutsideCalendar(f"The {name} calendar covers {first.isoformat()} to {last.isoformat()}.")
     day = pd.Timestamp(local.date())
     minute = pd.Timestamp(now).tz_convert(UTC).floor("min")
     is_session = bool(cal.is_session(day))
