@@ -27,6 +27,7 @@ PAYLOAD_TOO_LARGE = "payload_too_large"
 UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
 THROTTLED = "throttled"
 SERVER_ERROR = "server_error"
+INVALID_OHLCV_DATA = "invalid_ohlcv_data"
 
 ERRORS: dict[str, tuple[int, str]] = {
     INVALID: (400, "A field is missing, unknown, malformed or out of range; `errors` names each field and why."),
@@ -51,6 +52,10 @@ ERRORS: dict[str, tuple[int, str]] = {
     UNSUPPORTED_MEDIA_TYPE: (415, "A body that is not `application/json`."),
     THROTTLED: (429, "Too many requests; `Retry-After` says when to try again."),
     SERVER_ERROR: (500, "The engine failed; nothing is said about why (it is logged), and the request may be retried."),
+    INVALID_OHLCV_DATA: (
+        400,
+        "Price data (an upload, a file) that fails validation; `errors` lists each problem and where.",
+    ),
 }
 
 # Why a signal was refused before any risk check (it becomes no order).
@@ -96,7 +101,10 @@ RISK_CHECKS: dict[str, str] = {
 
 # Refusals of order and position commands (409 `code`), and why the broker or the engine ended an order.
 ORDER_REFUSALS: dict[str, str] = {
+    "order_error": "The order state machine refuses the command; a more specific code says why when one applies.",
     "illegal_transition": "The order's state does not allow this (e.g. canceling a filled order).",
+    "fill_exceeds_quantity": "A fill larger than what is left of the order: the order takes what fits, the rest is an "
+    "overfill the engine books and alerts on (order.overfilled).",
     "quantity_below_filled": "A new quantity at or below what has already filled.",
     "modify_increases_exposure": "A larger quantity or a worse limit price: send a new order through the risk checks.",
     "not_a_limit_order": "A limit price for an order that has none.",

@@ -84,3 +84,13 @@ def test_database_url_may_name_a_sqlite_file(tmp_path):
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert (tmp_path / "engine.sqlite3").stat().st_size > 0
+
+
+def test_every_script_the_makefile_runs_exists():
+    # make bench called bench/run.py, which did not exist.
+    makefile = (ROOT / "Makefile").read_text()
+    scripts = set(re.findall(r"\b((?:bench|scripts|tools)/[\w./-]+\.(?:py|sh|js))", makefile))
+    assert "bench/run.py" in scripts
+    assert [script for script in sorted(scripts) if not (ROOT / script).is_file()] == []
+    done = subprocess.run([sys.executable, "bench/run.py", "--help"], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0 and "--full" in done.stdout
