@@ -99,6 +99,20 @@
     return group3(String(n)) + (n === 1 ? " day" : " days");
   }
 
+  // A span of time given in seconds, as people say it: "45 s", "3 h 20 min", "2 d 4 h".
+  function fmtDuration(seconds) {
+    if (seconds === null || seconds === undefined || seconds === "") return "—";
+    const total = Math.round(Number(seconds));
+    if (!Number.isFinite(total) || total < 0) return String(seconds);
+    const d = Math.floor(total / 86400);
+    const h = Math.floor((total % 86400) / 3600);
+    const m = Math.floor((total % 3600) / 60);
+    if (d) return d + " d" + (h ? " " + h + " h" : "");
+    if (h) return h + " h" + (m ? " " + m + " min" : "");
+    if (m) return m + " min";
+    return total + " s";
+  }
+
   function pnlClass(n) {
     if (n === null || n === undefined || n === 0n) return "flat";
     return n > 0n ? "up" : "down";
@@ -378,6 +392,7 @@
     fmtRatio,
     fmtCount,
     fmtDays,
+    fmtDuration,
     pnlClass,
     fmtTime,
     fmtDateTime,

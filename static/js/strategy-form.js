@@ -148,7 +148,9 @@
       if (field) setFieldError(field, texts);
       else leftovers.push(...texts.map((text) => (key === "non_field_errors" ? text : key + ": " + text)));
     };
-    for (const [key, value] of Object.entries(error.errors || {})) {
+    // Only a 400 answer's errors are field errors; a 409's "errors" are the figures behind its sentence.
+    const fieldErrors = error.status === 400 || error.code === "invalid" ? error.errors || {} : {};
+    for (const [key, value] of Object.entries(fieldErrors)) {
       if (key === "parameters" && value && typeof value === "object" && !Array.isArray(value)) {
         for (const [name, inner] of Object.entries(value)) place(name === "non_field_errors" ? "parameters" : "parameters." + name, inner);
       } else {

@@ -80,13 +80,20 @@
     const configuration = s.configuration || {};
     const symbols = Array.isArray(configuration.symbols) ? configuration.symbols : [];
     setText("strategy-symbols", symbols.length ? symbols.join(", ") : "—");
-    const parameters = configuration.parameters && typeof configuration.parameters === "object" ? configuration.parameters : {};
-    const items = Object.entries(parameters).map(([name, value]) => {
+    figures("strategy-parameters", configuration.parameters);
+    figures("strategy-sizing", configuration.sizing);
+    figures("strategy-auto-pause", configuration.auto_pause);
+  }
+
+  // "name value" pairs of one part of the configuration (its parameters, sizing, auto-pause rules).
+  function figures(id, values) {
+    const box = document.getElementById(id);
+    if (!box) return;
+    const items = Object.entries(values && typeof values === "object" ? values : {}).map(([name, value]) => {
       const item = el("span", { class: "param", dataset: { param: name } });
       item.append(el("span", { class: "muted" }, name + " "), el("span", { class: "mono" }, paramText(value)));
       return item;
     });
-    const box = document.getElementById("strategy-parameters");
     if (items.length) box.replaceChildren(...items);
     else box.textContent = "none";
   }
@@ -222,7 +229,9 @@
     const grid = "rgba(34, 45, 64, 0.6)";
     const options = {
       autoSize: true,
-      layout: { background: { type: LC.ColorType.Solid, color: "transparent" }, textColor: "#8592a8", fontSize: 11 },
+      // The library's own logo injects a <style> element, which a strict Content-Security-Policy refuses:
+      // the page credits TradingView with a plain link under the charts instead (the licence's attribution).
+      layout: { background: { type: LC.ColorType.Solid, color: "transparent" }, textColor: "#8592a8", fontSize: 11, attributionLogo: false },
       grid: { vertLines: { color: grid }, horzLines: { color: grid } },
       rightPriceScale: { borderColor: "#222d40" },
       timeScale: { borderColor: "#222d40", fixLeftEdge: true, fixRightEdge: true },
@@ -316,36 +325,56 @@
   );
 
   /* ---------- closed trades ---------- */
+  const TRADE_COLUMNS = 13;
+
   function isLong(side) {
     const s = String(side || "").toUpperCase();
     return s === "BUY" || s === "LONG";
   }
 
+  // The trade's moments: entry_at / exit_at (entry_time / exit_time, the core's names, also read).
+  function entryOf(t) {
+    return t.entry_at !== undefined ? t.entry_at : t.entry_time;
+  }
+
+  function exitOf(t) {
+    return t.exit_at !== undefined ? t.exit_at : t.exit_time;
+  }
+
+  function heldSeconds(t) {
+    if (t.duration !== undefined && t.duration !== null) return t.duration;
+    const span = QL.timeOf(exitOf(t)) - QL.timeOf(entryOf(t));
+    return span > 0 ? span / 1000 : null;
+  }
+
   function renderTrades(answer) {
     const trades = resultsOf(answer)
       .slice()
-      .sort((a, b) => QL.timeOf(b.exit_time) - QL.timeOf(a.exit_time));
+      .sort((a, b) => QL.timeOf(exitOf(b)) - QL.timeOf(exitOf(a)));
     const total = answer && typeof answer.count === "number" ? answer.count : trades.length;
     const rows = trades.map((t) => {
       const pnl = dec(t.pnl);
+      const back = dec(t.return !== undefined ? t.return : t.return_fraction);
       const long = isLong(t.side);
       const row = el("tr", { dataset: { symbol: t.symbol } });
       row.append(
-        td(fmtDateTime(t.entry_time), "time muted"),
-        td(fmtDateTime(t.exit_time), "time muted"),
+        td(fmtDateTime(entryOf(t)), "time muted"),
+        td(fmtDateTime(exitOf(t)), "time muted"),
         td(t.symbol, "strong symbol"),
         td(long ? "Long" : "Short", "side " + (long ? "side-buy" : "side-sell")),
         td(fmtQty(dec(t.quantity)), "num"),
         td(fmtPrice(dec(t.entry_price)), "num"),
         td(fmtPrice(dec(t.exit_price)), "num"),
         td(fmtMoney(pnl, { sign: true }), "num pnl " + pnlClass(pnl)),
+        td(fmtPercent(back, { sign: true }), "num return " + pnlClass(back)),
+        td(QL.fmtDuration(heldSeconds(t)), "num held"),
         td(fmtMoney(dec(t.commission)), "num muted"),
         td(t.model || "—", "muted"),
         td(t.confidence !== null && t.confidence !== undefined ? fmtRatio(dec(t.confidence)) : "—", "num"),
       );
       return row;
     });
-    if (!rows.length) rows.push(emptyRow(11, "No closed trades yet."));
+    if (!rows.length) rows.push(emptyRow(TRADE_COLUMNS, "No closed trades yet."));
     tbodyOf("trades-table").replaceChildren(...rows);
     setText("trades-count", total > trades.length ? trades.length + " of " + QL.group3(String(total)) : trades.length);
   }
@@ -353,7 +382,7 @@
   const loadTrades = loader(
     () => BASE + "trades/?limit=200",
     renderTrades,
-    (error) => unavailable("trades-table", 11, error),
+    (error) => unavailable("trades-table", TRADE_COLUMNS, error),
   );
 
   /* ---------- signals ---------- */
