@@ -53,6 +53,7 @@
     if (!rows.length) rows.push(emptyRow(COLUMNS, "No strategies yet: create one with New strategy."));
     body.replaceChildren(...rows);
     QL.setText("strategies-count", sorted.length);
+    QL.emit("strategies-rendered", sorted.length);
   }
 
   function showError(error) {
@@ -107,14 +108,21 @@
     render();
   });
 
-  QL.strategies
-    .types()
-    .then((types) => {
-      for (const t of types) state.labels.set(t.type, t.label);
-      render();
-    })
-    .catch(() => {
-      /* the server-rendered labels (or the raw type) stay; the form reports the failure when opened */
-    });
+  // Labels the server-rendered rows did not give (a strategy created since): asked for once, when needed.
+  let typesAsked = false;
+  function labelsComplete() {
+    if (typesAsked || !state.strategies || state.strategies.every((s) => state.labels.has(s.strategy_type))) return;
+    typesAsked = true;
+    QL.strategies
+      .types()
+      .then((types) => {
+        for (const t of types) state.labels.set(t.type, t.label);
+        render();
+      })
+      .catch(() => {
+        typesAsked = false; // the raw type stays meanwhile; the form reports the failure when opened
+      });
+  }
+  QL.on("strategies-rendered", labelsComplete);
   load();
 })();
