@@ -9,7 +9,7 @@ PORT ?= 8000
 MARKET_FEED ?= simulated
 STAMP := $(VENV)/.stamp-requirements
 
-.PHONY: run test venv chromium lint worker feed bench
+.PHONY: run test venv static chromium lint worker feed bench
 
 $(STAMP): requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -19,6 +19,25 @@ $(STAMP): requirements.txt
 
 venv: $(STAMP)
 
+# Front-end libraries: npm installs the versions package-lock.json pins (checking their hashes), and the
+# files the pages load are copied into static/vendor/ (not committed; served by the app, never a CDN).
+# Runs again only when the lock changes. Needs Node and npm (Debian's nodejs and npm are installed if missing).
+VENDOR := static/vendor
+VENDOR_FILES := $(VENDOR)/lightweight-charts.standalone.production.js $(VENDOR)/lightweight-charts.LICENSE
+
+$(VENDOR_FILES) &: package.json package-lock.json
+	@command -v npm >/dev/null 2>&1 || { \
+		echo "installing Debian nodejs and npm for the dashboard's front-end libraries"; \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; \
+		else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; fi; }
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	mkdir -p $(VENDOR)
+	cp node_modules/lightweight-charts/dist/lightweight-charts.standalone.production.js $(VENDOR)/
+	cp node_modules/lightweight-charts/LICENSE $(VENDOR)/lightweight-charts.LICENSE
+	touch $(VENDOR_FILES)
+
+static: $(VENDOR_FILES)
+
 # Browser tests drive Debian's Chromium; test tools never download a browser of their own.
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { \
@@ -26,7 +45,7 @@ chromium:
 		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 		else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; fi; }
 
-run: venv
+run: venv static
 	$(PY) manage.py migrate --noinput -v0
 	$(PY) manage.py seed_demo
 	$(PY) manage.py collectstatic --noinput -v0
@@ -45,7 +64,7 @@ lint: venv
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
 
-test: venv chromium lint
+test: venv static chromium lint
 	$(PY) -m pytest
 
 bench: venv

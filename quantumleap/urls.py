@@ -36,6 +36,7 @@ api_v1 = [
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
+    path("strategies/<int:strategy_id>/", views.strategy_page, name="strategy-page"),
     path("operations/", views.operations, name="operations-dashboard"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

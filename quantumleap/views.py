@@ -1,14 +1,17 @@
-"""Server-rendered pages: the live trading dashboard and the operations dashboard (they show every app)."""
+"""Server-rendered pages: the trading dashboard, a strategy's page and the operations dashboard (they show every app).
+
+The pages carry no data of their own beyond the first paint: their scripts read the REST API and the live push.
+"""
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import ensure_csrf_cookie
 
 from accounts.permissions import is_operations
 from risk.selectors import trading_state_get
-from strategies.selectors import strategy_list
+from strategies.selectors import strategy_for_user, strategy_list
 from trading.selectors import account_for_user
 
 
@@ -20,6 +23,19 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     trading_state = trading_state_get(account=account) if account is not None else None
     context = {"account": account, "strategies": strategies, "trading_state": trading_state}
     return render(request, "trading/dashboard.html", context)
+
+
+@login_required
+@ensure_csrf_cookie
+def strategy_page(request: HttpRequest, strategy_id: int) -> HttpResponse:
+    """One strategy's performance, trades, versions, attribution and signals: its owner's only.
+
+    Anyone else gets the same 404 as for a strategy that does not exist, so ids reveal nothing.
+    """
+    strategy = strategy_for_user(user=request.user, strategy_id=strategy_id)
+    if strategy is None:
+        raise Http404("No such strategy.")
+    return render(request, "strategies/detail.html", {"strategy": strategy})
 
 
 @login_required

@@ -1,125 +1,21 @@
 /* QuantumLeap live dashboard: REST for state, one WebSocket for pushes.
  * Plain JS, no framework. Data is written with textContent only, never innerHTML.
- * Money is computed in fixed-point BigInt (6 decimal places), never in floats. */
+ * Money is computed in fixed-point BigInt (QL.dec, 6 decimal places: static/js/ql.js), never in floats.
+ * The strategy list and its lifecycle controls are strategy-list.js's; this script tells it of pushed
+ * events (ql:event), engaged emergency stops (ql:killswitches) and reconnections (ql:refresh). */
 (function () {
   "use strict";
 
   const root = document.getElementById("dashboard");
   if (!root) return;
-  const API = root.dataset.apiRoot || "/api/v1/";
   const WS_PATH = root.dataset.wsPath || "/ws/trading/";
   const FEED_LIMIT = 50;
   const DEBOUNCE_MS = 100;
 
-  /* ---------- fixed-point decimals ---------- */
-  const SCALE = 6;
-  const ONE = 10n ** BigInt(SCALE);
-
-  function divRound(a, b) {
-    const negative = a < 0n;
-    const x = negative ? -a : a;
-    let q = x / b;
-    if ((x % b) * 2n >= b) q += 1n;
-    return negative ? -q : q;
-  }
-
-  function dec(value) {
-    if (value === null || value === undefined || value === "") return null;
-    const m = /^\s*([+-])?(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?\s*$/.exec(String(value));
-    if (!m || (!m[2] && !m[3])) return null;
-    const fraction = m[3] || "";
-    let n = BigInt((m[2] || "") + fraction || "0");
-    const shift = (m[4] ? parseInt(m[4], 10) : 0) - fraction.length + SCALE;
-    if (shift >= 0) n *= 10n ** BigInt(shift);
-    else n = divRound(n, 10n ** BigInt(-shift));
-    return m[1] === "-" ? -n : n;
-  }
-
-  function mul(a, b) {
-    return divRound(a * b, ONE);
-  }
-
-  function group3(digits) {
-    return digits.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
-  }
-
-  function fmtMoney(n, options) {
-    if (n === null || n === undefined) return "—";
-    const places = 2;
-    const r = divRound(n, 10n ** BigInt(SCALE - places));
-    const negative = r < 0n;
-    const s = (negative ? -r : r).toString().padStart(places + 1, "0");
-    const sign = negative ? "−" : options && options.sign && r > 0n ? "+" : "";
-    return sign + group3(s.slice(0, -places)) + "." + s.slice(-places);
-  }
-
-  function fmtQty(n) {
-    if (n === null || n === undefined) return "—";
-    const negative = n < 0n;
-    const s = (negative ? -n : n).toString().padStart(SCALE + 1, "0");
-    const fraction = s.slice(-SCALE).replace(/0+$/, "");
-    return (negative ? "−" : "") + group3(s.slice(0, -SCALE)) + (fraction ? "." + fraction : "");
-  }
-
-  function pnlClass(n) {
-    if (n === null || n === undefined || n === 0n) return "flat";
-    return n > 0n ? "up" : "down";
-  }
-
-  function fmtTime(iso) {
-    if (!iso) return "—";
-    const d = new Date(iso);
-    if (isNaN(d.getTime())) return String(iso);
-    return d.toISOString().slice(11, 19);
-  }
-
-  function fmtDateTime(iso) {
-    if (!iso) return "";
-    const d = new Date(iso);
-    return isNaN(d.getTime()) ? String(iso) : d.toISOString().replace("T", " ").slice(0, 19) + " UTC";
-  }
-
-  function timeOf(iso) {
-    const t = Date.parse(iso || "");
-    return isNaN(t) ? 0 : t;
-  }
-
-  /* ---------- DOM helpers ---------- */
-  function el(tag, attrs, text) {
-    const node = document.createElement(tag);
-    if (attrs) {
-      for (const [key, value] of Object.entries(attrs)) {
-        if (value === null || value === undefined || value === false) continue;
-        if (key === "class") node.className = value;
-        else if (key === "dataset") Object.assign(node.dataset, value);
-        else node.setAttribute(key, String(value));
-      }
-    }
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    return node;
-  }
-
-  function td(text, cls, title) {
-    return el("td", { class: cls || null, title: title || null }, text);
-  }
-
-  function badge(text, kind) {
-    return el("span", { class: "badge " + kind }, text);
-  }
-
-  function tbodyOf(id) {
-    return document.querySelector("#" + id + " tbody");
-  }
-
-  function emptyRow(colspan, text) {
-    const row = el("tr", { class: "empty" });
-    row.appendChild(el("td", { colspan: colspan }, text));
-    return row;
-  }
+  const { dec, mul, fmtMoney, fmtQty, pnlClass, fmtTime, fmtDateTime, timeOf, el, td, badge, tbodyOf, emptyRow, resultsOf } = QL;
 
   function setCount(id, n) {
-    const node = document.getElementById(id);
-    if (node) node.textContent = String(n);
+    QL.setText(id, n);
   }
 
   function flash(node, direction) {
@@ -148,46 +44,13 @@
   }
 
   /* ---------- REST ---------- */
-  class AuthError extends Error {}
-
-  async function getJSON(path) {
-    const response = await fetch(API + path, {
-      credentials: "same-origin",
-      headers: { Accept: "application/json" },
-      cache: "no-store",
-    });
-    if (response.status === 401 || response.status === 403) throw new AuthError(String(response.status));
-    if (!response.ok) throw new Error(path + " answered " + response.status);
-    return response.json();
-  }
-
-  function csrfToken() {
-    const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
-    return match ? decodeURIComponent(match[1]) : "";
-  }
-
   // A person's command: the answer's code and sentence are shown when it is refused.
   async function command(path, button) {
     button.disabled = true;
     try {
-      const response = await fetch(API + path, {
-        method: "POST",
-        credentials: "same-origin",
-        headers: { Accept: "application/json", "X-CSRFToken": csrfToken() },
-      });
-      if (!response.ok) {
-        let message = path + " answered " + response.status;
-        try {
-          const body = await response.json();
-          if (body && body.message) message = body.message + (body.code ? " (" + body.code + ")" : "");
-        } catch (error) {
-          /* not JSON: keep the status line */
-        }
-        showNotice(message);
-        button.disabled = false;
-      }
+      await QL.api.send("POST", path);
     } catch (error) {
-      showNotice("Could not reach the server: " + error.message);
+      showNotice(error.code && error.code !== "network" ? error.message + " (" + error.code + ")" : error.message);
       button.disabled = false;
     }
   }
@@ -201,11 +64,6 @@
   }
 
   const OPEN_ORDER = new Set(["NEW", "SUBMITTED", "ACCEPTED", "PARTIALLY_FILLED", "PENDING_MODIFY"]);
-
-  function resultsOf(body) {
-    if (Array.isArray(body)) return body;
-    return (body && body.results) || [];
-  }
 
   /* ---------- state ---------- */
   const state = {
@@ -267,7 +125,8 @@
   function applyKillSwitches(list) {
     state.killSwitches = list.filter((k) => k.is_engaged);
     renderTradingState();
-    renderStrategyStatuses(null);
+    // The strategy list (strategy-list.js) marks strategies under an emergency stop of their own.
+    QL.emit("killswitches", state.killSwitches);
   }
 
   /* ---------- positions ---------- */
@@ -405,22 +264,6 @@
     setCount("fills-count", fills.length);
   }
 
-  /* ---------- strategies (server-rendered; statuses refreshed live) ---------- */
-  let strategies = [];
-  function renderStrategyStatuses(list) {
-    if (list) strategies = list;
-    for (const s of strategies) {
-      const row = document.querySelector('#strategies-table tr[data-strategy-id="' + CSS.escape(String(s.id)) + '"]');
-      const cell = row && row.querySelector(".status");
-      if (cell && s.status) {
-        const stopped = state.killSwitches.some((k) => k.scope === "STRATEGY" && k.strategy === s.id);
-        cell.textContent = stopped ? s.status + " · KILL SWITCH" : s.status;
-        cell.className = "badge status status-" + (stopped ? "stopped" : String(s.status).toLowerCase());
-        cell.title = stopped ? "Entries stopped by an emergency stop on this strategy" : "";
-      }
-    }
-  }
-
   /* ---------- event feed ---------- */
   function eventSummary(event) {
     const p = event.payload || {};
@@ -488,7 +331,6 @@
     orders: ["orders/?limit=100", (body) => renderOrders(resultsOf(body))],
     fills: ["executions/?limit=100", (body) => renderFills(resultsOf(body))],
     events: ["events/?limit=" + FEED_LIMIT, (body) => addEvents(resultsOf(body))],
-    strategies: ["strategies/", (body) => renderStrategyStatuses(resultsOf(body))],
     killSwitches: ["risk/kill-switch/", (body) => applyKillSwitches(resultsOf(body))],
   };
   const requested = {};
@@ -497,7 +339,7 @@
   function load(name) {
     const [path, render] = loaders[name];
     const ticket = (requested[name] = (requested[name] || 0) + 1);
-    return getJSON(path)
+    return QL.api.get(path)
       .then((body) => {
         // A slower, older answer must not overwrite a newer one.
         if (ticket < (applied[name] || 0)) return;
@@ -505,7 +347,7 @@
         render(body);
       })
       .catch((error) => {
-        if (error instanceof AuthError) showNotice("Your session has ended.", "Sign in again", "/accounts/login/?next=/");
+        if (error instanceof QL.AuthError) showNotice("Your session has ended.", "Sign in again", "/accounts/login/?next=/");
         else console.warn("dashboard: could not load", name, error);
       });
   }
@@ -536,105 +378,40 @@
         return ["portfolio"];
       case "risk":
         // Trading states and emergency stops, of the account or of one strategy.
-        return ["portfolio", "killSwitches", "strategies"];
+        return ["portfolio", "killSwitches"];
       case "signal":
         return action === "accepted" || action === "executed" ? ["orders"] : [];
       case "strategy":
-        return ["strategies"];
+        // A strategy's orders and positions stay (pausing stops entries, never protection); a stop may flatten.
+        return action === "stopped" ? ["orders", "positions", "portfolio"] : [];
       default:
         return [];
     }
   }
 
   function refreshAll() {
-    schedule(["portfolio", "positions", "orders", "fills", "events", "strategies", "killSwitches"]);
+    schedule(["portfolio", "positions", "orders", "fills", "events", "killSwitches"]);
+    QL.emit("refresh");
   }
 
-  /* ---------- WebSocket with reconnect ---------- */
-  const connection = document.getElementById("connection");
-  const connectionText = document.getElementById("connection-status");
-  function setConnection(status) {
-    connectionText.textContent = status;
-    connection.dataset.state = status;
-  }
-
-  let socket = null;
-  let attempt = 0;
-  let everOpened = false;
-  let stopped = false;
-
-  function connect() {
-    if (stopped) return;
-    const scheme = location.protocol === "https:" ? "wss://" : "ws://";
-    let opened = false;
-    try {
-      socket = new WebSocket(scheme + location.host + WS_PATH);
-    } catch (error) {
-      retry(false);
-      return;
-    }
-    socket.addEventListener("open", () => {
-      opened = true;
-      attempt = 0;
-      clearNotice();
-      setConnection("live");
-      // Pushes sent while we were away are lost: reload the truth once we are back.
-      if (everOpened) refreshAll();
-      everOpened = true;
-    });
-    socket.addEventListener("message", (message) => {
-      let data;
-      try {
-        data = JSON.parse(message.data);
-      } catch (error) {
-        return;
-      }
-      if (data.kind === "event" && data.event) {
-        addEvents([data.event]);
-        schedule(affectedTables(data.event.type));
-      } else if (data.kind === "prices") {
-        applyPrices(data.prices, data.at);
-      }
-    });
-    socket.addEventListener("close", (closeEvent) => {
-      socket = null;
-      if (closeEvent.code === 4401) {
-        stopAsSignedOut();
-        return;
-      }
-      retry(opened);
-    });
-  }
-
-  function stopAsSignedOut() {
-    stopped = true;
-    setConnection("signed out");
+  /* ---------- the live push ---------- */
+  function signedOut() {
     showNotice("Your session has ended.", "Sign in again", "/accounts/login/?next=/");
   }
 
-  function retry(wasOpen) {
-    setConnection("reconnecting");
-    // A refused handshake looks like a network error to the browser: ask the API whether we are still signed in.
-    if (!wasOpen && attempt >= 2) {
-      fetch(API + "portfolio/", { credentials: "same-origin", cache: "no-store" })
-        .then((response) => {
-          if (response.status === 401 || response.status === 403) stopAsSignedOut();
-        })
-        .catch(() => {});
-    }
-    const base = Math.min(15000, 500 * 2 ** attempt);
-    attempt += 1;
-    setTimeout(connect, base * (0.8 + Math.random() * 0.4));
-  }
-
-  window.addEventListener("online", () => {
-    if (!socket && !stopped) {
-      attempt = 0;
-      connect();
-    }
-  });
-
   /* ---------- start ---------- */
-  for (const name of ["portfolio", "positions", "orders", "fills", "events", "strategies", "killSwitches"]) load(name);
-  connect();
+  for (const name of ["portfolio", "positions", "orders", "fills", "events", "killSwitches"]) load(name);
+  QL.live({
+    path: WS_PATH,
+    onEvent: (event) => {
+      addEvents([event]);
+      schedule(affectedTables(event.type));
+    },
+    onPrices: applyPrices,
+    onReopen: () => {
+      clearNotice();
+      refreshAll();
+    },
+    onSignedOut: signedOut,
+  });
 })();
