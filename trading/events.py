@@ -9,6 +9,7 @@ the engine records is a member of ``EventType``; no other module spells one.
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -81,7 +82,16 @@ class EventType(StrEnum):
 
 
 def _json_value(value: Any) -> Any:
-    return str(value) if isinstance(value, Decimal) else value
+    """A payload value as JSON keeps it: Decimals as exact strings and times in ISO 8601, at any depth."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {key: _json_value(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_value(item) for item in value]
+    return value
 
 
 def event_serialize(event: Event) -> dict[str, Any]:

@@ -101,3 +101,18 @@ def test_the_event_pusher_reports_its_rounds(db, error):
     loops.bus._pusher_observers[0]("round", None)
     (state,) = [loop for loop in loops.loops_status() if loop["name"] == "event-pusher"]
     assert state["state"] == "ok"
+
+
+def test_an_event_payload_holds_nested_decimals_and_times(db):
+    # A strategy's capital changed in the admin answered 500: a Decimal nested in the payload.
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    from trading.events import event_record_now
+
+    event = event_record_now(
+        type=EventType.STRATEGY_UPDATED,
+        payload={"changes": {"capital": Decimal("5000.5"), "at": datetime(2026, 1, 2, tzinfo=UTC)}, "n": [Decimal(1)]},
+    )
+    event.refresh_from_db()
+    assert event.payload == {"changes": {"capital": "5000.5", "at": "2026-01-02T00:00:00+00:00"}, "n": ["1"]}
