@@ -1,11 +1,12 @@
 from dataclasses import replace
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from risk.core import rules
 from risk.core.rules import (
     Holding,
     OrderIntent,
@@ -346,3 +347,114 @@ def test_pending_orders_reserve_with_their_own_buffer() -> None:
     snap = snapshot(capital=D("10000"), strategy_orders=pending)
     assert validate_order(snap, intent("49"), now=NOW).is_valid
     assert not validate_order(snap, intent("50"), now=NOW).is_valid
+
+
+# The recommendation is computed, never searched for --------------------------------------------
+@pytest.mark.parametrize(
+    ("snap", "quantity", "evaluations"),
+    [
+        (snapshot(cash=D(10200)), "100", 1),  # valid: evaluated once
+        (snapshot(cash=D(10200)), "250", 1),  # refused: the recommendation needs no evaluation
+        (replace(snapshot(cash=D(10200)), kill_switches=("global",)), "250", 1),
+        (
+            replace(
+                snapshot(cash=D(10200)),
+                limits=RiskLimits(max_position_fraction=D("0.10"), resize=frozenset({"insufficient_funds"})),
+            ),
+            "250",
+            2,  # resized: evaluated again at the recommended quantity, for its risk score
+        ),
+    ],
+)
+def test_each_validation_evaluates_at_most_twice(monkeypatch, snap, quantity: str, evaluations: int) -> None:
+    calls = []
+    evaluate = rules._evaluate
+
+    def counting(book, gates, quantity):
+        calls.append(quantity)
+        return evaluate(book, gates, quantity)
+
+    monkeypatch.setattr(rules, "_evaluate", counting)
+    validate_order(snap, intent(quantity), now=NOW)
+    assert len(calls) == evaluations
+
+
+optional_fractions = st.one_of(st.none(), st.integers(min_value=0, max_value=150).map(lambda n: D(n) / 100))
+every_limit = st.builds(
+    RiskLimits,
+    max_position_fraction=st.integers(min_value=0, max_value=100).map(lambda n: D(n) / 100),
+    reserve_buffer=st.sampled_from([D(0), D("0.02"), D("0.1")]),
+    max_position_quantity=st.one_of(st.none(), st.integers(min_value=0, max_value=3000).map(D)),
+    max_gross_exposure=optional_fractions,
+    max_net_exposure=optional_fractions,
+    max_sector_exposure=optional_fractions,
+    max_order_notional=st.one_of(st.none(), st.integers(min_value=0, max_value=500_000).map(D)),
+    daily_loss_limit=optional_fractions,
+    max_drawdown=optional_fractions,
+    restricted_symbols=st.sampled_from([frozenset(), frozenset({"AAA"})]),
+)
+states = st.sampled_from(["ACTIVE", "REDUCE_ONLY"])
+rich_snapshots = st.builds(
+    RiskSnapshot,
+    cash=money,
+    equity=money,
+    strategy_capital=money,
+    strategy_holdings=holdings,
+    strategy_orders=pending,
+    account_holdings=holdings,
+    account_orders=pending,
+    limits=every_limit,
+    prices=st.dictionaries(symbols, prices, max_size=2),
+    sectors=st.dictionaries(symbols, st.sampled_from(["Tech", "Energy"]), max_size=2),
+    trading_state=states,
+    strategy_trading_state=states,
+    day_start_equity=st.one_of(st.none(), money),
+    high_water_mark=st.one_of(st.none(), money),
+    strategy_equity=st.one_of(st.none(), money),
+    strategy_day_start_equity=st.one_of(st.none(), money),
+    strategy_high_water_mark=st.one_of(st.none(), money),
+)
+rich_intents = st.builds(
+    OrderIntent,
+    symbol=symbols,
+    side=st.sampled_from(Side),
+    quantity=quantities,
+    reference_price=prices,
+    lot_size=st.sampled_from([D(1), D(10), D("0.5"), D("0.3")]),
+    reserve_buffer=st.sampled_from([None, D(0)]),
+    sector=st.sampled_from([None, "Tech"]),
+    shortable=st.booleans(),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(snap=rich_snapshots, order=rich_intents)
+def test_every_check_bound_is_exact(snap: RiskSnapshot, order: OrderIntent) -> None:
+    """A check's bound passes that check and one lot more does not: nothing needs correcting afterwards."""
+    with localcontext() as context:
+        context.prec = rules._EXACT_DIGITS
+        book = rules._Book(snap, order, NOW)
+        for check in rules.LIMIT_CHECKS:
+            bound = check.bound(book)
+            if bound is None:
+                continue
+            assert bound >= 0
+            assert bound % order.lot_size == 0
+            assert check.violation(book, bound) is None, check.code
+            assert check.violation(book, bound + order.lot_size) is not None, check.code
+
+
+def test_bounds_stay_exact_beyond_28_digits() -> None:
+    # 32 significant digits: at the usual 28 the headroom rounds up to exactly 100 units.
+    capital = D("10199.999999999999999999999999999")
+    assert validate_order(snapshot(capital=capital), intent("99"), now=NOW).is_valid
+    result = validate_order(snapshot(capital=capital), intent("100"), now=NOW)
+    assert codes(result) == ["strategy_capital_exceeded"]
+    assert result.recommended_adjustments == {"max_quantity": "99"}
+    # 97 units at this price cost 10000.00000000000000000000000000069: over 10,000, though 28 digits round it to 10,000.
+    price = D("103.09278350515463917525773195877")
+    order = replace(intent("97", price="1"), reference_price=price, reserve_buffer=D(0))
+    result = validate_order(snapshot(cash=D(10000)), order, now=NOW)
+    assert codes(result) == ["insufficient_funds"]
+    assert result.violations[0].actual == D("10000.00000000000000000000000000069")
+    assert result.recommended_adjustments == {"max_quantity": "96"}
