@@ -67,10 +67,14 @@ Limit checks (quantity-bounded; a limit left ``None`` is off)
        grows a short) in a symbol that is not shortable.
     l) ``daily_loss_limit_exceeded``: ``loss = day_start_equity - equity`` (realized +
        unrealized since the trading day began) reaches ``daily_loss_limit *
-       day_start_equity``: refused when ``loss >= limit``. Evaluated for the account
-       and, when given, for the strategy (``strategy_equity`` / ``strategy_day_start_equity``).
+       day_start_equity``: refused when ``loss > 0 and loss >= limit`` (a limit of 0
+       allows no loss at all; having lost nothing never reaches it). Evaluated for the account and,
+       when given, for the strategy (``strategy_equity`` / ``strategy_day_start_equity``).
     m) ``max_drawdown_exceeded``: ``drawdown = high_water_mark - equity`` reaches
-       ``max_drawdown * high_water_mark``: refused when ``drawdown >= limit``; account and strategy.
+       ``max_drawdown * high_water_mark``: refused when ``drawdown > 0 and drawdown >=
+       limit``; account and strategy.
+    l) and m) are ``daily_loss`` and ``drawdown`` below, the same definitions by which
+    ``risk.core.states`` moves an account or strategy to its breach action.
 
 Gate checks (binary; the recommended quantity is then 0)
     ``kill_switch_engaged`` (any scope engaged), ``trading_halted`` (account or
@@ -357,7 +361,7 @@ def _utilization(used: Decimal, available: Decimal) -> Decimal:
     return _REPORTED.divide(used, available)
 
 
-# ---- loss limits ---------------------------------------------------------------------------------
+# ---- loss limits: one definition for the pre-trade checks and the trading-state monitor ---------
 @dataclass(frozen=True)
 class LossLimit:
     """A loss from a reference equity (the day's start, the high-water mark) against a fraction of it."""
@@ -367,7 +371,7 @@ class LossLimit:
 
     @property
     def reached(self) -> bool:
-        return self.loss >= self.limit
+        return self.loss > 0 and self.loss >= self.limit
 
 
 def daily_loss(*, equity: Decimal, day_start: Decimal | None, fraction: Decimal | None) -> LossLimit | None:

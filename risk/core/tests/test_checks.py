@@ -16,6 +16,7 @@ from risk.core.rules import (
     RiskSnapshot,
     validate_order,
 )
+from risk.core.states import EquityMarks, breaches
 from trading.core.orders import Side
 
 D = Decimal
@@ -379,3 +380,46 @@ def test_recommended_quantity_may_carry_the_net_through_zero_up_to_todays_net() 
     assert codes(s, order("21")) == []
     assert codes(s, order("22")) == ["max_net_exposure_exceeded"]
     assert validate_order(s, order("22"), now=NOW).recommended_adjustments == {"max_quantity": "21"}
+
+
+@pytest.mark.parametrize(
+    ("field", "reference", "equity", "expected"),
+    [
+        # A limit of 0 allows no loss at all, but an account that has lost nothing may still open.
+        ("daily_loss_limit", "day_start_equity", "100000", []),
+        ("daily_loss_limit", "day_start_equity", "100000.01", []),
+        ("daily_loss_limit", "day_start_equity", "99999.99", ["daily_loss_limit_exceeded"]),
+        ("max_drawdown", "high_water_mark", "100000", []),
+        ("max_drawdown", "high_water_mark", "99999.99", ["max_drawdown_exceeded"]),
+    ],
+)
+def test_a_zero_loss_limit_refuses_from_the_first_loss(field: str, reference: str, equity: str, expected) -> None:
+    s = snap(lim(**{field: D(0)}), equity=D(equity), **{reference: D(100000)})
+    assert codes(s, order("1")) == expected
+
+
+@pytest.mark.parametrize("fraction", ["0", "0.05", "0.5"])
+@pytest.mark.parametrize("reference", ["-100", "0", "100", "10000"])
+@pytest.mark.parametrize("equity", ["-200", "-100", "0", "50", "95", "99.99", "100", "9500", "9500.01", "10000"])
+def test_pre_trade_loss_limits_are_the_monitors(fraction: str, reference: str, equity: str) -> None:
+    """An opening order is refused for a loss limit exactly when the monitor finds it breached."""
+    marks = EquityMarks(trading_day=NOW.date(), day_start_equity=D(reference), high_water_mark=D(reference))
+    found = breaches(
+        scope="account",
+        equity=D(equity),
+        marks=marks,
+        daily_loss_limit=D(fraction),
+        daily_loss_action="HALTED",
+        max_drawdown=D(fraction),
+        drawdown_action="REDUCE_ONLY",
+    )
+    s = snap(
+        lim(daily_loss_limit=D(fraction), max_drawdown=D(fraction)),
+        equity=D(equity),
+        day_start_equity=D(reference),
+        high_water_mark=D(reference),
+        cash=PLENTY,
+    )
+    loss_codes = ("daily_loss_limit_exceeded", "max_drawdown_exceeded")
+    refused = [v for v in validate_order(s, order("1"), now=NOW).violations if v.code in loss_codes]
+    assert [(v.code, v.limit, v.actual) for v in refused] == [(b.code, b.limit, b.actual) for b in found]
