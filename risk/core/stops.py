@@ -106,7 +106,7 @@ class StopMonitor:
         if spec.quantity == 0 or (spec.key, spec.opened_at) in self._fired:
             self.untrack(spec.key)
             return
-        previous = self._by_symbol.get(self._symbol_of.get(spec.key, spec.symbol), {}).get(spec.key)
+        previous = self._by_symbol.get(self._symbol_of.get(spec.key), {}).get(spec.key)
         peak = previous.peak if previous is not None and previous.spec.opened_at == spec.opened_at else None
         self.untrack(spec.key)
         self._by_symbol.setdefault(spec.symbol, {})[spec.key] = _Entry(spec, peak)
