@@ -129,6 +129,7 @@ from trading.core.orders import Side
 from trading.core.positions import split_reducing
 
 _ZERO = Decimal(0)
+_ONE = Decimal(1)
 _HUNDRED = Decimal(100)
 _SCORE_STEP = Decimal("0.01")
 RATE_WINDOW = timedelta(seconds=60)
@@ -322,8 +323,7 @@ def _build_scope(holdings: tuple[Holding, ...], orders: tuple[PendingOrder, ...]
         net[h.symbol] = net.get(h.symbol, _ZERO) + h.quantity
         cost = h.quantity * h.average_price
         holdings_cost += abs(cost)
-        if h.quantity < 0:
-            short_collateral -= cost
+        short_collateral -= min(_ZERO, cost)  # a short's proceeds
     capacity = {symbol: abs(quantity) for symbol, quantity in net.items()}
     reservations = _ZERO
     opening_parts = []
@@ -357,7 +357,7 @@ _EXACT_DIGITS = 100
 
 def _utilization(used: Decimal, available: Decimal) -> Decimal:
     if available <= 0:
-        return Decimal(1) if used > 0 else _ZERO
+        return _ONE if used > 0 else _ZERO
     return _REPORTED.divide(used, available)
 
 
@@ -411,12 +411,7 @@ class _Book:
         self.buying_power = snapshot.cash - account.short_collateral - account.pending_reservations
         self.position_limit = limits.max_position_fraction * snapshot.equity
         same_side_pending = sum(
-            (
-                o.remaining_quantity
-                for o in snapshot.account_orders
-                if o.symbol == intent.symbol and o.side is intent.side
-            ),
-            _ZERO,
+            o.remaining_quantity for o in snapshot.account_orders if o.symbol == intent.symbol and o.side is intent.side
         )
         # Worst-case position before the intent, measured along the intent's direction.
         self.base_along_side = intent.side.sign * account.net_by_symbol.get(intent.symbol, _ZERO) + same_side_pending
@@ -747,11 +742,11 @@ class _NotEasyToBorrow(_Refusal):
         )
 
 
+@dataclass(frozen=True)
 class _LossCheck(_Refusal):
     """l), m) A loss limit reached in ``scope`` (the strategy's only when its equity is given)."""
 
-    def __init__(self, scope: str) -> None:
-        self.scope = scope
+    scope: str
 
     def figures(self, book: _Book) -> tuple[Decimal | None, Decimal | None, Decimal | None]:
         """(equity, day start equity, high-water mark) of the scope."""
@@ -777,6 +772,7 @@ class _LossCheck(_Refusal):
         return None if measure is None else _utilization(measure.loss, measure.limit)
 
 
+@dataclass(frozen=True)
 class _DailyLoss(_LossCheck):
     code = DAILY_LOSS_LIMIT_EXCEEDED
 
@@ -793,6 +789,7 @@ class _DailyLoss(_LossCheck):
         )
 
 
+@dataclass(frozen=True)
 class _Drawdown(_LossCheck):
     code = MAX_DRAWDOWN_EXCEEDED
 
@@ -951,7 +948,11 @@ class _SelfCross:
             if order.symbol != intent.symbol or order.side is intent.side or order.limit_price is None:
                 continue
             # A market order (no limit price) crosses any resting limit on the other side.
-            if intent.limit_price is None or (intent.limit_price - order.limit_price) * intent.side.sign >= 0:
+            if intent.limit_price is None:
+                return order
+            if intent.side is Side.BUY and intent.limit_price >= order.limit_price:
+                return order
+            if intent.side is Side.SELL and intent.limit_price <= order.limit_price:
                 return order
         return None
 

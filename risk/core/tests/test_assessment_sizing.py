@@ -6,7 +6,7 @@ import pytest
 
 from risk.core import sizing
 from risk.core.assessment import AssessedPosition, LimitUse, assess, daily_returns, historical_var
-from risk.core.states import breaches, marks_observe, state_after, trading_day
+from risk.core.states import Breach, EquityMarks, breaches, marks_observe, state_after, trading_day
 
 D = Decimal
 AT = datetime(2024, 3, 1, 15, 0, tzinfo=UTC)
@@ -326,3 +326,82 @@ def test_weights_of_a_portfolio_worth_less_than_one() -> None:
         at=AT,
     )
     assert (a.largest_weight, a.hhi) == (D("0.75"), D("0.625"))
+
+
+# Trading states ---------------------------------------------------------------------------------------
+def test_trading_day_is_new_yorks_date() -> None:
+    assert trading_day(datetime(2024, 3, 2, 3, 0, tzinfo=UTC)).isoformat() == "2024-03-01"  # 22:00 the day before
+    with pytest.raises(ValueError, match=r"^The time must be timezone-aware\.$"):
+        trading_day(datetime(2024, 3, 2, 3, 0))
+
+
+def test_marks_keep_the_day_start_within_a_day_and_the_high_water_mark_until_passed() -> None:
+    first = marks_observe(day=None, day_start=None, high_water=None, equity=D(100), now=AT)
+    assert first == EquityMarks(trading_day=AT.date(), day_start_equity=D(100), high_water_mark=D(100))
+    lower = marks_observe(day=first.trading_day, day_start=D(100), high_water=D(100), equity=D(90), now=AT)
+    assert lower == EquityMarks(trading_day=AT.date(), day_start_equity=D(100), high_water_mark=D(100))
+    higher = marks_observe(day=first.trading_day, day_start=D(100), high_water=D(100), equity=D(120), now=AT)
+    assert higher == EquityMarks(trading_day=AT.date(), day_start_equity=D(100), high_water_mark=D(120))
+    # A day start that was never taken is taken now, on the same day.
+    late = marks_observe(day=first.trading_day, day_start=None, high_water=D(130), equity=D(110), now=AT)
+    assert late == EquityMarks(trading_day=AT.date(), day_start_equity=D(110), high_water_mark=D(130))
+
+
+def test_breaches_in_full() -> None:
+    marks = EquityMarks(trading_day=AT.date(), day_start_equity=D(10000), high_water_mark=D(12000))
+    found = breaches(
+        scope="strategy",
+        equity=D(9000),
+        marks=marks,
+        daily_loss_limit=D("0.05"),
+        daily_loss_action="HALTED",
+        max_drawdown=D("0.2"),
+        drawdown_action="REDUCE_ONLY",
+    )
+    assert found == [
+        Breach(
+            "daily_loss_limit_exceeded",
+            D(500),
+            D(1000),
+            "HALTED",
+            "The strategy lost 1000 today, reaching its daily loss limit of 500.00.",
+        ),
+        Breach(
+            "max_drawdown_exceeded",
+            D(2400),
+            D(3000),
+            "REDUCE_ONLY",
+            "The strategy is 3000 below its high-water mark 12000, reaching its maximum drawdown of 2400.0.",
+        ),
+    ]
+    assert found[0].message == "The strategy lost 1000 today, reaching its daily loss limit of 500.00."
+    assert (
+        breaches(
+            scope="account",
+            equity=D(9000),
+            marks=marks,
+            daily_loss_limit=None,
+            daily_loss_action="HALTED",
+            max_drawdown=None,
+            drawdown_action="REDUCE_ONLY",
+        )
+        == []
+    )
+
+
+@pytest.mark.parametrize(
+    ("current", "action", "expected"),
+    [
+        ("ACTIVE", "HALTED", "HALTED"),
+        ("REDUCE_ONLY", "REDUCE_ONLY", "REDUCE_ONLY"),
+        ("ACTIVE", "EMERGENCY_STOP", "HALTED"),
+        # An action the table does not know never loosens or changes a state...
+        ("ACTIVE", "PAUSED", "ACTIVE"),
+        ("REDUCE_ONLY", "PAUSED", "REDUCE_ONLY"),
+        # ...and a state it does not know is tightened like ACTIVE.
+        ("PAUSED", "REDUCE_ONLY", "REDUCE_ONLY"),
+        ("PAUSED", "ACTIVE", "PAUSED"),
+    ],
+)
+def test_state_after(current: str, action: str, expected: str) -> None:
+    assert state_after(current, action) == expected
