@@ -132,6 +132,8 @@ def test_stdev_is_the_sample_standard_deviation_around_the_mean() -> None:
         (["11", "7"], ["9", "6"], ["10", "6.5"], "4"),
         # Three bars, each against its own previous close: 12 - 10 = 2, then 17 - 11 = 6; the mean is 4.
         (["11", "12", "17"], ["9", "10", "13"], ["10", "11", "16"], "4"),
+        # No gap: the previous close of 10 lies inside 8..12, so the range is high - low, 4.
+        (["11", "12"], ["9", "8"], ["10", "11"], "4"),
     ],
 )
 def test_average_true_range_takes_gaps_into_account(highs, lows, closes, expected: str) -> None:
@@ -405,3 +407,22 @@ def test_breaches_in_full() -> None:
 )
 def test_state_after(current: str, action: str, expected: str) -> None:
     assert state_after(current, action) == expected
+
+
+def test_historical_var_pairs_each_day_of_one_symbol_with_the_same_day_of_another() -> None:
+    # AAA's last two days (0.1, 0.2) pair with BBB's two (0.1, 0.3): both gains, no loss at all.
+    returns = {"AAA": [D("-0.9"), D("0.1"), D("0.2")], "BBB": [D("0.1"), D("0.3")]}
+    assert historical_var({"AAA": D(100), "BBB": D(100)}, returns) == (D(0), 2)
+
+
+def test_a_portfolio_worth_nothing_has_no_weights() -> None:
+    a = assess(
+        positions=[AssessedPosition("AAA", "Tech", D(0), D(100))],
+        cash=D(10),
+        returns={},
+        day_start_equity=D(10),
+        high_water_mark=D(10),
+        limits={},
+        at=AT,
+    )
+    assert (a.gross_exposure, a.largest_weight, a.hhi) == (D(0), D(0), D(0))

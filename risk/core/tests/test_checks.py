@@ -813,3 +813,25 @@ def test_pattern_day_trader_needs_a_position_to_close_today() -> None:
     assert codes(snap(lim(margin_account=True), **base), order("0.5", SELL)) == ["pattern_day_trader"]
     assert codes(snap(lim(), **base), order("0.5", SELL)) == []  # a cash account
     assert codes(snap(lim(margin_account=True), **{**base, "opened_today": frozenset()}), order("0.5", SELL)) == []
+
+
+@pytest.mark.parametrize(("quantity", "expected"), [("60", []), ("61", ["max_position_quantity_exceeded"])])
+def test_position_quantity_adds_the_order_to_the_holding(quantity: str, expected: list[str]) -> None:
+    s = snap(lim(max_position_quantity=D(100)), account_holdings=(Holding("AAA", D(40), D(100)),))
+    assert codes(s, order(quantity)) == expected
+
+
+@pytest.mark.parametrize(("quantity", "expected"), [("20", []), ("21", ["max_net_exposure_exceeded"])])
+def test_net_exposure_may_end_exactly_as_far_from_zero_as_it_started(quantity: str, expected: list[str]) -> None:
+    # Net -1,000 against a limit of 100: buying 20 ends at +1,000, no further from zero; 21 is further.
+    short = (Holding("AAA", D(-10), D(100)),)
+    s = snap(lim(max_net_exposure=D("0.001")), account_holdings=short, strategy_holdings=short)
+    assert codes(s, order(quantity)) == expected
+
+
+def test_a_refusal_recommends_the_whole_lots_of_what_may_be_closed() -> None:
+    long = (Holding("AAA", D(25), D(100)),)
+    s = snap(lim(restricted_symbols=frozenset({"AAA"})), account_holdings=long, strategy_holdings=long)
+    result = validate_order(s, order("40", SELL, lot_size=D(10)), now=NOW)
+    assert [v.code for v in result.violations] == ["restricted_symbol"]
+    assert result.recommended_adjustments == {"max_quantity": "20"}

@@ -263,3 +263,8 @@ def test_a_quiet_tick_checks_no_position_and_bounds_are_built_once_per_change(mo
     m.track(StopSpec(4, "AAA", D(10), OPENED, stop_loss=D("98.5")))  # a new nearest fall: 98 fires it
     assert [b.key for b in m.on_price("AAA", D(98), AT)] == [4]
     assert _CountingBounds.made == 3
+
+
+def test_a_flat_position_has_no_levels() -> None:
+    with pytest.raises(ValueError, match=r"^A flat position has no stop levels\.$"):
+        levels_for(quantity=D(0), average_price=D(100), stop_loss_fraction=D("0.05"), take_profit_fraction=None)

@@ -117,3 +117,14 @@ def test_the_default_outbox_holds_100_000_bars() -> None:
     bars = BarAggregator()
     bars.requeue([bar("AAA", T0, "1", "1", "1", "1", "1")] * 100_001)
     assert (bars.pending, bars.dropped) == (100_000, 1)
+
+
+def test_every_dropped_bar_is_counted() -> None:
+    bars = BarAggregator(max_pending=1)
+    for i in range(4):
+        bars.add("AAA", D(i), D(1), T0 + i * MINUTE)  # closes bars 0, 1 and 2: two are dropped
+    assert (bars.pending, bars.dropped) == (1, 2)
+    batch = [bar("AAA", T0 + i * MINUTE, str(i), str(i), str(i), str(i), "1") for i in range(3)]
+    bars.requeue(batch)  # the outbox is full: all three are dropped
+    assert (bars.pending, bars.dropped) == (1, 5)
+    assert [b.open for b in bars.drain()] == [D(2)]

@@ -122,3 +122,11 @@ def test_backoff_doubles_from_its_base_up_to_its_cap() -> None:
     assert [next(defaults) for _ in range(8)] == [1, 2, 4, 8, 16, 32, 60, 60]
     equal = backoff_delays(base=2, cap=2)
     assert [next(equal) for _ in range(2)] == [2, 2]
+
+
+def test_a_sweep_looks_past_symbols_that_are_already_stale() -> None:
+    tracker = StalenessTracker(10 * S)
+    tracker.seen(["AAA", "BBB", "CCC"], T0)
+    tracker.seen(["BBB", "CCC"], T0 + 5 * S)
+    assert [t.symbol for t in tracker.sweep(T0 + 11 * S)] == ["AAA"]
+    assert [t.symbol for t in tracker.sweep(T0 + 16 * S)] == ["BBB", "CCC"]

@@ -187,3 +187,14 @@ def test_apply_fill_names_the_float_it_refused() -> None:
 def test_reductions_realize_with_the_positions_sign(steps, quantity: Decimal, average: Decimal, realized: Decimal):
     state = fills(*steps)
     assert (state.quantity, state.average_price, state.realized_pnl) == (quantity, average, realized)
+
+
+def test_a_flip_by_half_a_share_opens_at_the_fill_price() -> None:
+    state = fills((BUY, "1", "10"), (SELL, "1.5", "12"))
+    assert (state.quantity, state.average_price, state.realized_pnl) == (D("-0.5"), D(12), D(2))
+
+
+def test_half_a_share_is_a_position_to_reduce_or_add_to() -> None:
+    assert split_reducing(D("0.5"), BUY, D(1)) == (D(0), D(1))
+    assert split_reducing(D("0.5"), SELL, D(1)) == (D("0.5"), D("0.5"))
+    assert split_reducing(D("-0.5"), BUY, D(1)) == (D("0.5"), D("0.5"))
