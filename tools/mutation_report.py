@@ -14,6 +14,7 @@ Exits 1 when a file's score is below the threshold, 2 when there are no results.
 """
 
 import argparse
+import math
 import sys
 import tomllib
 from collections import Counter
@@ -51,10 +52,11 @@ class FileScore:
     statuses: Counter = field(default_factory=Counter)
     equivalent: int = 0
     not_killed: list[tuple[str, str, Key]] = field(default_factory=list)
+    timeouts: list[str] = field(default_factory=list)
 
     @property
     def total(self) -> int:
-        return sum(self.statuses.values())
+        return sum(self.statuses.values()) + self.equivalent
 
     @property
     def killed(self) -> int:
@@ -67,6 +69,11 @@ class FileScore:
     @property
     def score(self) -> float:
         return 100.0 if self.scored == 0 else 100.0 * self.killed / self.scored
+
+    @property
+    def shown(self) -> str:
+        """The score rounded down to 0.1 %, so that 100.0 % means every mutant was killed."""
+        return f"{math.floor(self.score * 10) / 10:.1f} %"
 
 
 def function_of(name: str) -> str:
@@ -114,7 +121,7 @@ def collect(only: list[str], equivalents: dict[Key, str]) -> tuple[list[FileScor
         score = FileScore(path)
         for name, exit_code in sorted(data.exit_code_by_key.items()):
             status = status_by_exit_code[exit_code]
-            if status in KILLED and (path, function_of(name)) not in listed_functions:
+            if status in KILLED and status != "timeout" and (path, function_of(name)) not in listed_functions:
                 score.statuses[status] += 1  # no need to read its diff
                 continue
             key = mutant_key(path, name) if status != "not checked" else None
@@ -128,12 +135,14 @@ def collect(only: list[str], equivalents: dict[Key, str]) -> tuple[list[FileScor
             score.statuses[status] += 1
             if status not in KILLED and status != "skipped":
                 score.not_killed.append((name, status, key))
+            elif status == "timeout":
+                score.timeouts.append(name)
         scores.append(score)
     return scores, matched, killed_equivalents
 
 
-def report(scores: list[FileScore], threshold: float, markdown: bool) -> bool:
-    """Print the table; True when every file reaches the threshold."""
+def report(scores: list[FileScore], threshold: float, markdown: bool, not_enforced: set[str]) -> bool:
+    """Print the table; True when every enforced file reaches the threshold."""
     width = max([len(s.path) for s in scores] + [len("overall")])
     if markdown:
         print("| file | mutants | killed | equivalent | not killed | score |")
@@ -148,12 +157,14 @@ def report(scores: list[FileScore], threshold: float, markdown: bool) -> bool:
                 total.equivalent += other.equivalent
         not_killed = s.scored - s.killed
         mark = "" if s is total or s.score >= threshold else f"  below {threshold:g} %"
+        if mark and s.path in not_enforced:
+            mark += " (not enforced)"
         if markdown:
-            print(f"| `{s.path}` | {s.total} | {s.killed} | {s.equivalent} | {not_killed} | {s.score:.1f} %{mark} |")
+            print(f"| `{s.path}` | {s.total} | {s.killed} | {s.equivalent} | {not_killed} | {s.shown}{mark} |")
         else:
             counts = f"{s.total:>7}  {s.killed:>6}  {s.equivalent:>6}  {not_killed:>10}"
-            print(f"{s.path:<{width}}  {counts}  {s.score:5.1f} %{mark}")
-    return all(s.score >= threshold for s in scores)
+            print(f"{s.path:<{width}}  {counts}  {s.shown:>7}{mark}")
+    return all(s.score >= threshold for s in scores if s.path not in not_enforced)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -162,6 +173,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--equivalents", type=Path, default=EQUIVALENTS)
     parser.add_argument("--only", action="append", default=[], help="report this file only (repeatable)")
     parser.add_argument("--markdown", action="store_true", help="the table as Markdown (for the README)")
+    parser.add_argument(
+        "--not-enforced", action="append", default=[], help="report this file's score but do not fail on it"
+    )
     args = parser.parse_args(argv)
 
     config()  # reads [tool.mutmut] from ./pyproject.toml
@@ -170,13 +184,16 @@ def main(argv: list[str] | None = None) -> int:
     if not scores:
         print("No mutation results: run `mutmut run` (or `make mutation`) first.")
         return 2
-    passed = report(scores, args.threshold, args.markdown)
+    passed = report(scores, args.threshold, args.markdown, set(args.not_enforced))
 
     for s in scores:
         for name, status, key in s.not_killed:
             where = f"{key.file} {key.function}" if key else s.path
             change = f": {key.line!r} -> {key.mutant!r}" if key else ""
             print(f"  {status}: {where}{change}  (mutmut show {name})")
+    for s in scores:
+        for name in s.timeouts:
+            print(f"  timeout (counted as killed: the tests ran past their time limit): {name}")
     for key in killed_equivalents:
         print(f"  listed as equivalent but killed, remove it: {key.file} {key.function}: {key.line!r}")
     checked = {s.path for s in scores}
