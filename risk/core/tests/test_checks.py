@@ -835,3 +835,11 @@ def test_a_refusal_recommends_the_whole_lots_of_what_may_be_closed() -> None:
     result = validate_order(s, order("40", SELL, lot_size=D(10)), now=NOW)
     assert [v.code for v in result.violations] == ["restricted_symbol"]
     assert result.recommended_adjustments == {"max_quantity": "20"}
+
+
+@pytest.mark.parametrize(("quantity", "expected"), [("20", []), ("21", ["max_net_exposure_exceeded"])])
+def test_net_exposure_is_measured_against_todays_net_not_the_gross(quantity: str, expected: list[str]) -> None:
+    # Long BBB 1,000 and short AAA 2,000: net -1,000, gross 3,000. Buying AAA may end at +1,000, not +3,000.
+    held = (Holding("BBB", D(10), D(100)), Holding("AAA", D(-20), D(100)))
+    s = snap(lim(max_net_exposure=D("0.001")), account_holdings=held, strategy_holdings=held)
+    assert codes(s, order(quantity)) == expected
