@@ -160,7 +160,7 @@ def report(scores: list[FileScore], threshold: float, markdown: bool, not_enforc
         if mark and s.path in not_enforced:
             mark += " (not enforced)"
         if markdown:
-            print(f"| `{s.path}` | {s.total} | {s.killed} | {s.equivalent} | {not_killed} | {s.shown}{mark} |")
+            print(f"| `{s.path}` | {s.total} | {s.killed} | {s.equivalent} | {not_killed} | {s.shown}{mark[1:]} |")
         else:
             counts = f"{s.total:>7}  {s.killed:>6}  {s.equivalent:>6}  {not_killed:>10}"
             print(f"{s.path:<{width}}  {counts}  {s.shown:>7}{mark}")
