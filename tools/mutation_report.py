@@ -141,6 +141,11 @@ def collect(only: list[str], equivalents: dict[Key, str]) -> tuple[list[FileScor
     return scores, matched, killed_equivalents
 
 
+def enforced(path: str, not_enforced: set[str]) -> bool:
+    """False for a file named in not_enforced, or under a folder named there (``strategies/core/``)."""
+    return not any(path == entry or (entry.endswith("/") and path.startswith(entry)) for entry in not_enforced)
+
+
 def report(scores: list[FileScore], threshold: float, markdown: bool, not_enforced: set[str]) -> bool:
     """Print the table; True when every enforced file reaches the threshold."""
     width = max([len(s.path) for s in scores] + [len("overall")])
@@ -157,14 +162,14 @@ def report(scores: list[FileScore], threshold: float, markdown: bool, not_enforc
                 total.equivalent += other.equivalent
         not_killed = s.scored - s.killed
         mark = "" if s is total or s.score >= threshold else f"  below {threshold:g} %"
-        if mark and s.path in not_enforced:
+        if mark and enforced(s.path, not_enforced) is False:
             mark += " (not enforced)"
         if markdown:
             print(f"| `{s.path}` | {s.total} | {s.killed} | {s.equivalent} | {not_killed} | {s.shown}{mark[1:]} |")
         else:
             counts = f"{s.total:>7}  {s.killed:>6}  {s.equivalent:>6}  {not_killed:>10}"
             print(f"{s.path:<{width}}  {counts}  {s.shown:>7}{mark}")
-    return all(s.score >= threshold for s in scores if s.path not in not_enforced)
+    return all(s.score >= threshold for s in scores if enforced(s.path, not_enforced))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -174,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", action="append", default=[], help="report this file only (repeatable)")
     parser.add_argument("--markdown", action="store_true", help="the table as Markdown (for the README)")
     parser.add_argument(
-        "--not-enforced", action="append", default=[], help="report this file's score but do not fail on it"
+        "--not-enforced", action="append", default=[], help="report this file's (or folder's/) score, never fail on it"
     )
     args = parser.parse_args(argv)
 
