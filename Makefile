@@ -59,12 +59,15 @@ MUTATION_THRESHOLD ?= 95
 # Reported but not failing the run (files, or folders ending in /): the order state machine is being
 # rewritten, and strategies/core is written in parallel; enforce each once its tests are brought up.
 MUTATION_NOT_ENFORCED ?= trading/core/orders.py strategies/core/
+# MUTATE: files or folders to run (the others' mutants are made but not run), e.g. risk/core/stops.py or
+# "trading/core risk/core"; each becomes a mutmut name pattern (risk.core.stops.*, trading.core.*).
 MUTATE ?=
+mutate_patterns = $(foreach path,$(MUTATE),"$(subst /,.,$(patsubst %.py,%,$(patsubst %/,%,$(path)))).*")
 mutation: venv
 	rm -rf mutants && mkdir mutants
 	@start=$$(date +%s); \
-	if ! $(VENV)/bin/mutmut run $(if $(MUTATE),"$(subst /,.,$(basename $(MUTATE))).*") > mutants/mutmut.log 2>&1; then \
+	if ! $(VENV)/bin/mutmut run $(mutate_patterns) > mutants/mutmut.log 2>&1; then \
 		tail -n 40 mutants/mutmut.log; echo "mutmut run failed"; exit 1; fi; \
 	echo "mutmut run: $$(( $$(date +%s) - start )) s"
-	$(PY) tools/mutation_report.py --threshold $(MUTATION_THRESHOLD) $(if $(MUTATE),--only $(MUTATE)) \
+	$(PY) tools/mutation_report.py --threshold $(MUTATION_THRESHOLD) $(foreach path,$(MUTATE),--only $(path)) \
 		$(foreach path,$(MUTATION_NOT_ENFORCED),--not-enforced $(path))

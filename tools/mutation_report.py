@@ -112,7 +112,7 @@ def collect(only: list[str], equivalents: dict[Key, str]) -> tuple[list[FileScor
     listed_functions = {(key.file, key.function) for key in equivalents}
     for source in walk_mutatable_files():
         path = str(source)
-        if only and path not in only:
+        if only and not any(path == entry or path.startswith(entry.rstrip("/") + "/") for entry in only):
             continue
         data = SourceFileMutationData(path=path)
         data.load()
@@ -176,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threshold", type=float, default=95.0, help="per-file score to reach, in percent")
     parser.add_argument("--equivalents", type=Path, default=EQUIVALENTS)
-    parser.add_argument("--only", action="append", default=[], help="report this file only (repeatable)")
+    parser.add_argument("--only", action="append", default=[], help="report this file or folder only (repeatable)")
     parser.add_argument("--markdown", action="store_true", help="the table as Markdown (for the README)")
     parser.add_argument(
         "--not-enforced", action="append", default=[], help="report this file's (or folder's/) score, never fail on it"
