@@ -1,5 +1,6 @@
 # make run: the live demo (embedded default, or the real stack with DATABASE_URL / REDIS_URL).
 # make test: the whole suite, lint included. Both set everything up on a fresh machine.
+# make mutation: mutation testing of the pure cores (MUTATE=risk/core/stops.py for one file).
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -9,7 +10,7 @@ PORT ?= 8000
 MARKET_FEED ?= simulated
 STAMP := $(VENV)/.stamp-requirements
 
-.PHONY: run test venv static chromium lint worker feed bench
+.PHONY: run test venv static chromium lint worker feed bench mutation
 
 $(STAMP): requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -69,3 +70,24 @@ test: venv static chromium lint
 
 bench: venv
 	$(PY) bench/run.py
+
+# Mutants of every module under [tool.mutmut] source_paths, each against the core tests, from a fresh
+# mutants/ (mutmut keeps results across runs and would not see edited tests); then the score per file,
+# failing below MUTATION_THRESHOLD. mutmut's own progress goes to mutants/mutmut.log.
+MUTATION_THRESHOLD ?= 95
+# Reported but not failing the run (files, or folders ending in /): the order state machine is being
+# rewritten, strategies/core is written in parallel, and main's trading/core/replay.py and verdicts.py
+# have no core tests yet; enforce each once its tests are brought up.
+MUTATION_NOT_ENFORCED ?= trading/core/orders.py trading/core/replay.py trading/core/verdicts.py strategies/core/
+# MUTATE: files or folders to run (the others' mutants are made but not run), e.g. risk/core/stops.py or
+# "trading/core risk/core"; each becomes a mutmut name pattern (risk.core.stops.*, trading.core.*).
+MUTATE ?=
+mutate_patterns = $(foreach path,$(MUTATE),"$(subst /,.,$(patsubst %.py,%,$(patsubst %/,%,$(path)))).*")
+mutation: venv
+	rm -rf mutants && mkdir mutants
+	@start=$$(date +%s); \
+	if ! $(VENV)/bin/mutmut run $(mutate_patterns) > mutants/mutmut.log 2>&1; then \
+		tail -n 40 mutants/mutmut.log; echo "mutmut run failed"; exit 1; fi; \
+	echo "mutmut run: $$(( $$(date +%s) - start )) s"
+	$(PY) tools/mutation_report.py --threshold $(MUTATION_THRESHOLD) $(foreach path,$(MUTATE),--only $(path)) \
+		$(foreach path,$(MUTATION_NOT_ENFORCED),--not-enforced $(path))

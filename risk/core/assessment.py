@@ -113,7 +113,7 @@ def historical_var(
         return None, days
     pnl = []
     for t in range(days):
-        pnl.append(sum((exposures[s] * r[len(r) - days + t] for s, r in series.items()), _ZERO))
+        pnl.append(sum(exposures[s] * r[len(r) - days + t] for s, r in series.items()))
     pnl.sort()
     rank = max(math.ceil((1 - confidence) * days), 1)
     return max(-pnl[rank - 1], _ZERO), days

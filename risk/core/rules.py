@@ -67,10 +67,14 @@ Limit checks (quantity-bounded; a limit left ``None`` is off)
        grows a short) in a symbol that is not shortable.
     l) ``daily_loss_limit_exceeded``: ``loss = day_start_equity - equity`` (realized +
        unrealized since the trading day began) reaches ``daily_loss_limit *
-       day_start_equity``: refused when ``loss >= limit``. Evaluated for the account
-       and, when given, for the strategy (``strategy_equity`` / ``strategy_day_start_equity``).
+       day_start_equity``: refused when ``loss > 0 and loss >= limit`` (a limit of 0
+       allows no loss at all; having lost nothing never reaches it). Evaluated for the account and,
+       when given, for the strategy (``strategy_equity`` / ``strategy_day_start_equity``).
     m) ``max_drawdown_exceeded``: ``drawdown = high_water_mark - equity`` reaches
-       ``max_drawdown * high_water_mark``: refused when ``drawdown >= limit``; account and strategy.
+       ``max_drawdown * high_water_mark``: refused when ``drawdown > 0 and drawdown >=
+       limit``; account and strategy.
+    l) and m) are ``daily_loss`` and ``drawdown`` below, the same definitions by which
+    ``risk.core.states`` moves an account or strategy to its breach action.
 
 Gate checks (binary; the recommended quantity is then 0)
     ``kill_switch_engaged`` (any scope engaged), ``trading_halted`` (account or
@@ -86,10 +90,14 @@ Gate checks (binary; the recommended quantity is then 0)
     reduces a position in a symbol opened today).
 
 ``max_quantity``
-    Each limit check passes for every quantity up to a bound (reducing capacity
-    plus the headroom divided by the price per unit); the recommendation is
-    the smallest bound rounded down to ``lot_size``, floored at 0 (0 when a gate
-    refuses), and is given only when the order is invalid.
+    Each limit check passes every whole-lot quantity up to its bound: its reducing
+    capacity, or beyond it as long as its measure, which grows by a fixed amount per
+    unit opened, stays within the limit (the net exposure: within the larger of the
+    limit and today's ``abs(net)``, measured along the intent's side). The
+    recommendation is the smallest bound (0 when a gate refuses), and is given only
+    when the order is invalid. Bounds are exact: the checks run at a precision at
+    which the snapshot's sums and products are exact and a bound is an integer
+    division, so the recommendation passes every check and one lot more fails one.
 
 Auto-resize
     When every violation's code is in ``limits.resize`` (a subset of the limit
@@ -104,19 +112,24 @@ Auto-resize
     ``u_c = projected / (max_position_fraction * equity)`` and, for each limit
     d)-h), l), m) that is set, its ``actual / limit``. A non-positive
     denominator counts as full utilization when its numerator is positive, else 0.
+
+In the code each limit is one object in ``LIMIT_CHECKS`` (its violation, its
+utilization and its bound) and each gate one in ``GATES``; ``validate_order``
+runs the lists in this order.
 """
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
+from functools import cached_property
+from typing import Any, Protocol
 
 from trading.core.orders import Side
 from trading.core.positions import split_reducing
-from trading.core.sizing import round_to_lot
 
 _ZERO = Decimal(0)
+_ONE = Decimal(1)
 _HUNDRED = Decimal(100)
 _SCORE_STEP = Decimal("0.01")
 RATE_WINDOW = timedelta(seconds=60)
@@ -287,10 +300,6 @@ class RiskValidation:
         }
 
 
-def _net_holding(holdings: Iterable[Holding], symbol: str) -> Decimal:
-    return sum((h.quantity for h in holdings if h.symbol == symbol), _ZERO)
-
-
 def _sign(value: Decimal) -> int:
     return (value > 0) - (value < 0)
 
@@ -314,8 +323,7 @@ def _build_scope(holdings: tuple[Holding, ...], orders: tuple[PendingOrder, ...]
         net[h.symbol] = net.get(h.symbol, _ZERO) + h.quantity
         cost = h.quantity * h.average_price
         holdings_cost += abs(cost)
-        if h.quantity < 0:
-            short_collateral -= cost
+        short_collateral -= min(_ZERO, cost)  # a short's proceeds
     capacity = {symbol: abs(quantity) for symbol, quantity in net.items()}
     reservations = _ZERO
     opening_parts = []
@@ -340,157 +348,606 @@ def _build_scope(holdings: tuple[Holding, ...], orders: tuple[PendingOrder, ...]
     )
 
 
+# Ratios (utilizations, the price band's deviation) keep the usual 28 digits. Everything else runs
+# at _EXACT_DIGITS, where sums and products of figures of up to 30 significant digits are exact (a
+# database decimal has 20), so a bound and the check it bounds never disagree by a rounding.
+_REPORTED = Context()
+_EXACT_DIGITS = 100
+
+
 def _utilization(used: Decimal, available: Decimal) -> Decimal:
     if available <= 0:
-        return Decimal(1) if used > 0 else _ZERO
-    return used / available
+        return _ONE if used > 0 else _ZERO
+    return _REPORTED.divide(used, available)
 
 
+# ---- loss limits: one definition for the pre-trade checks and the trading-state monitor ---------
 @dataclass(frozen=True)
-class _Evaluation:
-    violations: tuple[Violation, ...]
-    utilizations: tuple[Decimal, ...]
+class LossLimit:
+    """A loss from a reference equity (the day's start, the high-water mark) against a fraction of it."""
+
+    loss: Decimal
+    limit: Decimal
+
+    @property
+    def reached(self) -> bool:
+        return self.loss > 0 and self.loss >= self.limit
 
 
-class _Checker:
-    """Evaluates every check for any quantity of one intent's symbol and side."""
+def daily_loss(*, equity: Decimal, day_start: Decimal | None, fraction: Decimal | None) -> LossLimit | None:
+    """l) The loss since the trading day began; None when the limit is off or the day has no start."""
+    if fraction is None or day_start is None:
+        return None
+    return LossLimit(loss=day_start - equity, limit=fraction * day_start)
+
+
+def drawdown(*, equity: Decimal, high_water_mark: Decimal | None, fraction: Decimal | None) -> LossLimit | None:
+    """m) The fall from the high-water mark; None when the limit is off or there is no mark."""
+    if fraction is None or high_water_mark is None:
+        return None
+    return LossLimit(loss=high_water_mark - equity, limit=fraction * high_water_mark)
+
+
+# ---- what the checks read ---------------------------------------------------------------------------
+_ACCOUNT, _STRATEGY = "account", "strategy"
+
+
+class _Book:
+    """The snapshot seen from one intent: what the checks share, computed once per validation."""
 
     def __init__(self, snapshot: RiskSnapshot, intent: OrderIntent, now: datetime) -> None:
         limits = snapshot.limits
         self.snapshot = snapshot
         self.limits = limits
         self.intent = intent
+        self.now = now
+        self.price = intent.reference_price
         buffer = limits.reserve_buffer if intent.reserve_buffer is None else intent.reserve_buffer
-        self.unit_reserve = intent.reference_price * (1 + buffer)
-        self.strategy = _build_scope(snapshot.strategy_holdings, snapshot.strategy_orders, limits.reserve_buffer)
-        self.account = _build_scope(snapshot.account_holdings, snapshot.account_orders, limits.reserve_buffer)
-        self.strategy_used = self.strategy.holdings_cost + self.strategy.pending_reservations
-        self.buying_power = snapshot.cash - self.account.short_collateral - self.account.pending_reservations
+        self.unit_reserve = self.price * (1 + buffer)
+        strategy = _build_scope(snapshot.strategy_holdings, snapshot.strategy_orders, limits.reserve_buffer)
+        account = _build_scope(snapshot.account_holdings, snapshot.account_orders, limits.reserve_buffer)
+        self.scopes = {_STRATEGY: strategy, _ACCOUNT: account}
+        self.strategy_used = strategy.holdings_cost + strategy.pending_reservations
+        self.buying_power = snapshot.cash - account.short_collateral - account.pending_reservations
         self.position_limit = limits.max_position_fraction * snapshot.equity
         same_side_pending = sum(
-            (
-                o.remaining_quantity
-                for o in snapshot.account_orders
-                if o.symbol == intent.symbol and o.side is intent.side
-            ),
-            _ZERO,
+            o.remaining_quantity for o in snapshot.account_orders if o.symbol == intent.symbol and o.side is intent.side
         )
         # Worst-case position before the intent, measured along the intent's direction.
-        self.base_along_side = (
-            intent.side.sign * self.account.net_by_symbol.get(intent.symbol, _ZERO) + same_side_pending
-        )
+        self.base_along_side = intent.side.sign * account.net_by_symbol.get(intent.symbol, _ZERO) + same_side_pending
         self.sector = intent.sector or snapshot.sectors.get(intent.symbol)
-        self._exposures()
-        self.gates = tuple(self._gates(now))
 
-    # ---- exposures -------------------------------------------------------------------------------
-    def _exposures(self) -> None:
-        limits, snapshot = self.limits, self.snapshot
-        self.gross = self.net = self.sector_gross = _ZERO
-        wants_exposure = (
-            limits.max_gross_exposure is not None
-            or limits.max_net_exposure is not None
-            or (limits.max_sector_exposure is not None and self.sector is not None)
-        )
-        if not wants_exposure:
-            return
+    def capacity(self, scope: str) -> Decimal:
+        """The intent's unclaimed reducing capacity in a scope (0 unless it trades against the holding)."""
+        books = self.scopes[scope]
+        if _sign(books.net_by_symbol.get(self.intent.symbol, _ZERO)) != -self.intent.side.sign:
+            return _ZERO
+        return books.unclaimed_capacity[self.intent.symbol]
+
+    def opening(self, scope: str, quantity: Decimal) -> Decimal:
+        capacity = self.capacity(scope)
+        # Without capacity the quantity opens as it is, with its own digits.
+        return quantity - min(capacity, quantity) if capacity else quantity
+
+    def closing_lots(self, scope: str) -> Decimal:
+        """The whole lots of the capacity: the largest quantity that opens nothing in the scope."""
+        lot = self.intent.lot_size
+        return self.capacity(scope) // lot * lot
+
+    def largest(self, scope: str, reach: Decimal, per_unit: Decimal) -> Decimal:
+        """Largest whole-lot q with q <= capacity (it opens nothing) or per_unit * q <= reach (per_unit > 0).
+
+        ``//`` is the exact integer part of the quotient; where it truncates a negative one
+        towards 0, the capacity's lots (never below 0) are the larger anyway.
+        """
+        lot = self.intent.lot_size
+        return max(self.closing_lots(scope), reach // (per_unit * lot) * lot)
+
+    @cached_property
+    def exposure(self) -> tuple[Decimal, Decimal, Decimal]:
+        """(gross, net, gross of the intent's sector) of the account, as the docstring's Marks define them."""
+        snapshot, account = self.snapshot, self.scopes[_ACCOUNT]
         prices, sectors = snapshot.prices, snapshot.sectors
         gross = net = sector_gross = _ZERO
         averages: dict[str, Decimal] = {}
         for h in snapshot.account_holdings:
             averages.setdefault(h.symbol, h.average_price)
-        for symbol, quantity in self.account.net_by_symbol.items():
-            value = quantity * prices.get(symbol, averages.get(symbol, _ZERO))
+        for symbol, quantity in account.net_by_symbol.items():
+            value = quantity * prices.get(symbol, averages[symbol])
             gross += abs(value)
             net += value
             if sectors.get(symbol) == self.sector:
                 sector_gross += abs(value)
-        for order, opening in self.account.pending_opening:
+        for order, opening in account.pending_opening:
             value = opening * order.reference_price
             gross += value
             net += order.side.sign * value
             if sectors.get(order.symbol) == self.sector:
                 sector_gross += value
-        self.gross, self.net, self.sector_gross = gross, net, sector_gross
+        return gross, net, sector_gross
 
-    # ---- gates -----------------------------------------------------------------------------------
-    def _gates(self, now: datetime) -> Iterable[Violation]:
-        snapshot, limits, intent = self.snapshot, self.limits, self.intent
-        if snapshot.kill_switches:
-            scopes = ", ".join(snapshot.kill_switches)
-            yield Violation(
-                KILL_SWITCH_ENGAGED, f"The emergency stop is engaged ({scopes}); no new orders until it is released."
-            )
-        for scope, state in (("account", snapshot.trading_state), ("strategy", snapshot.strategy_trading_state)):
-            if state == HALTED:
-                yield Violation(TRADING_HALTED, f"Trading is halted on this {scope}.")
-        session_ok = {
-            HOURS_ANY: True,
-            HOURS_REGULAR: snapshot.market_session == SESSION_REGULAR,
-            HOURS_EXTENDED: snapshot.market_session in (SESSION_REGULAR, SESSION_EXTENDED),
-        }.get(limits.market_hours, True)
-        if not session_ok:
-            yield Violation(
-                MARKET_CLOSED,
-                f"The market for {intent.symbol} is {snapshot.market_session.lower()}; "
-                f"this account trades only in {limits.market_hours.lower()} hours.",
-            )
-        if limits.reject_stale_prices and intent.symbol in snapshot.stale_symbols:
-            yield Violation(STALE_MARKET_DATA, f"The market data for {intent.symbol} is stale.")
-        last = snapshot.prices.get(intent.symbol)
-        if limits.max_price_deviation is not None and intent.limit_price is not None and last and last > 0:
-            deviation = abs(intent.limit_price - last) / last
-            if deviation > limits.max_price_deviation:
-                yield Violation(
-                    PRICE_BAND_EXCEEDED,
-                    f"The limit price {intent.limit_price} is {deviation:.2%} away from the last price {last}, "
-                    f"beyond the band of {limits.max_price_deviation:.2%}.",
-                    limit=limits.max_price_deviation,
-                    actual=deviation,
-                )
+
+# ---- limit checks (quantity-bounded) -------------------------------------------------------------
+class _Limit:
+    """A limit on a measure that grows by a fixed amount per unit the order opens in ``scope``.
+
+    A check states its measure (``actual``), its ``limit`` (None: off) and its sentence;
+    the violation, the utilization and the bound all follow from those.
+    """
+
+    code: str
+    scope = _ACCOUNT
+
+    def limit(self, book: _Book) -> Decimal | None:
+        raise NotImplementedError
+
+    def actual(self, book: _Book, quantity: Decimal) -> Decimal:
+        raise NotImplementedError
+
+    def message(self, book: _Book, quantity: Decimal, actual: Decimal, limit: Decimal) -> str:
+        raise NotImplementedError
+
+    def breached(self, book: _Book, actual: Decimal, limit: Decimal) -> bool:
+        return actual > limit
+
+    def violation(self, book: _Book, quantity: Decimal) -> Violation | None:
+        limit = self.limit(book)
+        if limit is None or not book.opening(self.scope, quantity):
+            return None
+        actual = self.actual(book, quantity)
+        if not self.breached(book, actual, limit):
+            return None
+        return Violation(self.code, self.message(book, quantity, actual, limit), limit=limit, actual=actual)
+
+    def utilization(self, book: _Book, quantity: Decimal) -> Decimal | None:
+        limit = self.limit(book)
+        return None if limit is None else _utilization(self.actual(book, quantity), limit)
+
+    def bound(self, book: _Book) -> Decimal | None:
+        """Largest whole-lot quantity that passes: past the capacity the measure is linear in the quantity."""
+        limit = self.limit(book)
+        if limit is None:
+            return None
+        capacity = book.capacity(self.scope)
+        at_capacity = self.actual(book, capacity)
+        per_unit = self.actual(book, capacity + 1) - at_capacity
+        return book.largest(self.scope, limit - at_capacity + per_unit * capacity, per_unit)
+
+
+class _StrategyCapital(_Limit):
+    """a) The strategy's committed capital."""
+
+    code, scope = STRATEGY_CAPITAL_EXCEEDED, _STRATEGY
+
+    def limit(self, book: _Book) -> Decimal:
+        return book.snapshot.strategy_capital
+
+    def actual(self, book: _Book, quantity: Decimal) -> Decimal:
+        return book.strategy_used + book.opening(_STRATEGY, quantity) * book.unit_reserve
+
+    def message(self, book: _Book, quantity: Decimal, actual: Decimal, limit: Decimal) -> str:
+        return f"The order would bring the strategy's committed capital to {actual}, above its allocation of {limit}."
+
+
+class _BuyingPower(_Limit):
+    """b) The account's buying power; its utilization is the share of cash committed."""
+
+    code = INSUFFICIENT_FUNDS
+
+    def limit(self, book: _Book) -> Decimal:
+        return book.buying_power
+
+    def actual(self, book: _Book, quantity: Decimal) -> Decimal:
+        return book.opening(_ACCOUNT, quantity) * book.unit_reserve
+
+    def message(self, book: _Book, quantity: Decimal, actual: Decimal, limit: Decimal) -> str:
+        return f"The order needs {actual} of buying power but the account has {limit} available."
+
+    def utilization(self, book: _Book, quantity: Decimal) -> Decimal:
+        cash = book.snapshot.cash
+        return _utilization(cash - book.buying_power + self.actual(book, quantity), cash)
+
+
+class _PositionSize(_Limit):
+    """c) One symbol's worst-case position, valued at the intent's price."""
+
+    code = MAX_POSITION_SIZE_EXCEEDED
+
+    def limit(self, book: _Book) -> Decimal:
+        return book.position_limit
+
+    def actual(self, book: _Book, quantity: Decimal) -> Decimal:
+        return abs(book.base_along_side + quantity) * book.price
+
+    def message(self, book: _Book, quantity: Decimal, actual: Decimal, limit: Decimal) -> str:
+        return (
+            f"The order would bring the position in {book.intent.symbol} to {actual}, above the limit of {limit} "
+            f"({book.limits.max_position_fraction} of equity)."
+        )
+
+
+class _PositionQuantity(_Limit):
+    """d) One symbol's worst-case position, in units."""
+
+    code = MAX_POSITION_QUANTITY_EXCEEDED
+
+    def limit(self, book: _Book) -> Decimal | None:
+        return book.limits.max_position_quantity
+
+    def actual(self, book: _Book, quantity: Decimal) -> Decimal:
+        return abs(book.base_along_side + quantity)
+
+    def message(self, book: _Book, quantity: Decimal, actual: Decimal, limit: Decimal) -> str:
+        symbol = book.intent.symbol
+        return f"The order would bring the position in {symbol} to {actual} units, above the limit of {limit}."
+
+
+class _GrossExposure(_Limit):
+    """e) The account's gross exposure."""
+
+    code = MAX_GROSS_EXPOSURE_EXCEEDED
+
+    def limit(self, book: _Book) -> Decimal | None:
+        fraction = book.limits.max_gross_exposure
+        return None if fraction is None else fraction * book.snapshot.equity
+
+    def actual(self, book: _Book, quantity: Decimal) -> Decimal:
+        return book.exposure[0] + book.opening(_ACCOUNT, quantity) * book.price
+
+    def message(self, book: _Book, quantity: Decimal, actual: Decimal, limit: Decimal) -> str:
+        return (
+            f"The order would bring the gross exposure to {actual}, above the limit of {limit} "
+            f"({book.limits.max_gross_exposure} of equity)."
+        )
+
+
+class _NetExposure(_Limit):
+    """f) The account's net exposure: refused only when it grows beyond the limit."""
+
+    code = MAX_NET_EXPOSURE_EXCEEDED
+
+    def limit(self, book: _Book) -> Decimal | None:
+        fraction = book.limits.max_net_exposure
+        return None if fraction is None else fraction * book.snapshot.equity
+
+    def net_after(self, book: _Book, quantity: Decimal) -> Decimal:
+        return book.exposure[1] + book.intent.side.sign * quantity * book.price
+
+    def actual(self, book: _Book, quantity: Decimal) -> Decimal:
+        return abs(self.net_after(book, quantity))
+
+    def breached(self, book: _Book, actual: Decimal, limit: Decimal) -> bool:
+        return actual > limit and actual > abs(book.exposure[1])
+
+    def message(self, book: _Book, quantity: Decimal, actual: Decimal, limit: Decimal) -> str:
+        return (
+            f"The order would bring the net exposure to {self.net_after(book, quantity)}, beyond the limit of {limit} "
+            f"({book.limits.max_net_exposure} of equity)."
+        )
+
+    def bound(self, book: _Book) -> Decimal | None:
+        # Measured along the intent's side the net grows by the price per unit; both conditions of a
+        # breach hold exactly when it passes the larger of the limit and today's abs(net).
+        limit = self.limit(book)
+        if limit is None:
+            return None
+        net = book.exposure[1]
+        return book.largest(_ACCOUNT, max(limit, abs(net)) - book.intent.side.sign * net, book.price)
+
+
+class _SectorExposure(_Limit):
+    """g) The gross exposure of the intent's sector; a sector can always hold one full-size position."""
+
+    code = MAX_SECTOR_EXPOSURE_EXCEEDED
+
+    def fraction(self, book: _Book) -> Decimal:
+        return max(book.limits.max_sector_exposure, book.limits.max_position_fraction)
+
+    def limit(self, book: _Book) -> Decimal | None:
+        if book.limits.max_sector_exposure is None or book.sector is None:
+            return None
+        return self.fraction(book) * book.snapshot.equity
+
+    def actual(self, book: _Book, quantity: Decimal) -> Decimal:
+        return book.exposure[2] + book.opening(_ACCOUNT, quantity) * book.price
+
+    def message(self, book: _Book, quantity: Decimal, actual: Decimal, limit: Decimal) -> str:
+        return (
+            f"The order would bring the exposure to {book.sector} to {actual}, above the limit "
+            f"of {limit} ({self.fraction(book)} of equity)."
+        )
+
+
+class _OrderNotional(_Limit):
+    """h) The order's own notional."""
+
+    code = MAX_ORDER_NOTIONAL_EXCEEDED
+
+    def limit(self, book: _Book) -> Decimal | None:
+        return book.limits.max_order_notional
+
+    def actual(self, book: _Book, quantity: Decimal) -> Decimal:
+        return quantity * book.price
+
+    def message(self, book: _Book, quantity: Decimal, actual: Decimal, limit: Decimal) -> str:
+        return f"The order's notional {actual} is above the per-order limit of {limit}."
+
+
+class _Refusal:
+    """Refuses every quantity that opens exposure in ``scope`` while ``refusal`` has a violation to give."""
+
+    code: str
+    scope = _ACCOUNT
+
+    def refusal(self, book: _Book) -> Violation | None:
+        raise NotImplementedError
+
+    def violation(self, book: _Book, quantity: Decimal) -> Violation | None:
+        return self.refusal(book) if book.opening(self.scope, quantity) else None
+
+    def utilization(self, book: _Book, quantity: Decimal) -> Decimal | None:
+        return None
+
+    def bound(self, book: _Book) -> Decimal | None:
+        """While it refuses, only the reducing capacity passes."""
+        return None if self.refusal(book) is None else book.closing_lots(self.scope)
+
+
+class _ReduceOnly:
+    """i) The account, else the strategy, is REDUCE_ONLY: only closing quantity passes (one violation at most)."""
+
+    code = REDUCE_ONLY
+
+    def scopes(self, book: _Book) -> list[str]:
+        states = ((_ACCOUNT, book.snapshot.trading_state), (_STRATEGY, book.snapshot.strategy_trading_state))
+        return [scope for scope, state in states if state == REDUCING]
+
+    def violation(self, book: _Book, quantity: Decimal) -> Violation | None:
+        for scope in self.scopes(book):
+            if book.opening(scope, quantity):
+                message = f"The {scope} is reduce-only: an order in {book.intent.symbol} may only close exposure."
+                return Violation(REDUCE_ONLY, message)
+        return None
+
+    def utilization(self, book: _Book, quantity: Decimal) -> Decimal | None:
+        return None
+
+    def bound(self, book: _Book) -> Decimal | None:
+        return min((book.closing_lots(scope) for scope in self.scopes(book)), default=None)
+
+
+class _RestrictedSymbol(_Refusal):
+    """j) The symbol is on the restricted list."""
+
+    code = RESTRICTED_SYMBOL
+
+    def refusal(self, book: _Book) -> Violation | None:
+        symbol = book.intent.symbol
+        if symbol not in book.limits.restricted_symbols:
+            return None
+        return Violation(RESTRICTED_SYMBOL, f"{symbol} is on the restricted list.")
+
+
+class _NotEasyToBorrow(_Refusal):
+    """k) A SELL that opens or grows a short in a symbol that cannot be borrowed."""
+
+    code = NOT_EASY_TO_BORROW
+
+    def refusal(self, book: _Book) -> Violation | None:
+        intent = book.intent
+        if intent.side is not Side.SELL or intent.shortable:
+            return None
+        return Violation(
+            NOT_EASY_TO_BORROW, f"{intent.symbol} is not on the easy-to-borrow list; it cannot be sold short."
+        )
+
+
+@dataclass(frozen=True)
+class _LossCheck(_Refusal):
+    """l), m) A loss limit reached in ``scope`` (the strategy's only when its equity is given)."""
+
+    scope: str
+
+    def figures(self, book: _Book) -> tuple[Decimal | None, Decimal | None, Decimal | None]:
+        """(equity, day start equity, high-water mark) of the scope."""
+        s = book.snapshot
+        if self.scope == _ACCOUNT:
+            return s.equity, s.day_start_equity, s.high_water_mark
+        return s.strategy_equity, s.strategy_day_start_equity, s.strategy_high_water_mark
+
+    def measure(self, book: _Book) -> LossLimit | None:
+        raise NotImplementedError
+
+    def message(self, book: _Book, measure: LossLimit) -> str:
+        raise NotImplementedError
+
+    def refusal(self, book: _Book) -> Violation | None:
+        measure = self.measure(book)
+        if measure is None or not measure.reached:
+            return None
+        return Violation(self.code, self.message(book, measure), limit=measure.limit, actual=measure.loss)
+
+    def utilization(self, book: _Book, quantity: Decimal) -> Decimal | None:
+        measure = self.measure(book)
+        return None if measure is None else _utilization(measure.loss, measure.limit)
+
+
+@dataclass(frozen=True)
+class _DailyLoss(_LossCheck):
+    code = DAILY_LOSS_LIMIT_EXCEEDED
+
+    def measure(self, book: _Book) -> LossLimit | None:
+        equity, day_start, _ = self.figures(book)
+        if equity is None:
+            return None
+        return daily_loss(equity=equity, day_start=day_start, fraction=book.limits.daily_loss_limit)
+
+    def message(self, book: _Book, measure: LossLimit) -> str:
+        return (
+            f"The {self.scope} has lost {measure.loss} today, reaching its daily loss limit of {measure.limit}; "
+            f"only closing orders are allowed."
+        )
+
+
+@dataclass(frozen=True)
+class _Drawdown(_LossCheck):
+    code = MAX_DRAWDOWN_EXCEEDED
+
+    def measure(self, book: _Book) -> LossLimit | None:
+        equity, _, high_water = self.figures(book)
+        if equity is None:
+            return None
+        return drawdown(equity=equity, high_water_mark=high_water, fraction=book.limits.max_drawdown)
+
+    def message(self, book: _Book, measure: LossLimit) -> str:
+        high_water = self.figures(book)[2]
+        return (
+            f"The {self.scope} is {measure.loss} below its high-water mark of {high_water}, reaching its "
+            f"maximum drawdown of {measure.limit}; only closing orders are allowed."
+        )
+
+
+class _Check(Protocol):
+    code: str
+
+    def violation(self, book: _Book, quantity: Decimal) -> Violation | None: ...
+
+    def utilization(self, book: _Book, quantity: Decimal) -> Decimal | None: ...
+
+    def bound(self, book: _Book) -> Decimal | None: ...
+
+
+# In the docstring's order, which is the order of the violations.
+LIMIT_CHECKS: tuple[_Check, ...] = (
+    _StrategyCapital(),
+    _BuyingPower(),
+    _PositionSize(),
+    _PositionQuantity(),
+    _GrossExposure(),
+    _NetExposure(),
+    _SectorExposure(),
+    _OrderNotional(),
+    _ReduceOnly(),
+    _RestrictedSymbol(),
+    _NotEasyToBorrow(),
+    _DailyLoss(_ACCOUNT),
+    _Drawdown(_ACCOUNT),
+    _DailyLoss(_STRATEGY),
+    _Drawdown(_STRATEGY),
+)
+
+
+# ---- gates (refuse any quantity) ---------------------------------------------------------------------
+class _KillSwitch:
+    def violation(self, book: _Book) -> Violation | None:
+        if not book.snapshot.kill_switches:
+            return None
+        scopes = ", ".join(book.snapshot.kill_switches)
+        return Violation(
+            KILL_SWITCH_ENGAGED, f"The emergency stop is engaged ({scopes}); no new orders until it is released."
+        )
+
+
+@dataclass(frozen=True)
+class _Halted:
+    scope: str
+
+    def violation(self, book: _Book) -> Violation | None:
+        s = book.snapshot
+        state = s.trading_state if self.scope == _ACCOUNT else s.strategy_trading_state
+        if state != HALTED:
+            return None
+        return Violation(TRADING_HALTED, f"Trading is halted on this {self.scope}.")
+
+
+# The sessions each market_hours setting trades in.
+_SESSIONS = {
+    HOURS_REGULAR: frozenset({SESSION_REGULAR}),
+    HOURS_EXTENDED: frozenset({SESSION_REGULAR, SESSION_EXTENDED}),
+}
+
+
+class _MarketHours:
+    def violation(self, book: _Book) -> Violation | None:
+        s, hours = book.snapshot, book.limits.market_hours
+        if hours not in _SESSIONS or s.market_session in _SESSIONS[hours]:
+            return None
+        return Violation(
+            MARKET_CLOSED,
+            f"The market for {book.intent.symbol} is {s.market_session.lower()}; "
+            f"this account trades only in {hours.lower()} hours.",
+        )
+
+
+class _StaleMarketData:
+    def violation(self, book: _Book) -> Violation | None:
+        symbol = book.intent.symbol
+        if not book.limits.reject_stale_prices or symbol not in book.snapshot.stale_symbols:
+            return None
+        return Violation(STALE_MARKET_DATA, f"The market data for {symbol} is stale.")
+
+
+class _PriceBand:
+    def violation(self, book: _Book) -> Violation | None:
+        band, limit_price = book.limits.max_price_deviation, book.intent.limit_price
+        last = book.snapshot.prices.get(book.intent.symbol)
+        if band is None or limit_price is None or last is None or last <= 0:
+            return None
+        deviation = _REPORTED.divide(abs(limit_price - last), last)
+        if deviation <= band:
+            return None
+        return Violation(
+            PRICE_BAND_EXCEEDED,
+            f"The limit price {limit_price} is {deviation:.2%} away from the last price {last}, "
+            f"beyond the band of {band:.2%}.",
+            limit=band,
+            actual=deviation,
+        )
+
+
+@dataclass(frozen=True)
+class _OrderRate:
+    scope: str
+
+    def violation(self, book: _Book) -> Violation | None:
+        s, limits, now = book.snapshot, book.limits, book.now
+        if self.scope == _ACCOUNT:
+            times, maximum = s.account_order_times, limits.max_account_orders_per_minute
+        else:
+            times, maximum = s.strategy_order_times, limits.max_strategy_orders_per_minute
+        if maximum is None:
+            return None
         since = now - RATE_WINDOW
-        for scope, times, maximum in (
-            ("strategy", snapshot.strategy_order_times, limits.max_strategy_orders_per_minute),
-            ("account", snapshot.account_order_times, limits.max_account_orders_per_minute),
-        ):
-            if maximum is None:
-                continue
-            recent = sum(1 for t in times if since < t <= now)
-            if recent >= maximum:
-                yield Violation(
-                    ORDER_RATE_EXCEEDED,
-                    f"The {scope} already sent {recent} orders in the last minute; the limit is {maximum} per minute.",
-                    limit=Decimal(maximum),
-                    actual=Decimal(recent + 1),
-                )
-        if limits.prevent_self_cross:
-            crossed = self._crossed_order()
-            if crossed is not None:
-                yield Violation(
-                    SELF_CROSS,
-                    f"The order would trade against the account's own resting {crossed.side} limit order "
-                    f"in {intent.symbol} at {crossed.limit_price}.",
-                )
-        if (
-            limits.margin_account
-            and snapshot.equity < PDT_EQUITY_MINIMUM
-            and snapshot.day_trades >= PDT_MAX_DAY_TRADES
-            and intent.symbol in snapshot.opened_today
-            and self._capacity(self.account) > 0
-        ):
-            yield Violation(
-                PATTERN_DAY_TRADER,
-                f"A margin account under {PDT_EQUITY_MINIMUM} of equity has made {snapshot.day_trades} day trades "
-                f"in five business days; closing {intent.symbol} today would be another.",
-                limit=Decimal(PDT_MAX_DAY_TRADES - 1),
-                actual=Decimal(snapshot.day_trades),
-            )
+        recent = sum(1 for t in times if since < t <= now)
+        if recent < maximum:
+            return None
+        return Violation(
+            ORDER_RATE_EXCEEDED,
+            f"The {self.scope} already sent {recent} orders in the last minute; the limit is {maximum} per minute.",
+            limit=Decimal(maximum),
+            actual=Decimal(recent + 1),
+        )
 
-    def _crossed_order(self) -> PendingOrder | None:
-        intent = self.intent
-        for order in self.snapshot.account_orders:
+
+class _SelfCross:
+    def violation(self, book: _Book) -> Violation | None:
+        if not book.limits.prevent_self_cross:
+            return None
+        crossed = self.crossed_order(book)
+        if crossed is None:
+            return None
+        return Violation(
+            SELF_CROSS,
+            f"The order would trade against the account's own resting {crossed.side} limit order "
+            f"in {book.intent.symbol} at {crossed.limit_price}.",
+        )
+
+    def crossed_order(self, book: _Book) -> PendingOrder | None:
+        intent = book.intent
+        for order in book.snapshot.account_orders:
             if order.symbol != intent.symbol or order.side is intent.side or order.limit_price is None:
                 continue
+            # A market order (no limit price) crosses any resting limit on the other side.
             if intent.limit_price is None:
                 return order
             if intent.side is Side.BUY and intent.limit_price >= order.limit_price:
@@ -499,261 +956,77 @@ class _Checker:
                 return order
         return None
 
-    # ---- limit checks ----------------------------------------------------------------------------
-    def _opening(self, scope: _Scope, quantity: Decimal) -> Decimal:
-        held = scope.net_by_symbol.get(self.intent.symbol, _ZERO)
-        capacity = scope.unclaimed_capacity.get(self.intent.symbol, _ZERO)
-        _, opening = split_reducing(_sign(held) * capacity, self.intent.side, quantity)
-        return opening
 
-    def _capacity(self, scope: _Scope) -> Decimal:
-        held = scope.net_by_symbol.get(self.intent.symbol, _ZERO)
-        if _sign(held) != -self.intent.side.sign:
-            return _ZERO
-        return scope.unclaimed_capacity.get(self.intent.symbol, _ZERO)
-
-    def _loss_checks(self) -> Iterable[tuple[str, Decimal, Decimal | None, Decimal | None, Decimal | None]]:
-        """(scope, equity, day start, high-water mark) per scope that has figures."""
-        snapshot = self.snapshot
-        yield ("account", snapshot.equity, snapshot.day_start_equity, snapshot.high_water_mark, None)
-        if snapshot.strategy_equity is not None:
-            yield (
-                "strategy",
-                snapshot.strategy_equity,
-                snapshot.strategy_day_start_equity,
-                snapshot.strategy_high_water_mark,
-                None,
-            )
-
-    def evaluate(self, quantity: Decimal) -> _Evaluation:
-        price = self.intent.reference_price
-        limits, snapshot, symbol = self.limits, self.snapshot, self.intent.symbol
-        violations: list[Violation] = list(self.gates)
-        extra_utilizations: list[Decimal] = []
-
-        strategy_opening = self._opening(self.strategy, quantity)
-        strategy_reserve = strategy_opening * self.unit_reserve
-        strategy_total = self.strategy_used + strategy_reserve
-        capital = snapshot.strategy_capital
-        if strategy_reserve > 0 and strategy_total > capital:
-            violations.append(
-                Violation(
-                    code=STRATEGY_CAPITAL_EXCEEDED,
-                    message=(
-                        f"The order would bring the strategy's committed capital to "
-                        f"{strategy_total}, above its allocation of {capital}."
-                    ),
-                    limit=capital,
-                    actual=strategy_total,
-                )
-            )
-
-        account_opening = self._opening(self.account, quantity)
-        account_reserve = account_opening * self.unit_reserve
-        if account_reserve > 0 and account_reserve > self.buying_power:
-            violations.append(
-                Violation(
-                    code=INSUFFICIENT_FUNDS,
-                    message=(
-                        f"The order needs {account_reserve} of buying power but the "
-                        f"account has {self.buying_power} available."
-                    ),
-                    limit=self.buying_power,
-                    actual=account_reserve,
-                )
-            )
-
-        projected_quantity = abs(self.base_along_side + quantity)
-        projected = projected_quantity * price
-        if account_opening > 0 and projected > self.position_limit:
-            violations.append(
-                Violation(
-                    code=MAX_POSITION_SIZE_EXCEEDED,
-                    message=(
-                        f"The order would bring the position in {symbol} to "
-                        f"{projected}, above the limit of {self.position_limit} "
-                        f"({limits.max_position_fraction} of equity)."
-                    ),
-                    limit=self.position_limit,
-                    actual=projected,
-                )
-            )
-
-        def limit_check(code: str, actual: Decimal, limit: Decimal, breached: bool, message: str) -> None:
-            extra_utilizations.append(_utilization(actual, limit))
-            if breached:
-                violations.append(Violation(code=code, message=message, limit=limit, actual=actual))
-
-        if limits.max_position_quantity is not None:
-            limit = limits.max_position_quantity
-            limit_check(
-                MAX_POSITION_QUANTITY_EXCEEDED,
-                projected_quantity,
-                limit,
-                account_opening > 0 and projected_quantity > limit,
-                f"The order would bring the position in {symbol} to {projected_quantity} units, "
-                f"above the limit of {limit}.",
-            )
-        opening_value = account_opening * price
-        if limits.max_gross_exposure is not None:
-            limit = limits.max_gross_exposure * snapshot.equity
-            gross = self.gross + opening_value
-            limit_check(
-                MAX_GROSS_EXPOSURE_EXCEEDED,
-                gross,
-                limit,
-                account_opening > 0 and gross > limit,
-                f"The order would bring the gross exposure to {gross}, above the limit of {limit} "
-                f"({limits.max_gross_exposure} of equity).",
-            )
-        if limits.max_net_exposure is not None:
-            limit = limits.max_net_exposure * snapshot.equity
-            net = self.net + self.intent.side.sign * quantity * price
-            limit_check(
-                MAX_NET_EXPOSURE_EXCEEDED,
-                abs(net),
-                limit,
-                account_opening > 0 and abs(net) > limit and abs(net) > abs(self.net),
-                f"The order would bring the net exposure to {net}, beyond the limit of {limit} "
-                f"({limits.max_net_exposure} of equity).",
-            )
-        if limits.max_sector_exposure is not None and self.sector is not None:
-            fraction = max(limits.max_sector_exposure, limits.max_position_fraction)
-            limit = fraction * snapshot.equity
-            sector_gross = self.sector_gross + opening_value
-            limit_check(
-                MAX_SECTOR_EXPOSURE_EXCEEDED,
-                sector_gross,
-                limit,
-                account_opening > 0 and sector_gross > limit,
-                f"The order would bring the exposure to {self.sector} to {sector_gross}, above the limit "
-                f"of {limit} ({fraction} of equity).",
-            )
-        if limits.max_order_notional is not None:
-            limit = limits.max_order_notional
-            notional = quantity * price
-            limit_check(
-                MAX_ORDER_NOTIONAL_EXCEEDED,
-                notional,
-                limit,
-                account_opening > 0 and notional > limit,
-                f"The order's notional {notional} is above the per-order limit of {limit}.",
-            )
-        if account_opening > 0 and snapshot.trading_state == REDUCING:
-            violations.append(
-                Violation(REDUCE_ONLY, f"The account is reduce-only: an order in {symbol} may only close exposure.")
-            )
-        elif strategy_opening > 0 and snapshot.strategy_trading_state == REDUCING:
-            violations.append(
-                Violation(REDUCE_ONLY, f"The strategy is reduce-only: an order in {symbol} may only close exposure.")
-            )
-        if account_opening > 0 and symbol in limits.restricted_symbols:
-            violations.append(Violation(RESTRICTED_SYMBOL, f"{symbol} is on the restricted list."))
-        if account_opening > 0 and self.intent.side is Side.SELL and not self.intent.shortable:
-            violations.append(
-                Violation(NOT_EASY_TO_BORROW, f"{symbol} is not on the easy-to-borrow list; it cannot be sold short.")
-            )
-        for scope, equity, day_start, high_water, _ in self._loss_checks():
-            opening = account_opening if scope == "account" else strategy_opening
-            if limits.daily_loss_limit is not None and day_start is not None:
-                limit = limits.daily_loss_limit * day_start
-                loss = day_start - equity
-                limit_check(
-                    DAILY_LOSS_LIMIT_EXCEEDED,
-                    loss,
-                    limit,
-                    opening > 0 and loss >= limit,
-                    f"The {scope} has lost {loss} today, reaching its daily loss limit of {limit}; "
-                    f"only closing orders are allowed.",
-                )
-            if limits.max_drawdown is not None and high_water is not None:
-                limit = limits.max_drawdown * high_water
-                drawdown = high_water - equity
-                limit_check(
-                    MAX_DRAWDOWN_EXCEEDED,
-                    drawdown,
-                    limit,
-                    opening > 0 and drawdown >= limit,
-                    f"The {scope} is {drawdown} below its high-water mark of {high_water}, reaching its "
-                    f"maximum drawdown of {limit}; only closing orders are allowed.",
-                )
-
-        cash_used = snapshot.cash - self.buying_power + account_reserve
-        utilizations = (
-            _utilization(strategy_total, capital),
-            _utilization(cash_used, snapshot.cash),
-            _utilization(projected, self.position_limit),
-            *extra_utilizations,
+class _PatternDayTrader:
+    def violation(self, book: _Book) -> Violation | None:
+        s, symbol = book.snapshot, book.intent.symbol
+        if not (
+            book.limits.margin_account
+            and s.equity < PDT_EQUITY_MINIMUM
+            and s.day_trades >= PDT_MAX_DAY_TRADES
+            and symbol in s.opened_today
+            and book.capacity(_ACCOUNT) > 0
+        ):
+            return None
+        return Violation(
+            PATTERN_DAY_TRADER,
+            f"A margin account under {PDT_EQUITY_MINIMUM} of equity has made {s.day_trades} day trades "
+            f"in five business days; closing {symbol} today would be another.",
+            limit=Decimal(PDT_MAX_DAY_TRADES - 1),
+            actual=Decimal(s.day_trades),
         )
-        return _Evaluation(violations=tuple(violations), utilizations=utilizations)
 
-    def _bounds(self) -> list[Decimal]:
-        limits, snapshot, price = self.limits, self.snapshot, self.intent.reference_price
-        account_capacity = self._capacity(self.account)
-        strategy_capacity = self._capacity(self.strategy)
-        bounds = [
-            strategy_capacity + max(snapshot.strategy_capital - self.strategy_used, _ZERO) / self.unit_reserve,
-            account_capacity + max(self.buying_power, _ZERO) / self.unit_reserve,
-            max(account_capacity, max(self.position_limit, _ZERO) / price - self.base_along_side),
-        ]
-        if limits.max_position_quantity is not None:
-            bounds.append(max(account_capacity, limits.max_position_quantity - self.base_along_side))
-        if limits.max_gross_exposure is not None:
-            headroom = limits.max_gross_exposure * snapshot.equity - self.gross
-            bounds.append(account_capacity + max(headroom, _ZERO) / price)
-        if limits.max_net_exposure is not None:
-            # An order may carry the net through zero as far as the larger of the limit and today's net.
-            reach = max(limits.max_net_exposure * snapshot.equity, abs(self.net))
-            headroom = reach - self.intent.side.sign * self.net
-            bounds.append(max(account_capacity, headroom / price))
-        if limits.max_sector_exposure is not None and self.sector is not None:
-            fraction = max(limits.max_sector_exposure, limits.max_position_fraction)
-            headroom = fraction * snapshot.equity - self.sector_gross
-            bounds.append(account_capacity + max(headroom, _ZERO) / price)
-        if limits.max_order_notional is not None:
-            bounds.append(max(account_capacity, limits.max_order_notional / price))
-        if snapshot.trading_state == REDUCING or self.intent.symbol in limits.restricted_symbols:
-            bounds.append(account_capacity)
-        if self.intent.side is Side.SELL and not self.intent.shortable:
-            bounds.append(account_capacity)
-        if snapshot.strategy_trading_state == REDUCING:
-            bounds.append(strategy_capacity)
-        for scope, equity, day_start, high_water, _ in self._loss_checks():
-            capacity = account_capacity if scope == "account" else strategy_capacity
-            daily_loss_reached = (
-                limits.daily_loss_limit is not None
-                and day_start is not None
-                and day_start - equity >= limits.daily_loss_limit * day_start
-            )
-            drawdown_reached = (
-                limits.max_drawdown is not None
-                and high_water is not None
-                and high_water - equity >= limits.max_drawdown * high_water
-            )
-            if daily_loss_reached or drawdown_reached:
-                bounds.append(capacity)
-        return bounds
 
-    def max_quantity(self) -> Decimal:
-        """Largest whole-lot quantity passing every check (0 when a gate refuses)."""
-        if self.gates:
-            return _ZERO
-        lot = self.intent.lot_size
-        candidate = max(round_to_lot(min(self._bounds()), lot), _ZERO)
-        # Rounding to 28 digits can lift a bound just under a lot boundary onto it.
-        for _ in range(3):
-            if candidate <= 0 or not self.evaluate(candidate).violations:
-                return candidate
-            candidate -= lot
-        # Every check is monotone in the quantity: search the lots below.
-        low, high = 0, int(candidate / lot)
-        while low < high:
-            middle = (low + high + 1) // 2
-            if self.evaluate(middle * lot).violations:
-                high = middle - 1
-            else:
-                low = middle
-        return low * lot
+class _Gate(Protocol):
+    def violation(self, book: _Book) -> Violation | None: ...
+
+
+# In the docstring's order, which is the order of the violations.
+GATES: tuple[_Gate, ...] = (
+    _KillSwitch(),
+    _Halted(_ACCOUNT),
+    _Halted(_STRATEGY),
+    _MarketHours(),
+    _StaleMarketData(),
+    _PriceBand(),
+    _OrderRate(_STRATEGY),
+    _OrderRate(_ACCOUNT),
+    _SelfCross(),
+    _PatternDayTrader(),
+)
+
+
+# ---- the validation ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Evaluation:
+    violations: tuple[Violation, ...]
+    utilizations: tuple[Decimal, ...]
+
+
+def _evaluate(book: _Book, gates: tuple[Violation, ...], quantity: Decimal) -> _Evaluation:
+    violations, utilizations = list(gates), []
+    for check in LIMIT_CHECKS:
+        violation = check.violation(book, quantity)
+        if violation is not None:
+            violations.append(violation)
+        utilization = check.utilization(book, quantity)
+        if utilization is not None:
+            utilizations.append(utilization)
+    return _Evaluation(violations=tuple(violations), utilizations=tuple(utilizations))
+
+
+def _max_quantity(book: _Book, gates: tuple[Violation, ...]) -> Decimal:
+    """Largest whole-lot quantity passing every check: the smallest bound (0 when a gate refuses).
+
+    Each check's bound is the exact largest whole-lot quantity it passes (``_Limit.bound``,
+    ``_Book.largest``; the sums and products behind them are exact at ``_EXACT_DIGITS``), and a
+    quantity passes all checks exactly when it passes each: the smallest bound passes them all and
+    one lot more fails the check it came from. So nothing is evaluated again to find it.
+    """
+    if gates:
+        return _ZERO
+    # The position-size limit is never off, so there is always a bound.
+    return min(bound for check in LIMIT_CHECKS if (bound := check.bound(book)) is not None)
 
 
 def _score(utilizations: tuple[Decimal, ...]) -> Decimal:
@@ -772,34 +1045,37 @@ def validate_order(snapshot: RiskSnapshot, intent: OrderIntent, *, now: datetime
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("The validation time must be timezone-aware.")
 
-    checker = _Checker(snapshot, intent, now)
-    evaluation = checker.evaluate(intent.quantity)
-    if not evaluation.violations:
+    with localcontext() as context:
+        context.prec = _EXACT_DIGITS
+        book = _Book(snapshot, intent, now)
+        gates = tuple(violation for gate in GATES if (violation := gate.violation(book)) is not None)
+        evaluation = _evaluate(book, gates, intent.quantity)
+        if not evaluation.violations:
+            return RiskValidation(
+                is_valid=True,
+                risk_score=_score(evaluation.utilizations),
+                violations=(),
+                recommended_adjustments={},
+                validation_timestamp=now,
+                approved_quantity=intent.quantity,
+            )
+        maximum = _max_quantity(book, gates)
+        resize = snapshot.limits.resize & RESIZABLE
+        if maximum > 0 and all(v.code in resize for v in evaluation.violations):
+            resized = _evaluate(book, gates, maximum)
+            return RiskValidation(
+                is_valid=True,
+                risk_score=_score(resized.utilizations),
+                violations=(),
+                recommended_adjustments={"quantity": str(maximum), "requested_quantity": str(intent.quantity)},
+                validation_timestamp=now,
+                approved_quantity=maximum,
+                resized_for=evaluation.violations,
+            )
         return RiskValidation(
-            is_valid=True,
+            is_valid=False,
             risk_score=_score(evaluation.utilizations),
-            violations=(),
-            recommended_adjustments={},
+            violations=evaluation.violations,
+            recommended_adjustments={"max_quantity": str(maximum)},
             validation_timestamp=now,
-            approved_quantity=intent.quantity,
         )
-    maximum = checker.max_quantity()
-    resize = snapshot.limits.resize & RESIZABLE
-    if maximum > 0 and all(v.code in resize for v in evaluation.violations):
-        resized = checker.evaluate(maximum)
-        return RiskValidation(
-            is_valid=True,
-            risk_score=_score(resized.utilizations),
-            violations=(),
-            recommended_adjustments={"quantity": str(maximum), "requested_quantity": str(intent.quantity)},
-            validation_timestamp=now,
-            approved_quantity=maximum,
-            resized_for=evaluation.violations,
-        )
-    return RiskValidation(
-        is_valid=False,
-        risk_score=_score(evaluation.utilizations),
-        violations=evaluation.violations,
-        recommended_adjustments={"max_quantity": str(maximum)},
-        validation_timestamp=now,
-    )

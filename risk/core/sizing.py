@@ -37,8 +37,8 @@ class PositionSize:
 def stdev(values: Sequence[Decimal]) -> Decimal:
     if len(values) < 2:
         raise ValueError("At least two returns are needed for a volatility.")
-    mean = sum(values, _ZERO) / len(values)
-    variance = sum(((v - mean) ** 2 for v in values), _ZERO) / (len(values) - 1)
+    mean = sum(values) / len(values)
+    variance = sum((v - mean) ** 2 for v in values) / (len(values) - 1)
     return variance.sqrt()
 
 
@@ -48,7 +48,7 @@ def average_true_range(highs: Sequence[Decimal], lows: Sequence[Decimal], closes
     ranges = [
         max(h - lo, abs(h - prev), abs(lo - prev)) for h, lo, prev in zip(highs[1:], lows[1:], closes[:-1], strict=True)
     ]
-    return sum(ranges, _ZERO) / len(ranges)
+    return sum(ranges) / len(ranges)
 
 
 def raw_quantity(
@@ -72,7 +72,7 @@ def raw_quantity(
     elif method == CONFIDENCE:
         notional = fraction * confidence * capital
     elif method == VOLATILITY_TARGET:
-        if not volatility or volatility <= 0 or target_volatility is None:
+        if volatility is None or volatility <= 0 or target_volatility is None:
             raise ValueError("Volatility targeting needs a positive volatility and a target.")
         notional = target_volatility / volatility * capital
     elif method == KELLY:

@@ -9,7 +9,15 @@ from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from risk.core.rules import ACTIVE, DAILY_LOSS_LIMIT_EXCEEDED, HALTED, MAX_DRAWDOWN_EXCEEDED, REDUCING
+from risk.core.rules import (
+    ACTIVE,
+    DAILY_LOSS_LIMIT_EXCEEDED,
+    HALTED,
+    MAX_DRAWDOWN_EXCEEDED,
+    REDUCING,
+    daily_loss,
+    drawdown,
+)
 
 EMERGENCY_STOP = "EMERGENCY_STOP"
 SEVERITY = {ACTIVE: 0, REDUCING: 1, HALTED: 2}
@@ -60,35 +68,31 @@ def breaches(
     max_drawdown: Decimal | None,
     drawdown_action: str,
 ) -> list[Breach]:
-    """Loss limits reached at ``equity`` (same boundaries as the pre-trade checks: reached means breached)."""
+    """Loss limits reached at ``equity``: the pre-trade checks' own definitions (``rules.daily_loss``, ``drawdown``)."""
     found = []
-    loss = marks.day_start_equity - equity
-    if daily_loss_limit is not None and marks.day_start_equity > 0:
-        limit = daily_loss_limit * marks.day_start_equity
-        if loss >= limit and loss > 0:
-            found.append(
-                Breach(
-                    DAILY_LOSS_LIMIT_EXCEEDED,
-                    limit,
-                    loss,
-                    daily_loss_action,
-                    f"The {scope} lost {loss} today, reaching its daily loss limit of {limit}.",
-                )
+    daily = daily_loss(equity=equity, day_start=marks.day_start_equity, fraction=daily_loss_limit)
+    if daily is not None and daily.reached:
+        found.append(
+            Breach(
+                DAILY_LOSS_LIMIT_EXCEEDED,
+                daily.limit,
+                daily.loss,
+                daily_loss_action,
+                f"The {scope} lost {daily.loss} today, reaching its daily loss limit of {daily.limit}.",
             )
-    drawdown = marks.high_water_mark - equity
-    if max_drawdown is not None and marks.high_water_mark > 0:
-        limit = max_drawdown * marks.high_water_mark
-        if drawdown >= limit and drawdown > 0:
-            found.append(
-                Breach(
-                    MAX_DRAWDOWN_EXCEEDED,
-                    limit,
-                    drawdown,
-                    drawdown_action,
-                    f"The {scope} is {drawdown} below its high-water mark {marks.high_water_mark}, "
-                    f"reaching its maximum drawdown of {limit}.",
-                )
+        )
+    fall = drawdown(equity=equity, high_water_mark=marks.high_water_mark, fraction=max_drawdown)
+    if fall is not None and fall.reached:
+        found.append(
+            Breach(
+                MAX_DRAWDOWN_EXCEEDED,
+                fall.limit,
+                fall.loss,
+                drawdown_action,
+                f"The {scope} is {fall.loss} below its high-water mark {marks.high_water_mark}, "
+                f"reaching its maximum drawdown of {fall.limit}.",
             )
+        )
     return found
 
 

@@ -51,6 +51,8 @@ def levels_for(
     take_profit: Decimal | None = None,
 ) -> tuple[Decimal | None, Decimal | None]:
     """Explicit levels win; otherwise the fractions of the average price, on the losing and winning sides."""
+    if quantity == 0:
+        raise ValueError("A flat position has no stop levels.")
     direction = 1 if quantity > 0 else -1
     if stop_loss is None and stop_loss_fraction:
         stop_loss = average_price * (1 - direction * stop_loss_fraction)
@@ -74,14 +76,14 @@ class _Bounds:
     def __init__(self, entries: Iterable[_Entry]) -> None:
         falls: list[Decimal] = []
         rises: list[Decimal] = []
-        self.trailing = False
+        entries = list(entries)
         for entry in entries:
-            spec, long = entry.spec, entry.direction > 0
+            spec, long = entry.spec, entry.direction == 1
             if spec.stop_loss is not None:
                 (falls if long else rises).append(spec.stop_loss)
             if spec.take_profit is not None:
                 (rises if long else falls).append(spec.take_profit)
-            self.trailing = self.trailing or bool(spec.trailing_fraction)
+        self.trailing = any(entry.spec.trailing_fraction for entry in entries)
         self.fall = max(falls) if falls else None  # a price at or below this fires something
         self.rise = min(rises) if rises else None  # a price at or above this fires something
 
@@ -106,7 +108,7 @@ class StopMonitor:
         if spec.quantity == 0 or (spec.key, spec.opened_at) in self._fired:
             self.untrack(spec.key)
             return
-        previous = self._by_symbol.get(self._symbol_of.get(spec.key, spec.symbol), {}).get(spec.key)
+        previous = self._by_symbol.get(self._symbol_of.get(spec.key), {}).get(spec.key)
         peak = previous.peak if previous is not None and previous.spec.opened_at == spec.opened_at else None
         self.untrack(spec.key)
         self._by_symbol.setdefault(spec.symbol, {})[spec.key] = _Entry(spec, peak)
@@ -118,7 +120,7 @@ class StopMonitor:
         if symbol is not None:
             self._bounds.pop(symbol, None)
             entries = self._by_symbol[symbol]
-            entries.pop(key, None)
+            del entries[key]
             if not entries:
                 del self._by_symbol[symbol]
 

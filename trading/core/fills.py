@@ -75,7 +75,7 @@ class FillModel:
         """How much of quantity one fill may take from the available volume (whole shares, never more)."""
         if not self.liquidity_limited or available is None:
             return quantity
-        cap = (max(available, Decimal(0)) * self.max_participation).to_integral_value(rounding=ROUND_DOWN)
+        cap = max(available * self.max_participation, Decimal(0)).to_integral_value(rounding=ROUND_DOWN)
         return min(quantity, cap)
 
     def limit_fill_price(self, side: Side, limit_price: Decimal, last_price: Decimal) -> Decimal | None:

@@ -28,10 +28,6 @@ def _require_positive(name: str, value: Decimal) -> None:
         raise ValueError(f"The {name} must be a positive number, got {value}.")
 
 
-def _sign(value: Decimal) -> int:
-    return (value > 0) - (value < 0)
-
-
 def split_reducing(position_quantity: Decimal, side: Side, quantity: Decimal) -> tuple[Decimal, Decimal]:
     """Split an order into (reducing_qty, opening_qty) against a signed position.
 
@@ -40,7 +36,7 @@ def split_reducing(position_quantity: Decimal, side: Side, quantity: Decimal) ->
     """
     if quantity < 0:
         raise ValueError(f"The order quantity must not be negative, got {quantity}.")
-    if _sign(position_quantity) == -side.sign:
+    if position_quantity * side.sign < 0:
         reducing = min(abs(position_quantity), quantity)
         return reducing, quantity - reducing
     return _ZERO, quantity
@@ -58,8 +54,8 @@ def apply_fill(
     _require_positive("fill quantity", quantity)
     _require_positive("fill price", price)
     reducing, opening = split_reducing(state.quantity, side, quantity)
-    direction = _sign(state.quantity)
-    realized = state.realized_pnl + (price - state.average_price) * reducing * direction
+    # Reducing trades against the position: a sell closes a long, a buy a short.
+    realized = state.realized_pnl - side.sign * (price - state.average_price) * reducing
     new_quantity = state.quantity + side.sign * quantity
     if new_quantity == 0:
         average = _ZERO

@@ -1,11 +1,13 @@
+import re
 from dataclasses import replace
-from datetime import UTC, datetime
-from decimal import Decimal
+from datetime import UTC, datetime, tzinfo
+from decimal import Decimal, localcontext
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from risk.core import rules
 from risk.core.rules import (
     Holding,
     OrderIntent,
@@ -346,3 +348,282 @@ def test_pending_orders_reserve_with_their_own_buffer() -> None:
     snap = snapshot(capital=D("10000"), strategy_orders=pending)
     assert validate_order(snap, intent("49"), now=NOW).is_valid
     assert not validate_order(snap, intent("50"), now=NOW).is_valid
+
+
+# The recommendation is computed, never searched for --------------------------------------------
+@pytest.mark.parametrize(
+    ("snap", "quantity", "evaluations"),
+    [
+        (snapshot(cash=D(10200)), "100", 1),  # valid: evaluated once
+        (snapshot(cash=D(10200)), "250", 1),  # refused: the recommendation needs no evaluation
+        (replace(snapshot(cash=D(10200)), kill_switches=("global",)), "250", 1),
+        (
+            replace(
+                snapshot(cash=D(10200)),
+                limits=RiskLimits(max_position_fraction=D("0.10"), resize=frozenset({"insufficient_funds"})),
+            ),
+            "250",
+            2,  # resized: evaluated again at the recommended quantity, for its risk score
+        ),
+    ],
+)
+def test_each_validation_evaluates_at_most_twice(monkeypatch, snap, quantity: str, evaluations: int) -> None:
+    calls = []
+    evaluate = rules._evaluate
+
+    def counting(book, gates, quantity):
+        calls.append(quantity)
+        return evaluate(book, gates, quantity)
+
+    monkeypatch.setattr(rules, "_evaluate", counting)
+    validate_order(snap, intent(quantity), now=NOW)
+    assert len(calls) == evaluations
+
+
+optional_fractions = st.one_of(st.none(), st.integers(min_value=0, max_value=150).map(lambda n: D(n) / 100))
+every_limit = st.builds(
+    RiskLimits,
+    max_position_fraction=st.integers(min_value=0, max_value=100).map(lambda n: D(n) / 100),
+    reserve_buffer=st.sampled_from([D(0), D("0.02"), D("0.1")]),
+    max_position_quantity=st.one_of(st.none(), st.integers(min_value=0, max_value=3000).map(D)),
+    max_gross_exposure=optional_fractions,
+    max_net_exposure=optional_fractions,
+    max_sector_exposure=optional_fractions,
+    max_order_notional=st.one_of(st.none(), st.integers(min_value=0, max_value=500_000).map(D)),
+    daily_loss_limit=optional_fractions,
+    max_drawdown=optional_fractions,
+    restricted_symbols=st.sampled_from([frozenset(), frozenset({"AAA"})]),
+)
+states = st.sampled_from(["ACTIVE", "REDUCE_ONLY"])
+rich_snapshots = st.builds(
+    RiskSnapshot,
+    cash=money,
+    equity=money,
+    strategy_capital=money,
+    strategy_holdings=holdings,
+    strategy_orders=pending,
+    account_holdings=holdings,
+    account_orders=pending,
+    limits=every_limit,
+    prices=st.dictionaries(symbols, prices, max_size=2),
+    sectors=st.dictionaries(symbols, st.sampled_from(["Tech", "Energy"]), max_size=2),
+    trading_state=states,
+    strategy_trading_state=states,
+    day_start_equity=st.one_of(st.none(), money),
+    high_water_mark=st.one_of(st.none(), money),
+    strategy_equity=st.one_of(st.none(), money),
+    strategy_day_start_equity=st.one_of(st.none(), money),
+    strategy_high_water_mark=st.one_of(st.none(), money),
+)
+rich_intents = st.builds(
+    OrderIntent,
+    symbol=symbols,
+    side=st.sampled_from(Side),
+    quantity=quantities,
+    reference_price=prices,
+    lot_size=st.sampled_from([D(1), D(10), D("0.5"), D("0.3")]),
+    reserve_buffer=st.sampled_from([None, D(0)]),
+    sector=st.sampled_from([None, "Tech"]),
+    shortable=st.booleans(),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(snap=rich_snapshots, order=rich_intents)
+def test_every_check_bound_is_exact(snap: RiskSnapshot, order: OrderIntent) -> None:
+    """A check's bound passes that check and one lot more does not: nothing needs correcting afterwards."""
+    with localcontext() as context:
+        context.prec = rules._EXACT_DIGITS
+        book = rules._Book(snap, order, NOW)
+        for check in rules.LIMIT_CHECKS:
+            bound = check.bound(book)
+            if bound is None:
+                continue
+            assert bound >= 0
+            assert bound % order.lot_size == 0
+            assert check.violation(book, bound) is None, check.code
+            assert check.violation(book, bound + order.lot_size) is not None, check.code
+
+
+def test_bounds_stay_exact_beyond_28_digits() -> None:
+    # 32 significant digits: at the usual 28 the headroom rounds up to exactly 100 units.
+    capital = D("10199.999999999999999999999999999")
+    assert validate_order(snapshot(capital=capital), intent("99"), now=NOW).is_valid
+    result = validate_order(snapshot(capital=capital), intent("100"), now=NOW)
+    assert codes(result) == ["strategy_capital_exceeded"]
+    assert result.recommended_adjustments == {"max_quantity": "99"}
+    # 97 units at this price cost 10000.00000000000000000000000000069: over 10,000, though 28 digits round it to 10,000.
+    price = D("103.09278350515463917525773195877")
+    order = replace(intent("97", price="1"), reference_price=price, reserve_buffer=D(0))
+    result = validate_order(snapshot(cash=D(10000)), order, now=NOW)
+    assert codes(result) == ["insufficient_funds"]
+    assert result.violations[0].actual == D("10000.00000000000000000000000000069")
+    assert result.recommended_adjustments == {"max_quantity": "96"}
+
+
+# The answer in full -----------------------------------------------------------------------------
+def test_a_valid_answer_in_full() -> None:
+    result = validate_order(snapshot(cash=D(10200)), intent("50"), now=NOW)
+    assert result == RiskValidation(
+        is_valid=True,
+        risk_score=D("50.00"),
+        violations=(),
+        recommended_adjustments={},
+        validation_timestamp=NOW,
+        approved_quantity=D(50),
+    )
+    assert result.as_dict() == {
+        "is_valid": True,
+        "risk_score": "50.00",
+        "violations": [],
+        "recommended_adjustments": {},
+        "validation_timestamp": "2024-03-01T14:30:00+00:00",
+        "approved_quantity": "50",
+        "resized_for": [],
+    }
+
+
+def test_a_refusal_in_full() -> None:
+    result = validate_order(snapshot(cash=D(10200)), intent("101"), now=NOW)
+    funds = Violation(
+        "insufficient_funds",
+        "The order needs 10302.00 of buying power but the account has 10200 available.",
+        limit=D(10200),
+        actual=D("10302.00"),
+    )
+    assert result == RiskValidation(
+        is_valid=False,
+        risk_score=D("100.00"),
+        violations=(funds,),
+        recommended_adjustments={"max_quantity": "100"},
+        validation_timestamp=NOW,
+    )
+    assert result.as_dict() == {
+        "is_valid": False,
+        "risk_score": "100.00",
+        "violations": [funds.as_dict()],
+        "recommended_adjustments": {"max_quantity": "100"},
+        "validation_timestamp": "2024-03-01T14:30:00+00:00",
+        "approved_quantity": None,
+        "resized_for": [],
+    }
+    assert Violation("reduce_only", "closing only").as_dict() == {
+        "code": "reduce_only",
+        "message": "closing only",
+        "limit": None,
+        "actual": None,
+    }
+
+
+def test_a_resized_answer_in_full() -> None:
+    limits = RiskLimits(max_position_fraction=D("0.10"), resize=frozenset({"insufficient_funds"}))
+    result = validate_order(replace(snapshot(cash=D(20400)), limits=limits), intent("250"), now=NOW)
+    funds = Violation(
+        "insufficient_funds",
+        "The order needs 25500.00 of buying power but the account has 20400 available.",
+        limit=D(20400),
+        actual=D("25500.00"),
+    )
+    assert result == RiskValidation(
+        is_valid=True,
+        risk_score=D("100.00"),  # 200 units use all the cash
+        violations=(),
+        recommended_adjustments={"quantity": "200", "requested_quantity": "250"},
+        validation_timestamp=NOW,
+        approved_quantity=D(200),
+        resized_for=(funds,),
+    )
+    assert result.as_dict()["approved_quantity"] == "200"
+    assert result.as_dict()["resized_for"] == [funds.as_dict()]
+
+
+@pytest.mark.parametrize(
+    ("cash", "lot", "valid", "approved"),
+    [
+        ("102", "1", True, "1"),  # exactly one unit fits: resized to 1
+        ("101", "1", False, None),  # nothing fits: refused, never resized to 0
+        ("51", "0.5", True, "0.5"),
+    ],
+)
+def test_resize_needs_a_quantity_above_zero(cash: str, lot: str, valid: bool, approved: str | None) -> None:
+    limits = RiskLimits(max_position_fraction=D("0.10"), resize=frozenset({"insufficient_funds"}))
+    result = validate_order(replace(snapshot(cash=D(cash)), limits=limits), intent("5", lot=lot), now=NOW)
+    assert result.is_valid is valid
+    assert result.approved_quantity == (None if approved is None else D(approved))
+
+
+def test_risk_score_rounds_half_up() -> None:
+    # 2,369 held + 100 for one unit at 100 without a buffer = 2,469 of 20,000: 12.345 % -> 12.35.
+    snap = snapshot(capital=D(20000), strategy_holdings=(Holding("BBB", D(2369), D(1)),))
+    order = replace(intent("1"), reserve_buffer=D(0))
+    assert validate_order(snap, order, now=NOW).risk_score == D("12.35")
+
+
+def limits_with(**kwargs) -> RiskLimits:
+    return RiskLimits(max_position_fraction=D("0.10"), reserve_buffer=D("0.02"), **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "order", "score"),
+    [
+        # A capital below 1: 0.4 of 0.8 is half.
+        ({"strategy_capital": D("0.8")}, replace(intent("2", price="0.2"), reserve_buffer=D(0)), D("50.00")),
+        # A daily loss limit of 0 with no loss uses nothing of it; any loss uses all of it.
+        ({"limits": limits_with(daily_loss_limit=D(0)), "day_start_equity": PLENTY}, intent("1"), D("0.00")),
+        (
+            {"limits": limits_with(daily_loss_limit=D(0)), "day_start_equity": PLENTY + D("0.5")},
+            intent("1"),
+            D("100.00"),
+        ),
+        # A loss limit counts towards the score before it is reached: 25 lost of 100 allowed.
+        (
+            {"limits": limits_with(daily_loss_limit=D("1e-7")), "day_start_equity": PLENTY + D(25)},
+            intent("1"),
+            D("25.00"),
+        ),
+        (
+            {"limits": limits_with(max_drawdown=D("1e-7")), "high_water_mark": PLENTY + D(30)},
+            intent("1"),
+            D("30.00"),
+        ),
+    ],
+)
+def test_risk_score_of_small_and_zero_limits(overrides: dict, order: OrderIntent, score: Decimal) -> None:
+    assert validate_order(replace(snapshot(), **overrides), order, now=NOW).risk_score == score
+
+
+class _NoOffset(tzinfo):
+    def utcoffset(self, dt):
+        return None
+
+
+def test_a_time_without_an_offset_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"^The validation time must be timezone-aware\.$"):
+        validate_order(snapshot(), intent("1"), now=datetime(2024, 3, 1, tzinfo=_NoOffset()))
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ({"quantity": D(0)}, "The order quantity must be a positive number, got 0."),
+        ({"quantity": D("NaN")}, "The order quantity must be a positive number, got NaN."),
+        ({"reference_price": D("-1")}, "The reference price must be a positive number, got -1."),
+        ({"reference_price": D("Infinity")}, "The reference price must be a positive number, got Infinity."),
+        ({"lot_size": D("-0.5")}, "The lot size must be a positive number, got -0.5."),
+        ({"lot_size": D("Infinity")}, "The lot size must be a positive number, got Infinity."),
+    ],
+)
+def test_bad_intent_sentences(bad: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        validate_order(snapshot(), replace(intent("10"), **bad), now=NOW)
+
+
+def test_an_order_opens_with_its_own_digits() -> None:
+    # Short 5.00 with a resting BUY of 5.00 that claims it all: nothing is left to reduce, and the
+    # order opens its 100.0 units as they are (the reservation reads 10200.000, not 10200.0000).
+    short = (Holding("AAA", D("-5.00"), D(100)),)
+    snap = snapshot(
+        cash=D(5000), strategy_holdings=short, strategy_orders=(PendingOrder("AAA", BUY, D("5.00"), D(100)),)
+    )
+    (violation,) = validate_order(snap, intent("100.0"), now=NOW).violations
+    assert violation.message == "The order needs 10200.000 of buying power but the account has 4500.0000 available."

@@ -1,8 +1,9 @@
+import re
 from decimal import Decimal
 
 import pytest
 
-from trading.core.fills import FillModel
+from trading.core.fills import CommissionModel, FillModel
 from trading.core.orders import Side
 
 D = Decimal
@@ -187,3 +188,113 @@ def test_a_trailing_stop_needs_exactly_one_trail() -> None:
         MODEL.trail_stop(SELL, D("100"), amount=D("1"), percent=D("1"))
     with pytest.raises(ValueError):
         MODEL.trail_stop(SELL, D("100"), amount=D("0"))
+
+
+# Construction: every check, with the sentence it gives --------------------------------------------
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"slippage_bps": D("-0.5")}, "The slippage must not be negative, got -0.5."),
+        ({"commission_per_share": D("-0.001")}, "Commission rates must not be negative."),
+        ({"commission_minimum": D("-1")}, "Commission rates must not be negative."),
+        ({"commission_per_order": D("-1")}, "Commission rates must not be negative."),
+        ({"commission_bps": D("-1")}, "Commission rates must not be negative."),
+        ({"tick_size": D("0")}, "The tick size must be a positive number, got 0."),
+        ({"tick_size": D("NaN")}, "The tick size must be a positive number, got NaN."),
+        ({"max_participation": D("0")}, "The participation must lie in (0, 1], got 0."),
+        ({"max_participation": D("1.01")}, "The participation must lie in (0, 1], got 1.01."),
+        ({"max_participation": D("Infinity")}, "The participation must lie in (0, 1], got Infinity."),
+    ],
+)
+def test_a_bad_configuration_is_refused_with_its_reason(kwargs: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        FillModel(**kwargs)
+
+
+def test_zero_rates_and_full_participation_are_valid() -> None:
+    model = FillModel(
+        slippage_bps=D(0),
+        commission_per_share=D(0),
+        commission_minimum=D(0),
+        commission_per_order=D(0),
+        commission_bps=D(0),
+        max_participation=D(1),
+    )
+    assert model.commission(D(100), D(10)) == D("0.00")
+    assert model.market_price(BUY, D("10.00")) == D("10.00")
+
+
+def test_a_commission_model_given_by_name_becomes_the_enum() -> None:
+    model = FillModel(commission_model="per_order", commission_per_order=D("4.95"))
+    assert model.commission_model is CommissionModel.PER_ORDER
+    assert model.commission(D(1), D(10)) == D("4.95")
+    assert FillModel(commission_model="bps", commission_bps=D(10)).commission(D(10), D(100)) == D("1.00")
+
+
+# Rounding: values where the modes differ ----------------------------------------------------------
+@pytest.mark.parametrize(
+    ("side", "best", "amount", "expected"),
+    [
+        # 100 - 0.0088 = 99.9912: ceiling gives 100.00 where half-even would give 99.99.
+        (SELL, "100", "0.0088", "100.00"),
+        # 100 + 0.0088 = 100.0088: floor gives 100.00 where half-even would give 100.01.
+        (BUY, "100", "0.0088", "100.00"),
+        # 100 - 0.0012 = 99.9988 and 100 + 0.0012 = 100.0012: towards the best price, not away.
+        (SELL, "100", "0.0012", "100.00"),
+        (BUY, "100", "0.0012", "100.00"),
+    ],
+)
+def test_trail_stop_rounds_towards_the_best_price(side: Side, best: str, amount: str, expected: str) -> None:
+    assert MODEL.trail_stop(side, D(best), amount=D(amount)) == D(expected)
+
+
+@pytest.mark.parametrize(
+    ("side", "last", "expected"),
+    [
+        # 10.0096 * 1.0005 = 10.01460480: a buyer pays 10.02 (half-even: 10.01).
+        (BUY, "10.0096", "10.02"),
+        # 10.0304 * 0.9995 = 10.02538480: a seller gets 10.02 (half-even: 10.03).
+        (SELL, "10.0304", "10.02"),
+    ],
+)
+def test_market_price_rounds_against_the_trader(side: Side, last: str, expected: str) -> None:
+    assert MODEL.market_price(side, D(last)) == D(expected)
+
+
+def test_commission_rounds_half_up_to_the_cent() -> None:
+    # 0.005 * 201 = 1.005: half-up gives 1.01 (half-even would give 1.00); bps: 1 bp of 25 = 0.0025 -> 0.00.
+    assert MODEL.commission(D(201), D(1)) == D("1.01")
+    assert FillModel(commission_model="bps", commission_minimum=D(0)).commission(D(1), D(25)) == D("0.00")
+    assert FillModel(commission_model="bps").commission(D(1), D(50)) == D("0.01")  # 0.005 -> 0.01
+
+
+# Every input check names the input ---------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: MODEL.market_price(BUY, D("-1")), "The last price must be a positive number, got -1."),
+        (lambda: MODEL.commission(D(0), D(10)), "The quantity must be a positive number, got 0."),
+        (lambda: MODEL.commission(D(10), D(0)), "The price must be a positive number, got 0."),
+        (lambda: MODEL.limit_fill_price(BUY, D(0), D(10)), "The limit price must be a positive number, got 0."),
+        (lambda: MODEL.limit_fill_price(BUY, D(10), D(0)), "The last price must be a positive number, got 0."),
+        (lambda: MODEL.stop_triggered(SELL, D(0), D(10)), "The stop price must be a positive number, got 0."),
+        (lambda: MODEL.stop_triggered(SELL, D(10), D(0)), "The last price must be a positive number, got 0."),
+        (lambda: MODEL.trail_stop(SELL, D(0), amount=D(1)), "The best price must be a positive number, got 0."),
+        (lambda: MODEL.trail_stop(SELL, D(10), amount=D(-1)), "The trail must be a positive number, got -1."),
+        (lambda: MODEL.trail_stop(SELL, D(10), percent=D(0)), "The trail must be a positive number, got 0."),
+        (
+            lambda: MODEL.trail_stop(SELL, D(10)),
+            "A trailing stop needs exactly one of a trail amount or a trail percent.",
+        ),
+    ],
+)
+def test_bad_inputs_are_named(call, message: str) -> None:
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        call()
+
+
+def test_an_exhausted_volume_budget_fills_nothing() -> None:
+    model = FillModel(max_participation=D("0.99"))
+    assert model.fillable(D(10), D("-0.5")) == D(0)
+    assert model.fillable(D(10), D(0)) == D(0)
+    assert model.fillable(D(10), D("1.02")) == D(1)  # 1.0098 of a share: one whole share

@@ -1,3 +1,4 @@
+import re
 from decimal import Decimal
 
 import pytest
@@ -142,3 +143,58 @@ def test_pnl_is_conserved(steps: list[tuple[Side, Decimal, Decimal, Decimal]], m
     assert state.commissions == sum((step[3] for step in steps), D(0))
     # Weighted averages are rounded to 28 significant digits, so allow that much drift.
     assert abs(cash + state.quantity * mark - (state.realized_pnl + unrealized_pnl(state, mark))) < D("1e-12")
+
+
+def test_split_reducing_takes_a_zero_quantity() -> None:
+    # Zero is the boundary of "must not be negative": nothing reduces, nothing opens.
+    assert split_reducing(D(10), SELL, D(0)) == (D(0), D(0))
+    assert split_reducing(D(-10), BUY, D(0)) == (D(0), D(0))
+
+
+@pytest.mark.parametrize(
+    ("quantity", "price", "match"),
+    [
+        ("0", "10", "The fill quantity must be a positive number, got 0."),
+        ("10", "0", "The fill price must be a positive number, got 0."),
+        ("Infinity", "10", "The fill quantity must be a positive number, got Infinity."),
+        ("10", "-Infinity", "The fill price must be a positive number, got -Infinity."),
+    ],
+)
+def test_apply_fill_names_the_bad_input(quantity: str, price: str, match: str) -> None:
+    with pytest.raises(ValueError, match=f"^{re.escape(match)}$"):
+        apply_fill(PositionState(), side=BUY, quantity=D(quantity), price=D(price))
+
+
+def test_apply_fill_names_the_float_it_refused() -> None:
+    with pytest.raises(TypeError, match=r"^The fill price must be a Decimal, got float\.$"):
+        apply_fill(PositionState(), side=BUY, quantity=D(1), price=1.5)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"^The order quantity must not be negative, got -1\.$"):
+        split_reducing(D(10), SELL, D(-1))
+
+
+@pytest.mark.parametrize(
+    ("steps", "quantity", "average", "realized"),
+    [
+        # A short reduced at a loss and at a gain: the sign comes from the side that reduces.
+        (((SELL, "10", "50"), (BUY, "4", "55")), D(-6), D(50), D(-20)),
+        (((SELL, "10", "50"), (BUY, "4", "45")), D(-6), D(50), D(20)),
+        # A long reduced at a loss.
+        (((BUY, "10", "50"), (SELL, "4", "45")), D(6), D(50), D(-20)),
+        # Adding to a short keeps the weighted average.
+        (((SELL, "10", "50"), (SELL, "30", "54")), D(-40), D(53), D(0)),
+    ],
+)
+def test_reductions_realize_with_the_positions_sign(steps, quantity: Decimal, average: Decimal, realized: Decimal):
+    state = fills(*steps)
+    assert (state.quantity, state.average_price, state.realized_pnl) == (quantity, average, realized)
+
+
+def test_a_flip_by_half_a_share_opens_at_the_fill_price() -> None:
+    state = fills((BUY, "1", "10"), (SELL, "1.5", "12"))
+    assert (state.quantity, state.average_price, state.realized_pnl) == (D("-0.5"), D(12), D(2))
+
+
+def test_half_a_share_is_a_position_to_reduce_or_add_to() -> None:
+    assert split_reducing(D("0.5"), BUY, D(1)) == (D(0), D(1))
+    assert split_reducing(D("0.5"), SELL, D(1)) == (D("0.5"), D("0.5"))
+    assert split_reducing(D("-0.5"), BUY, D(1)) == (D("0.5"), D("0.5"))

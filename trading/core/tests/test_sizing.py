@@ -1,3 +1,4 @@
+import re
 from decimal import Decimal
 
 import pytest
@@ -68,3 +69,39 @@ def test_quantity_for_fraction(fraction: str, capital: str, price: str, lot: str
 def test_quantity_for_fraction_rejects_bad_input(fraction: str, capital: str, price: str, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         quantity_for_fraction(fraction=D(fraction), capital=D(capital), price=D(price), lot_size=D(1))
+
+
+@pytest.mark.parametrize(
+    ("fraction", "capital", "price", "expected"),
+    [
+        # The boundaries of the checks are valid: no capital, a price below 1, a capital below 1.
+        ("0.5", "0", "10", "0"),
+        ("1", "0.5", "0.25", "2"),
+        ("0.5", "10", "1", "5"),
+    ],
+)
+def test_quantity_for_fraction_at_its_boundaries(fraction: str, capital: str, price: str, expected: str) -> None:
+    quantity = quantity_for_fraction(fraction=D(fraction), capital=D(capital), price=D(price), lot_size=D(1))
+    assert quantity == D(expected)
+
+
+@pytest.mark.parametrize("quantity", ["NaN", "Infinity", "-Infinity"])
+def test_round_to_lot_rejects_a_quantity_that_is_not_finite(quantity: str) -> None:
+    with pytest.raises(ValueError, match=rf"^The quantity must be a finite number, got {quantity}\.$"):
+        round_to_lot(D(quantity), D(1))
+
+
+@pytest.mark.parametrize(
+    ("fraction", "capital", "price", "lot", "message"),
+    [
+        ("0.1", "1000", "0", "1", "The price must be a positive number, got 0."),
+        ("0.1", "1000", "NaN", "1", "The price must be a positive number, got NaN."),
+        ("-0.1", "1000", "10", "1", "The capital fraction must not be negative, got -0.1."),
+        ("0.1", "-1000", "10", "1", "The capital must not be negative, got -1000."),
+        ("0.1", "1000", "10", "0", "The lot size must be a positive number, got 0."),
+        ("0.1", "1000", "10", "Infinity", "The lot size must be a positive number, got Infinity."),
+    ],
+)
+def test_sizing_errors_say_what_was_wrong(fraction: str, capital: str, price: str, lot: str, message: str) -> None:
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        quantity_for_fraction(fraction=D(fraction), capital=D(capital), price=D(price), lot_size=D(lot))
