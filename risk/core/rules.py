@@ -127,6 +127,7 @@ from typing import Any, Protocol
 
 from trading.core.orders import Side
 from trading.core.positions import split_reducing
+from trading.core.verdicts import Violation  # one refusal type for every check that can refuse an order
 
 _ZERO = Decimal(0)
 _ONE = Decimal(1)
@@ -180,22 +181,6 @@ RESIZABLE = frozenset(
 ACTIVE, REDUCING, HALTED = "ACTIVE", "REDUCE_ONLY", "HALTED"
 SESSION_REGULAR, SESSION_EXTENDED, SESSION_CLOSED = "REGULAR", "EXTENDED", "CLOSED"
 HOURS_ANY, HOURS_REGULAR, HOURS_EXTENDED = "ANY", "REGULAR", "EXTENDED"
-
-
-@dataclass(frozen=True)
-class Violation:
-    code: str
-    message: str
-    limit: Decimal | None = None
-    actual: Decimal | None = None
-
-    def as_dict(self) -> dict[str, str | None]:
-        return {
-            "code": self.code,
-            "message": self.message,
-            "limit": None if self.limit is None else str(self.limit),
-            "actual": None if self.actual is None else str(self.actual),
-        }
 
 
 @dataclass(frozen=True)
