@@ -75,10 +75,9 @@ bench: venv
 # mutants/ (mutmut keeps results across runs and would not see edited tests); then the score per file,
 # failing below MUTATION_THRESHOLD. mutmut's own progress goes to mutants/mutmut.log.
 MUTATION_THRESHOLD ?= 95
-# Reported but not failing the run (files, or folders ending in /): the order state machine is being
-# rewritten, strategies/core is written in parallel, and main's trading/core/replay.py and verdicts.py
-# have no core tests yet; enforce each once its tests are brought up.
-MUTATION_NOT_ENFORCED ?= trading/core/orders.py trading/core/replay.py trading/core/verdicts.py strategies/core/
+# Reported but not failing the run (files, or folders ending in /): strategies/core (6,665 mutants: hours
+# on 2 cores) is not yet held to the threshold; CI mutates trading/core and risk/core.
+MUTATION_NOT_ENFORCED ?= strategies/core/
 # MUTATE: files or folders to run (the others' mutants are made but not run), e.g. risk/core/stops.py or
 # "trading/core risk/core"; each becomes a mutmut name pattern (risk.core.stops.*, trading.core.*).
 MUTATE ?=

@@ -211,3 +211,23 @@ def test_a_violation_as_json_keeps_its_figures_as_exact_strings():
         "limit": None,
         "actual": None,
     }
+
+
+def test_a_manual_position_sorts_before_strategy_one_and_an_empty_figure_reads_as_none():
+    book = ReplayedBook(
+        cash=D(1), positions={(1, "A"): PositionState(D(1), D(1)), (None, "M"): PositionState(D(1), D(1))}
+    )
+    found = differences(book, cash=D(1), orders={}, positions={})
+    assert [d.key for d in found if d.field == "quantity"] == ["strategy None M", "strategy 1 A"]
+    # An order's figure written as an empty string is no figure, like null.
+    replayed = {"status": "NEW", "quantity": "10", "filled_quantity": "0", "average_fill_price": "", "price": ""}
+    stored = {"status": "NEW", "quantity": D(10), "filled_quantity": D(0), "average_fill_price": None, "price": None}
+    assert (
+        differences(
+            ReplayedBook(cash=D(1), orders={4: replayed | {"stop_price": None}}),
+            cash=D(1),
+            orders={4: stored | {"stop_price": None}},
+            positions={},
+        )
+        == []
+    )
