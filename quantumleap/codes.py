@@ -10,6 +10,7 @@ Five families, one table each in README.md (a test compares them with this file)
 A code means one thing wherever it appears, so none is in two families.
 """
 
+from accounts import otp
 from risk.core import rules
 
 # The error answers of the whole API. DRF's own codes keep their names (clients of DRF APIs know them).
@@ -52,6 +53,9 @@ ERRORS: dict[str, tuple[int, str]] = {
     UNSUPPORTED_MEDIA_TYPE: (415, "A body that is not `application/json`."),
     THROTTLED: (429, "Too many requests; `Retry-After` says when to try again."),
     SERVER_ERROR: (500, "The engine failed; nothing is said about why (it is logged), and the request may be retried."),
+    otp.OTP_REQUIRED: (403, "The action needs the person's one-time password in the `otp` field."),
+    otp.OTP_INVALID: (403, "The one-time password is wrong, already used or expired; send the current one."),
+    otp.OTP_NOT_ENROLLED: (403, "The action needs a one-time password and the user has no confirmed device."),
     INVALID_OHLCV_DATA: (
         400,
         "Price data (an upload, a file) that fails validation; `errors` lists each problem and where.",
