@@ -10,12 +10,30 @@ from django.shortcuts import render
 from django.views.decorators.csrf import ensure_csrf_cookie
 
 from backtests import selectors
+from strategies.core.backtest.optimize import METRICS
+from strategies.core.generators import STRATEGY_TYPES
+from strategies.core.params import params_dump, params_validate
+from strategies.selectors import strategy_list
+
+
+def _defaults(strategy_type: str) -> dict:
+    params, _ = params_validate(strategy_type, {})
+    return params_dump(params) if params is not None else {}
 
 
 @login_required
 @ensure_csrf_cookie
 def backtests_page(request: HttpRequest) -> HttpResponse:
-    return render(request, "backtests/list.html")
+    types = [
+        {"name": name, "label": info.label, "generator": info.generator is not None, "defaults": _defaults(name)}
+        for name, info in STRATEGY_TYPES.items()
+    ]
+    context = {
+        "types": types,
+        "strategies": strategy_list(user=request.user),
+        "metrics": [*METRICS, "final_equity"],
+    }
+    return render(request, "backtests/list.html", context)
 
 
 @login_required
