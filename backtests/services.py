@@ -233,8 +233,11 @@ def _parameters_check(strategy_type: str, parameters: Mapping[str, Any]) -> dict
     return params_dump(params)
 
 
-def backtest_create(*, owner: Any, data: Mapping[str, Any]) -> Backtest:
-    """Check the request, store the backtest (QUEUED) and send it to a worker once committed."""
+def backtest_create(*, owner: Any, data: Mapping[str, Any], dispatch: bool = True) -> Backtest:
+    """Check the request, store the backtest (QUEUED) and send it to a worker once committed.
+
+    ``dispatch=False`` leaves it QUEUED for the caller to run (``manage.py backtest`` runs it in its own process).
+    """
     strategy_type = data["strategy_type"]
     if strategy_type not in STRATEGY_TYPES:
         raise InvalidBacktest({"strategy_type": [f"Choose one of {', '.join(STRATEGY_TYPES)}."]})
@@ -263,7 +266,8 @@ def backtest_create(*, owner: Any, data: Mapping[str, Any]) -> Backtest:
             actor=owner.get_username(),
             payload={"backtest_id": backtest.pk, "strategy_type": strategy_type, "user_id": owner.pk},
         )
-        transaction.on_commit(lambda: _dispatch(BACKTEST_RUN_TASK, backtest.pk))
+        if dispatch:
+            transaction.on_commit(lambda: _dispatch(BACKTEST_RUN_TASK, backtest.pk))
     return backtest
 
 

@@ -9,6 +9,7 @@ import io
 import tempfile
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -106,8 +107,12 @@ def dataset_validate(content: bytes, file_format: str) -> OhlcvReport:
 
 def rows_frame(rows: Iterable[tuple]) -> pd.DataFrame:
     """(minute, open, high, low, close, volume) rows (stored bars) as a text frame indexed by time."""
+
+    def text(value: Decimal) -> str:
+        return format(value.normalize(), "f")  # 101.1, not the column's 101.100000
+
     frame = pd.DataFrame.from_records(
-        [(minute, str(o), str(h), str(lo), str(c), str(v)) for minute, o, h, lo, c, v in rows],
+        [(minute, text(o), text(h), text(lo), text(c), text(v)) for minute, o, h, lo, c, v in rows],
         columns=["timestamp", "open", "high", "low", "close", "volume"],
     )
     if frame.empty:
