@@ -60,6 +60,7 @@ class BacktestListApi(generics.ListAPIView):
     """Your backtests, newest first; POST runs one (it answers at once, QUEUED; the run goes to a worker)."""
 
     permission_classes = PERMISSIONS
+    error_statuses = {403}  # a signal producer's key
     serializer_class = BacktestOutput
 
     def get_queryset(self):
@@ -78,6 +79,7 @@ class BacktestListApi(generics.ListAPIView):
 
 class BacktestDetailApi(APIView):
     permission_classes = PERMISSIONS
+    error_statuses = {403}  # a signal producer's key
 
     @extend_schema(responses=BacktestDetailOutput)
     def get(self, request, pk: int):
@@ -88,6 +90,7 @@ class BacktestTradesApi(generics.ListAPIView):
     """The run's closed trades, in the order they closed."""
 
     permission_classes = PERMISSIONS
+    error_statuses = {403}  # a signal producer's key
     serializer_class = TradeOutput
 
     def get_queryset(self):
@@ -96,6 +99,7 @@ class BacktestTradesApi(generics.ListAPIView):
 
 class BacktestEquityApi(APIView):
     permission_classes = PERMISSIONS
+    error_statuses = {403}  # a signal producer's key
 
     @extend_schema(responses=EquityOutput)
     def get(self, request, pk: int):
@@ -114,6 +118,7 @@ class BacktestCancelApi(APIView):
     """A queued run ends at once, a running one within about 2 % of its bars; a finished one stays as it is."""
 
     permission_classes = PERMISSIONS
+    error_statuses = {403}  # a signal producer's key
 
     @extend_schema(request=None, responses=BacktestDetailOutput)
     def post(self, request, pk: int):
@@ -125,6 +130,7 @@ class DatasetListApi(generics.ListAPIView):
     """Your uploaded OHLCV data; POST uploads a CSV or Parquet file (multipart), validated before it is kept."""
 
     permission_classes = PERMISSIONS
+    error_statuses = {403}  # a signal producer's key
     serializer_class = DatasetOutput
     parser_classes = [MultiPartParser]
 
@@ -156,6 +162,7 @@ class DatasetListApi(generics.ListAPIView):
 
 class DataSourcesApi(APIView):
     permission_classes = PERMISSIONS
+    error_statuses = {403}  # a signal producer's key
 
     @extend_schema(responses=SourcesOutput)
     def get(self, request):
@@ -166,6 +173,7 @@ class OptimizationListApi(generics.ListAPIView):
     """Your optimizations; POST starts a grid or random search with walk-forward, each candidate a Celery task."""
 
     permission_classes = PERMISSIONS
+    error_statuses = {403}  # a signal producer's key
     serializer_class = OptimizationOutput
 
     def get_queryset(self):
@@ -184,6 +192,7 @@ class OptimizationListApi(generics.ListAPIView):
 
 class OptimizationDetailApi(APIView):
     permission_classes = PERMISSIONS
+    error_statuses = {403}  # a signal producer's key
 
     @extend_schema(responses=OptimizationOutput)
     def get(self, request, pk: int):
