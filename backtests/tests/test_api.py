@@ -246,3 +246,18 @@ def test_an_optimization_with_no_valid_combination_is_refused(client_trader):
     answer = client_trader.post(f"{URL}optimizations/", body, format="json")
     assert answer.status_code == 400 and "space" in answer.json()["errors"]
     assert not Optimization.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "strategy_type, sample",
+    [("RSI_MEAN_REVERSION", "GOOG"), ("BOLLINGER_BREAKOUT", "GOOG"), ("MOMENTUM", "GOOG"), ("SMA_CROSSOVER", "EURUSD")],
+)
+def test_every_built_in_generator_runs_on_the_samples(run, client_trader, strategy_type, sample):
+    body = {"strategy_type": strategy_type, "source": "sample", "sample": sample, "settings": {"sizing": "all_in"}}
+    backtest_id = run(URL, body).json()["id"]
+    detail = client_trader.get(f"{URL}{backtest_id}/").json()
+    assert detail["status"] == "completed", detail["error"]
+    assert detail["symbol"] == sample
+    assert detail["metrics"]["trades"] > 0
+    hourly = sample == "EURUSD"
+    assert detail["summary"]["interval_seconds"] == (3600 if hourly else 86400)
