@@ -274,14 +274,16 @@ def backtest_create(*, owner: Any, data: Mapping[str, Any], dispatch: bool = Tru
 def backtest_cancel(*, backtest: Backtest) -> Backtest:
     """A queued run ends at once; a running one stops at its next check (within about 2 % of its bars).
 
-    Canceling a finished run changes nothing (and says so by its status).
+    Canceling a running run a second time ends it at once: its process may be gone (a web process
+    restarted on the embedded default), and whatever it would still write is then dropped. Canceling
+    a finished run changes nothing (and says so by its status).
     """
     with transaction.atomic():
-        locked = Backtest.objects.select_for_update().get(pk=backtest.pk)
-        if locked.status == Status.QUEUED:
+        locked = Backtest.objects.select_for_update().select_related("owner").get(pk=backtest.pk)
+        if locked.status == Status.QUEUED or (locked.status == Status.RUNNING and locked.cancel_requested):
             locked.cancel_requested = True
             _finish(locked, Status.CANCELED)
-        elif locked.status == Status.RUNNING and not locked.cancel_requested:
+        elif locked.status == Status.RUNNING:
             locked.cancel_requested = True
             locked.save(update_fields=["cancel_requested"])
     return locked
@@ -339,11 +341,17 @@ def _live_fills(strategy_id: int, start: datetime, end: datetime) -> list[TradeF
 
 
 def _start(backtest_id: int) -> Backtest | None:
-    """QUEUED -> RUNNING, once (a task delivered twice runs once); None when there is nothing to run."""
+    """QUEUED -> RUNNING; None when there is nothing to run (it finished, or was canceled).
+
+    A RUNNING run is run again from its start: the task is delivered again only when the worker
+    running it died (tasks are acknowledged late), and a run always gives the same result.
+    """
     with transaction.atomic():
         backtest = Backtest.objects.select_for_update().select_related("owner").get(pk=backtest_id)
-        if backtest.status != Status.QUEUED:
+        if backtest.status in FINISHED:
             return None
+        if backtest.status == Status.RUNNING:
+            logger.warning("backtest %s was running when its task came again: running it again", backtest_id)
         if backtest.cancel_requested:
             _finish(backtest, Status.CANCELED)
             return None
@@ -399,8 +407,7 @@ def backtest_run(*, backtest_id: int, observer: ProgressObserver | None = None) 
         # The engine's loop: pure Python over the bars; Django only in the two callbacks above.
         result = core_run(bars, strategy, config, progress=progress, should_cancel=should_cancel, total_bars=total)
     except (InvalidOhlcvData, ValueError) as error:
-        with transaction.atomic():
-            _finish(Backtest.objects.select_for_update().get(pk=backtest_id), Status.FAILED, str(error))
+        backtest_fail(backtest_id=backtest_id, message=str(error))
         return Backtest.objects.get(pk=backtest_id)
     comparison = None
     if backtest.strategy_id is not None and result.start is not None and result.end is not None:
@@ -415,6 +422,8 @@ def backtest_run(*, backtest_id: int, observer: ProgressObserver | None = None) 
     trades = document.pop("trades")
     with transaction.atomic():
         locked = Backtest.objects.select_for_update().select_related("owner").get(pk=backtest_id)
+        if locked.status in FINISHED:
+            return locked  # ended meanwhile (canceled twice): what this run found is dropped
         locked.summary = {**document, "interval_seconds": interval.total_seconds()}
         locked.trades = trades
         locked.equity = equity

@@ -261,3 +261,24 @@ def test_every_built_in_generator_runs_on_the_samples(run, client_trader, strate
     assert detail["metrics"]["trades"] > 0
     hourly = sample == "EURUSD"
     assert detail["summary"]["interval_seconds"] == (3600 if hourly else 86400)
+
+
+def test_a_second_cancel_ends_a_run_whose_process_is_gone(demo, client_trader):
+    from backtests import services
+
+    backtest = services.backtest_create(owner=demo.trader, data={**GOOG_SMA}, dispatch=False)
+    Backtest.objects.filter(pk=backtest.pk).update(status=Status.RUNNING)  # its process died while running
+    first = client_trader.post(f"{URL}{backtest.pk}/cancel/").json()
+    assert (first["status"], first["cancel_requested"]) == ("running", True)
+    second = client_trader.post(f"{URL}{backtest.pk}/cancel/").json()
+    assert second["status"] == "canceled"
+
+
+def test_a_task_delivered_again_after_its_worker_died_runs_the_backtest_again(demo):
+    from backtests import services
+
+    backtest = services.backtest_create(owner=demo.trader, data={**GOOG_SMA}, dispatch=False)
+    Backtest.objects.filter(pk=backtest.pk).update(status=Status.RUNNING, bars_done=1000)
+    finished = services.backtest_run(backtest_id=backtest.pk)
+    assert finished.status == Status.COMPLETED and finished.bars_done == 2148
+    assert services.backtest_run(backtest_id=backtest.pk) is None  # finished: a third delivery does nothing
