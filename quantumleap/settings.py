@@ -248,7 +248,7 @@ CELERY_BEAT_SCHEDULE = {
 LOOP_HEARTBEAT_SECONDS = float(os.environ.get("LOOP_HEARTBEAT_SECONDS", "5"))
 
 # Backtests and optimizations run as Celery tasks; on the embedded default in a thread of the web process, so a
-# request answers at once and the page sees the run's progress live (backtests/services.py).
+# request answers at once and the page sees the run's progress live (backtests/services/common.py).
 BACKTESTS_IN_THREAD = env_bool("BACKTESTS_IN_THREAD", CELERY_TASK_ALWAYS_EAGER)
 
 # Embedded default: the web process runs Celery beat's schedule itself (quantumleap.housekeeping).

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from backtests import services
+from backtests.services import runs
 from risk import selectors as risk_selectors
 from risk.core import rules
 from strategies.core.backtest import engine
@@ -61,7 +62,7 @@ def test_the_django_run_touches_django_only_in_its_callbacks(demo, monkeypatch):
     )
     outside: set[str] = set()
     calls = {"validate_order": 0, "apply_fill": 0, "callbacks": 0}
-    real_run = services.core_run
+    real_run = runs.core_run
     real_validate, real_apply = engine.validate_order, engine.apply_fill
 
     def counted(name, function):
@@ -78,12 +79,12 @@ def test_the_django_run_touches_django_only_in_its_callbacks(demo, monkeypatch):
         if event != "call":
             return
         if "/django/" not in frame.f_code.co_filename:
-            if frame.f_code.co_name in CALLBACKS and frame.f_code.co_filename.endswith("services.py"):
+            if frame.f_code.co_name in CALLBACKS and frame.f_code.co_filename.endswith("services/runs.py"):
                 calls["callbacks"] += 1
             return
         caller = frame.f_back
         while caller is not None:
-            if caller.f_code.co_name in CALLBACKS and caller.f_code.co_filename.endswith("services.py"):
+            if caller.f_code.co_name in CALLBACKS and caller.f_code.co_filename.endswith("services/runs.py"):
                 return
             caller = caller.f_back
         outside.add(f"{frame.f_code.co_filename}:{frame.f_code.co_name}")
@@ -95,7 +96,7 @@ def test_the_django_run_touches_django_only_in_its_callbacks(demo, monkeypatch):
         finally:
             sys.setprofile(None)
 
-    monkeypatch.setattr(services, "core_run", watched_run)
+    monkeypatch.setattr(runs, "core_run", watched_run)
     finished = services.backtest_run(backtest_id=backtest.pk)
     assert finished.status == "completed"
     assert not outside, sorted(outside)[:10]
