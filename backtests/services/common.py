@@ -2,9 +2,9 @@
 
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pandas as pd
@@ -16,12 +16,14 @@ from backtests import sources
 from backtests.conventions import config_build
 from backtests.models import Dataset, Source
 from backtests.selectors import stored_bars_exist
-from strategies.core.backtest.data import DataProblem, InvalidOhlcvData, OhlcvReport
-from trading.marketdata.history import bar_rows
+from strategies.core.backtest.data import DataProblem, InvalidOhlcvData, OhlcvReport, frames_bars
+from trading.core.bars import Bar
+from trading.marketdata.history import bar_pages, bar_rows, bars_count
 
 logger = logging.getLogger(__name__)
 
 EXTERNAL_AI = "EXTERNAL_AI"
+PAGE_ROWS = 65_536  # stored bars read per query
 
 
 class InvalidBacktest(ValueError):
@@ -109,6 +111,24 @@ def frame_load(
         frame = sources.dataset_frame(bytes(dataset.content), dataset.file_format)
         return sources.frame_period(frame, start, end)
     return sources.rows_frame(bar_rows(symbol=symbol, since=start, until=end))
+
+
+def bars_load(
+    *, source: str, sample: str, symbol: str, dataset_id: int | None, start: datetime | None, end: datetime | None
+) -> tuple[Iterable[Bar], timedelta, int]:
+    """A run's bars, their interval and how many: stored bars streamed a page at a time (validated page by
+    page, memory flat in their number); a sample or an upload as a sized frame."""
+    if source == Source.BARS:
+        total = bars_count(symbol=symbol, since=start, until=end)
+        if not total:
+            raise no_bars_error()
+        pages = bar_pages(symbol=symbol, since=start, until=end, size=PAGE_ROWS)
+        return frames_bars((sources.rows_frame(page) for page in pages), symbol), sources.MINUTE, total
+    frame = frame_load(source=source, sample=sample, symbol=symbol, dataset_id=dataset_id, start=start, end=end)
+    if frame.empty:
+        raise no_bars_error()
+    bars = sources.frame_bars(frame, symbol)
+    return bars, sources.bar_interval(frame), len(bars)
 
 
 def no_bars_error() -> InvalidOhlcvData:

@@ -8,16 +8,14 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from backtests import sources
 from backtests.conventions import config_build
 from backtests.models import FINISHED, Backtest, Status
 from backtests.push import BACKTEST_PROGRESS, progress_push
 from backtests.services.common import (
     EXTERNAL_AI,
     InvalidBacktest,
+    bars_load,
     data_spec_check,
-    frame_load,
-    no_bars_error,
     settings_check,
     task_dispatch,
 )
@@ -215,7 +213,7 @@ def backtest_run(*, backtest_id: int, observer: ProgressObserver | None = None) 
         return bool(rows.values_list("cancel_requested", flat=True).first())
 
     try:
-        frame = frame_load(
+        bars, interval, total = bars_load(
             source=backtest.source,
             sample=backtest.sample,
             symbol=backtest.symbol,
@@ -223,11 +221,6 @@ def backtest_run(*, backtest_id: int, observer: ProgressObserver | None = None) 
             start=backtest.start,
             end=backtest.end,
         )
-        if frame.empty:
-            raise no_bars_error()
-        bars = sources.frame_bars(frame, backtest.symbol)
-        interval = sources.bar_interval(frame)
-        total = len(bars)
         rows.update(bars_total=total)
         capital = None
         if backtest.strategy_type == EXTERNAL_AI:

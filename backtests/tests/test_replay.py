@@ -109,3 +109,46 @@ def test_an_external_ai_replay_needs_a_strategy_of_yours(client_trader):
     body = {"strategy_type": "EXTERNAL_AI", "source": "sample"}
     answer = client_trader.post(URL, body, format="json")
     assert answer.status_code == 400 and "strategy_id" in answer.json()["errors"]
+
+
+def test_stored_bars_are_streamed_a_page_at_a_time_with_the_same_result(demo, monkeypatch):
+    from backtests import services
+    from backtests.services import common
+
+    rows = []
+    for i in range(200):
+        price = Decimal(100) + Decimal((i % 40) if (i // 40) % 2 == 0 else 40 - (i % 40)) / 4  # a zigzag
+        rows.append(
+            Bar(
+                symbol="AAPL",
+                minute=START + timedelta(minutes=i),
+                open=price,
+                high=price + 1,
+                low=price - 1,
+                close=price,
+            )
+        )
+    Bar.objects.bulk_create(rows)
+    data = {
+        "strategy_type": "SMA_CROSSOVER",
+        "parameters": {"fast_period": 3, "slow_period": 7, "allow_short": True},
+        "source": "bars",
+        "symbol": "AAPL",
+        "settings": {"sizing": "all_in"},
+    }
+    whole = services.backtest_run(backtest_id=services.backtest_create(owner=demo.trader, data=data, dispatch=False).pk)
+    pages = []
+    real_rows_frame = common.sources.rows_frame
+
+    def counted(rows):
+        pages.append(len(rows))
+        return real_rows_frame(rows)
+
+    monkeypatch.setattr(common, "PAGE_ROWS", 7)
+    monkeypatch.setattr(common.sources, "rows_frame", counted)
+    paged = services.backtest_run(backtest_id=services.backtest_create(owner=demo.trader, data=data, dispatch=False).pk)
+    assert pages == [7] * 28 + [4]
+    assert paged.status == whole.status == "completed"
+    assert paged.bars_total == paged.bars_done == 200
+    assert paged.trades == whole.trades and len(paged.trades) > 2
+    assert paged.summary["final_equity"] == whole.summary["final_equity"]
