@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "trading",
     "risk",
     "strategies",
+    "backtests",
 ]
 
 MIDDLEWARE = [
@@ -245,6 +246,10 @@ CELERY_BEAT_SCHEDULE = {
 # Loops that run continuously (the feed, the stop monitor, the event pusher) beat at least this often;
 # every loop is late, and /readyz answers 503, after 3 of its intervals without a beat.
 LOOP_HEARTBEAT_SECONDS = float(os.environ.get("LOOP_HEARTBEAT_SECONDS", "5"))
+
+# Backtests and optimizations run as Celery tasks; on the embedded default in a thread of the web process, so a
+# request answers at once and the page sees the run's progress live (backtests/services/common.py).
+BACKTESTS_IN_THREAD = env_bool("BACKTESTS_IN_THREAD", CELERY_TASK_ALWAYS_EAGER)
 
 # Embedded default: the web process runs Celery beat's schedule itself (quantumleap.housekeeping).
 HOUSEKEEPING_IN_PROCESS = env_bool("HOUSEKEEPING_IN_PROCESS", True)

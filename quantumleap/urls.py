@@ -3,6 +3,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from backtests import api as backtests_api
+from backtests import views as backtests_views
 from quantumleap import api as project_api
 from quantumleap import health, views
 from risk import api as risk_api
@@ -32,12 +34,32 @@ api_v1 = [
     path("risk/trading-state/release/", risk_api.TradingStateReleaseApi.as_view(), name="risk-trading-state-release"),
     path("market/prices/<str:symbol>/", trading_api.MarketPriceApi.as_view(), name="market-price"),
     path("market/status/", trading_api.MarketStatusApi.as_view(), name="market-status"),
+    path("backtests/", backtests_api.BacktestListApi.as_view(), name="backtest-list"),
+    path("backtests/<int:pk>/", backtests_api.BacktestDetailApi.as_view(), name="backtest-detail"),
+    path("backtests/<int:pk>/trades/", backtests_api.BacktestTradesApi.as_view(), name="backtest-trades"),
+    path("backtests/<int:pk>/equity/", backtests_api.BacktestEquityApi.as_view(), name="backtest-equity"),
+    path("backtests/<int:pk>/cancel/", backtests_api.BacktestCancelApi.as_view(), name="backtest-cancel"),
+    path("backtests/datasets/", backtests_api.DatasetListApi.as_view(), name="backtest-datasets"),
+    path("backtests/sources/", backtests_api.DataSourcesApi.as_view(), name="backtest-sources"),
+    path("backtests/optimizations/", backtests_api.OptimizationListApi.as_view(), name="backtest-optimizations"),
+    path(
+        "backtests/optimizations/<int:pk>/",
+        backtests_api.OptimizationDetailApi.as_view(),
+        name="backtest-optimization-detail",
+    ),
 ]
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("strategies/<int:strategy_id>/", views.strategy_page, name="strategy-page"),
     path("operations/", views.operations, name="operations-dashboard"),
+    path("backtests/", backtests_views.backtests_page, name="backtests-page"),
+    path("backtests/<int:backtest_id>/", backtests_views.backtest_page, name="backtest-page"),
+    path(
+        "backtests/optimizations/<int:optimization_id>/",
+        backtests_views.optimization_page,
+        name="optimization-page",
+    ),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

@@ -53,3 +53,29 @@ def signal_counts(*, since) -> tuple[int, int]:
     """(signals received, signals refused) since a moment (operations' rates)."""
     signals = TradingSignal.objects.filter(created_at__gte=since)
     return signals.count(), signals.filter(status=TradingSignal.Status.REJECTED).count()
+
+
+def signal_records(*, strategy_id: int, since=None, until=None) -> list[dict]:
+    """A strategy's recorded producer signals in [since, until) of arrival, oldest first, as the
+    backtester replays them (``strategies.core.backtest.signals.external_signals`` reads these dicts)."""
+    signals = TradingSignal.objects.filter(strategy_id=strategy_id)
+    if since is not None:
+        signals = signals.filter(created_at__gte=since)
+    if until is not None:
+        signals = signals.filter(created_at__lt=until)
+    return [
+        {
+            "id": signal.external_id,
+            "time": signal.created_at,
+            "symbol": signal.symbol,
+            "signal_type": signal.signal_type,
+            "position_size": signal.position_size,
+            "stop_loss": signal.stop_loss,
+            "take_profit": signal.take_profit,
+            "target_price": signal.target_price,
+            "confidence": signal.confidence_score,
+            "expires_at": signal.expires_at,
+            "metadata": signal.metadata,
+        }
+        for signal in signals.order_by("created_at", "pk")
+    ]

@@ -76,6 +76,12 @@ class EventType(StrEnum):
     RISK_PARAMETERS_UPDATED = "risk.parameters_updated"
     # Strategies
     STRATEGY_UPDATED = "strategy.updated"
+    # Backtests (the backtests app): a run or an optimization asked for and finished, a dataset uploaded
+    BACKTEST_REQUESTED = "backtest.requested"
+    BACKTEST_FINISHED = "backtest.finished"
+    BACKTEST_OPTIMIZATION_REQUESTED = "backtest.optimization_requested"
+    BACKTEST_OPTIMIZATION_FINISHED = "backtest.optimization_finished"
+    BACKTEST_DATASET_UPLOADED = "backtest.dataset_uploaded"
     # Background loops
     LOOP_FAILED = "loop.failed"
     LOOP_RECOVERED = "loop.recovered"

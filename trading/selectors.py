@@ -321,3 +321,26 @@ def operations_trading(*, since: datetime) -> dict[str, Any]:
             for e in alerts
         ],
     }
+
+
+def strategy_fills(*, strategy_id: int, since: datetime | None = None, until: datetime | None = None) -> list[dict]:
+    """A strategy's live executions in [since, until), oldest first (the backtester compares them with its run)."""
+    executions = Execution.objects.filter(strategy_id=strategy_id)
+    if since is not None:
+        executions = executions.filter(executed_at__gte=since)
+    if until is not None:
+        executions = executions.filter(executed_at__lt=until)
+    rows = executions.order_by("executed_at", "pk").values(
+        "instrument__symbol", "executed_at", "side", "quantity", "price", "commission"
+    )
+    return [
+        {
+            "symbol": row["instrument__symbol"],
+            "at": row["executed_at"],
+            "side": row["side"],
+            "quantity": row["quantity"],
+            "price": row["price"],
+            "commission": row["commission"],
+        }
+        for row in rows
+    ]

@@ -92,7 +92,7 @@ def _codes_raised(tree: ast.AST) -> set[str]:
 def test_every_code_the_engine_answers_with_is_registered():
     sources = [
         path
-        for app in ("accounts", "quantumleap", "risk", "strategies", "trading")
+        for app in ("accounts", "backtests", "quantumleap", "risk", "strategies", "trading")
         for path in (ROOT / app).rglob("*.py")
         if "tests" not in path.parts and "migrations" not in path.parts
     ]

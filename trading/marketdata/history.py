@@ -1,7 +1,7 @@
 """Bars in the database: the batched upsert the feed uses, the reads charts use, and feed-health alerts."""
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 
 from django.db import transaction
@@ -78,3 +78,62 @@ def feed_health_record(transitions: Sequence[Transition], *, stale_after_seconds
             )
         log = logger.warning if stale else logger.info
         log("market data for %s %s (last update %s)", change.symbol, change.health.value, change.last_seen)
+
+
+def bar_rows(*, symbol: str, since: datetime | None = None, until: datetime | None = None) -> list[tuple]:
+    """A symbol's stored bars in [since, until), oldest first, as (minute, open, high, low, close, volume).
+
+    For the backtester, which replays them whole (``bar_list`` serves charts, a page at a time).
+    """
+    bars = Bar.objects.filter(symbol=symbol)
+    if since is not None:
+        bars = bars.filter(minute__gte=since)
+    if until is not None:
+        bars = bars.filter(minute__lt=until)
+    columns = ("minute", "open", "high", "low", "close", "volume")
+    return list(bars.order_by("minute").values_list(*columns).iterator(chunk_size=10_000))
+
+
+def bar_pages(
+    *, symbol: str, since: datetime | None = None, until: datetime | None = None, size: int = 65_536
+) -> Iterator[list[tuple]]:
+    """``bar_rows`` a page of ``size`` at a time (keyset on the minute): memory flat in the bars replayed."""
+    columns = ("minute", "open", "high", "low", "close", "volume")
+    after = None
+    while True:
+        bars = Bar.objects.filter(symbol=symbol)
+        if since is not None:
+            bars = bars.filter(minute__gte=since)
+        if until is not None:
+            bars = bars.filter(minute__lt=until)
+        if after is not None:
+            bars = bars.filter(minute__gt=after)
+        page = list(bars.order_by("minute").values_list(*columns)[:size])
+        if page:
+            yield page
+        if len(page) < size:
+            return
+        after = page[-1][0]
+
+
+def bars_count(*, symbol: str, since: datetime | None = None, until: datetime | None = None) -> int:
+    bars = Bar.objects.filter(symbol=symbol)
+    if since is not None:
+        bars = bars.filter(minute__gte=since)
+    if until is not None:
+        bars = bars.filter(minute__lt=until)
+    return bars.count()
+
+
+def bar_symbols() -> list[str]:
+    """The symbols with stored bars."""
+    return sorted(Bar.objects.values_list("symbol", flat=True).distinct())
+
+
+def bars_exist(*, symbol: str, since: datetime | None = None, until: datetime | None = None) -> bool:
+    bars = Bar.objects.filter(symbol=symbol)
+    if since is not None:
+        bars = bars.filter(minute__gte=since)
+    if until is not None:
+        bars = bars.filter(minute__lt=until)
+    return bars.exists()
