@@ -29,7 +29,7 @@ DEBUG = env_bool("DJANGO_DEBUG", False)
 # DJANGO_ENV=production: HTTPS only (secure cookies, HSTS, redirect) and a SECRET_KEY of its own, or no start.
 PRODUCTION = os.environ.get("DJANGO_ENV", "development").strip().lower() == "production"
 # The embedded demo needs no configuration; production must set its own key.
-DEMO_SECRET_KEY = "quantumleap-embedded-demo-key-not-for-production"
+DEMO_SECRET_KEY = "quantumleap-embedded-demo-key-not-for-production"  # noqa: S105 (refused in production)
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "") or DEMO_SECRET_KEY
 if PRODUCTION and (SECRET_KEY == DEMO_SECRET_KEY or len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5):
     raise ImproperlyConfigured(
@@ -263,6 +263,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # One name per choice set used in several places (check --deploy runs the schema generation and warns).
+    "ENUM_NAME_OVERRIDES": {
+        "BreachActionEnum": "risk.models.RiskParameters.BreachAction",
+        "SignalStatusEnum": "strategies.models.TradingSignal.Status",
+    },
 }
 
 # Paper broker fill model (see trading/core/fills.py).
