@@ -3,20 +3,15 @@
 from django.conf import settings
 from django.db import models
 
-from trading.models import MONEY
+from strategies.core.generators import STRATEGY_TYPES
+from strategies.core.lifecycle import StrategyStatus
+from trading.models import MONEY, QUANTITY
 
 
 class Strategy(models.Model):
-    class StrategyType(models.TextChoices):
-        EXTERNAL_AI = "EXTERNAL_AI", "External AI signals"
-        MOMENTUM = "MOMENTUM"
-        MEAN_REVERSION = "MEAN_REVERSION"
-
-    class Status(models.TextChoices):
-        DRAFT = "DRAFT"
-        RUNNING = "RUNNING"
-        PAUSED = "PAUSED"
-        STOPPED = "STOPPED"
+    # The types and statuses are the pure core's (strategies.core.generators, strategies.core.lifecycle).
+    StrategyType = models.TextChoices("StrategyType", [(name, name) for name in STRATEGY_TYPES])
+    Status = models.TextChoices("Status", [(s.value, s.value) for s in StrategyStatus])
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="strategies")
     account = models.ForeignKey("trading.Account", on_delete=models.PROTECT, related_name="strategies")
@@ -24,10 +19,13 @@ class Strategy(models.Model):
     strategy_type = models.CharField(max_length=20, choices=StrategyType.choices)
     configuration = models.JSONField(default=dict, blank=True)
     capital = models.DecimalField(**MONEY)
-    status = models.CharField(max_length=8, choices=Status.choices, default=Status.DRAFT, db_index=True)
+    status = models.CharField(max_length=11, choices=Status.choices, default=Status.DRAFT, db_index=True)
+    # The number of the StrategyVersion now in force; orders, signals and trades record the one that made them.
+    version = models.PositiveIntegerField(default=1)
     performance_metrics = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     deployed_at = models.DateTimeField(null=True, blank=True)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name_plural = "strategies"
@@ -66,6 +64,7 @@ class TradingSignal(models.Model):
     position_size = models.DecimalField(max_digits=7, decimal_places=6)
     expires_at = models.DateTimeField()
     metadata = models.JSONField(default=dict, blank=True)
+    strategy_version = models.PositiveIntegerField(null=True, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RECEIVED, db_index=True)
     violations = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -77,3 +76,65 @@ class TradingSignal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.external_id} {self.signal_type} {self.symbol}"
+
+
+class StrategyVersion(models.Model):
+    """One configuration of a strategy: version 1 at creation, a new number for every change."""
+
+    strategy = models.ForeignKey(Strategy, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    configuration = models.JSONField(default=dict, blank=True)
+    capital = models.DecimalField(**MONEY)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    reason = models.CharField(max_length=200, blank=True)
+    # {field: [before, after]} for capital and name, {"parameters": {name: {"before", "after"}}} for parameters.
+    diff = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["strategy", "number"]
+        constraints = [models.UniqueConstraint(fields=["strategy", "number"], name="strategy_version_unique_number")]
+
+    def __str__(self) -> str:
+        return f"{self.strategy} v{self.number}"
+
+
+class StrategyPerformance(models.Model):
+    """The Strategy Analyzer's latest figures for a strategy: metrics and the daily equity curve."""
+
+    strategy = models.OneToOneField(Strategy, on_delete=models.CASCADE, related_name="performance")
+    version = models.PositiveIntegerField(null=True, blank=True)
+    metrics = models.JSONField(default=dict, blank=True)
+    # [{"day": "2026-09-01", "equity": "100000.00", "drawdown": "0"}, ...], oldest first.
+    equity = models.JSONField(default=list, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"performance of {self.strategy}"
+
+
+class StrategyTrade(models.Model):
+    """A closed round trip of a strategy (strategies.core.metrics.ClosedTrade), rebuilt from its fills."""
+
+    strategy = models.ForeignKey(Strategy, on_delete=models.CASCADE, related_name="closed_trades")
+    version = models.PositiveIntegerField(null=True, blank=True)
+    symbol = models.CharField(max_length=16)
+    side = models.CharField(max_length=4)
+    quantity = models.DecimalField(**QUANTITY)
+    entry_at = models.DateTimeField()
+    exit_at = models.DateTimeField(db_index=True)
+    entry_price = models.DecimalField(**MONEY)
+    exit_price = models.DecimalField(**MONEY)
+    pnl = models.DecimalField(**MONEY)
+    return_fraction = models.DecimalField(max_digits=20, decimal_places=10)
+    commission = models.DecimalField(**MONEY)
+    model = models.CharField(max_length=128, blank=True)
+    confidence = models.DecimalField(max_digits=7, decimal_places=6, null=True, blank=True)
+
+    class Meta:
+        ordering = ["exit_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.strategy} {self.side} {self.quantity} {self.symbol} {self.pnl}"

@@ -74,6 +74,8 @@ class Order(models.Model):
     signal = models.ForeignKey(
         "strategies.TradingSignal", null=True, blank=True, on_delete=models.PROTECT, related_name="orders"
     )
+    # The strategy's configuration version in force when the order was placed.
+    strategy_version = models.PositiveIntegerField(null=True, blank=True)
     parent = models.ForeignKey(
         "self",
         null=True,

@@ -252,6 +252,19 @@
     return response.json();
   }
 
+  // Every row of a list, page after page (the API answers at most 500 rows a page): follows `next`.
+  async function getAll(path) {
+    const rows = [];
+    let next = path;
+    while (next) {
+      const body = await get(next);
+      if (Array.isArray(body)) return body;
+      rows.push(...((body && body.results) || []));
+      next = body && body.next ? new URL(body.next, location.href).href.split(API).pop() : null;
+    }
+    return rows;
+  }
+
   // A person's write: resolves to the answer's body (null for 204), throws ApiError with the refusal.
   async function send(method, path, body) {
     const headers = { Accept: "application/json", "X-CSRFToken": csrfToken() };
@@ -412,7 +425,7 @@
     AuthError,
     ApiError,
     csrfToken,
-    api: Object.freeze({ get, send }),
+    api: Object.freeze({ get, getAll, send }),
     live,
   };
 })();

@@ -73,10 +73,10 @@
   function load() {
     const mine = ++ticket;
     QL.api
-      .get("strategies/?limit=1000")
-      .then((answer) => {
+      .getAll("strategies/?limit=500")
+      .then((strategies) => {
         if (mine !== ticket) return; // a newer load was started: its answer is the one to show
-        state.strategies = QL.resultsOf(answer);
+        state.strategies = strategies;
         showError(null);
         render();
       })
