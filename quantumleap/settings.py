@@ -183,6 +183,8 @@ SESSION_COOKIE_AGE = int(os.environ.get("SESSION_IDLE_TIMEOUT_SECONDS", str(30 *
 SESSION_RENEW_SECONDS = int(os.environ.get("SESSION_RENEW_SECONDS", "60"))
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
+# A dashboard's live socket looks this often whether its session still lives, and closes once it does not.
+SESSION_SOCKET_CHECK_SECONDS = float(os.environ.get("SESSION_SOCKET_CHECK_SECONDS", "30"))
 # Sign-in with a one-time password (django-otp TOTP, backup codes on a static device).
 OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "QuantumLeap")
 OTP_STATIC_BACKUP_CODES = 10

@@ -1,10 +1,15 @@
 """Live pushes to browsers: authenticate, join the user's groups, forward."""
 
+import asyncio
+import contextlib
 import hashlib
+from importlib import import_module
 from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
+from django.contrib.auth import SESSION_KEY
 
 from accounts.permissions import is_operations
 from trading.bus import OPERATIONS_GROUP, account_group, group_push
@@ -28,6 +33,13 @@ def sessions_end_on_logout(sender: Any, request: Any, user: Any, **kwargs: Any) 
 
 
 @database_sync_to_async
+def session_alive(session_key: str) -> bool:
+    """Is the login session still there: not logged out, not expired by the idle timeout?"""
+    store = import_module(settings.SESSION_ENGINE).SessionStore(session_key=session_key)
+    return SESSION_KEY in store.load()
+
+
+@database_sync_to_async
 def _user_groups(user: Any) -> list[str]:
     account_ids = Account.objects.filter(owner=user).values_list("id", flat=True)
     groups = [account_group(account_id) for account_id in account_ids]
@@ -41,6 +53,7 @@ class TradingConsumer(AsyncJsonWebsocketConsumer):
     """One socket per dashboard: the user's account events, operations events for ops, and prices."""
 
     joined: list[str]
+    session_watch: asyncio.Task | None = None
 
     async def connect(self) -> None:
         self.joined = []
@@ -56,8 +69,23 @@ class TradingConsumer(AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_add(group, self.channel_name)
             self.joined.append(group)
         await self.accept()
+        if session_key:
+            self.session_watch = asyncio.create_task(self._session_watch(session_key))
+
+    async def _session_watch(self, session_key: str) -> None:
+        # A socket is not a request: it does not renew the session, and it closes once the idle timeout ended it.
+        while True:
+            await asyncio.sleep(settings.SESSION_SOCKET_CHECK_SECONDS)
+            if not await session_alive(session_key):
+                await self.close(code=CLOSE_UNAUTHENTICATED)
+                return
 
     async def disconnect(self, code: int) -> None:
+        if self.session_watch is not None:
+            self.session_watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.session_watch
+            self.session_watch = None
         for group in getattr(self, "joined", []):
             await self.channel_layer.group_discard(group, self.channel_name)
         self.joined = []

@@ -28,6 +28,7 @@ def enrol(page: Page) -> tuple[str, list[str]]:
     page.locator(".provisioning summary").click()
     secret = page.locator("#totp-secret").inner_text()
     expect(page.locator("#totp-uri")).to_contain_text(f"secret={secret}")
+    screenshot(page, "mfa-enrol")
     page.fill("#enrol-otp", authenticator(secret))
     page.click("#enrol-submit")
     expect(page.locator("#security-state")).to_have_attribute("data-enrolled", "true")

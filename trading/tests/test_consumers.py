@@ -166,3 +166,26 @@ async def test_logout_closes_the_sockets_of_that_session(alice, monkeypatch):
     # What the pusher delivers to that group closes the socket as signed out.
     await get_channel_layer().group_send(*pushed[0])
     assert await communicator.receive_output(timeout=5) == {"type": "websocket.close", "code": CLOSE_UNAUTHENTICATED}
+
+
+async def test_a_socket_closes_once_its_session_expires_idle(alice, settings):
+    from channels.db import database_sync_to_async
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.contrib.sessions.models import Session
+    from django.test import Client
+
+    settings.SESSION_SOCKET_CHECK_SECONDS = 0.2
+    user, _ = alice
+    client = Client()
+    await database_sync_to_async(client.force_login)(user)
+    session_key = client.cookies["sessionid"].value
+    communicator = WebsocketCommunicator(TradingConsumer.as_asgi(), "/ws/trading/")
+    communicator.scope["user"] = user
+    communicator.scope["session"] = SessionStore(session_key=session_key)
+    connected, _ = await communicator.connect()
+    assert connected
+    assert await communicator.receive_nothing(timeout=0.6)  # the session lives: the socket stays open
+    await database_sync_to_async(Session.objects.filter(session_key=session_key).update)(
+        expire_date="2000-01-01T00:00:00Z"
+    )
+    assert await communicator.receive_output(timeout=5) == {"type": "websocket.close", "code": CLOSE_UNAUTHENTICATED}
