@@ -98,6 +98,13 @@ def totp_device_create_confirmed(user: AbstractBaseUser) -> TOTPDevice:
         return TOTPDevice.objects.create(user=user, name=TOTP_DEVICE_NAME, confirmed=True)
 
 
+def otp_devices_delete(user: AbstractBaseUser) -> None:
+    """Remove the user's authenticator and backup codes (a lost phone: the user re-enrols)."""
+    with transaction.atomic():
+        TOTPDevice.objects.filter(user=user).delete()
+        StaticDevice.objects.filter(user=user).delete()
+
+
 def backup_codes_create(user: AbstractBaseUser) -> list[str]:
     """New backup codes (each works once), replacing the old ones; returned once: the caller shows them and
     keeps no copy."""

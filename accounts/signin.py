@@ -30,6 +30,7 @@ from accounts.otp import (
     OtpRefused,
     backup_codes_create,
     backup_codes_left,
+    otp_devices_delete,
     otp_enrolled,
     otp_verify,
     totp_device_confirm,
@@ -115,16 +116,21 @@ def _safe_next(request: HttpRequest) -> str:
 @login_required
 @never_cache
 def security(request: HttpRequest) -> HttpResponse:
-    """/account/security/: enrol an authenticator (QR code, first code, backup codes shown once), or make new
-    backup codes with a current code."""
+    """/account/security/: enrol an authenticator (QR code, first code, backup codes shown once); with a current
+    code (or a backup code), make new backup codes or remove the authenticator to enrol another."""
     user = request.user
     context: dict[str, Any] = {"next": _safe_next(request), "error": None, "backup_codes": None}
     if request.method == "POST":
         code = request.POST.get("otp", "")
         try:
-            if request.POST.get("action") == "backup_codes":
+            action = request.POST.get("action")
+            if action == "backup_codes":
                 otp_verify(user, code)
                 context["backup_codes"] = backup_codes_create(user)
+            elif action == "replace":  # a lost phone: a backup code proves it is the user
+                otp_verify(user, code)
+                otp_devices_delete(user)
+                request.session.pop(ENROL_KEY, None)
             elif ENROL_KEY in request.session:
                 device, context["backup_codes"] = totp_device_confirm(
                     user=user, key=request.session[ENROL_KEY], code=code

@@ -2,6 +2,7 @@
 operations users sent to enrolment; the idle timeout."""
 
 import re
+import time
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -156,3 +157,18 @@ def test_the_admin_needs_a_verified_session(staff):
 
 def test_a_verified_non_staff_user_is_not_let_into_the_admin(alice):
     assert otp_client(alice).get("/admin/").status_code == 302
+
+
+def test_a_lost_phone_is_replaced_with_a_backup_code(alice):
+    client = otp_client(alice)
+    old = otp_device(alice)
+    codes = client.post("/account/security/", {"action": "backup_codes", "otp": otp_code(old)}).context["backup_codes"]
+    refused = client.post("/account/security/", {"action": "replace", "otp": "nonsense"})
+    assert refused.status_code == 400 and TOTPDevice.objects.filter(pk=old.pk).exists()
+    time.sleep(1.1)  # a wrong code makes every device wait a second before the next try
+    page = client.post("/account/security/", {"action": "replace", "otp": codes[0]})
+    assert page.status_code == 200 and not page.context["enrolled"]
+    assert not TOTPDevice.objects.filter(user=alice).exists()
+    key = client.session["otp_enrol_key"]
+    assert client.post("/account/security/", {"otp": str(TOTP(bytes.fromhex(key)).token()).zfill(6)}).status_code == 200
+    assert TOTPDevice.objects.get(user=alice).key == key
