@@ -81,10 +81,7 @@ def test_a_backup_code_signs_in_when_the_phone_is_away(demo_ui, browsing: Browsi
     _, codes = enrol(page)
     page.goto("/")
     page.get_by_role("button", name="Log out").click()
-    password_step(page, "trader")
-    page.fill("input[name=otp_token]", codes[4])
-    page.click("#code-submit")
-    expect(page.locator("#connection-status")).to_have_text("live", timeout=WAIT_MS)
+    browsing.log_in(code=codes[4])  # password, then the backup code; the dashboard goes live
 
 
 def test_operations_enrol_first_and_the_admin_needs_the_code(demo_ui, browsing: Browsing, live_server_process):
