@@ -10,7 +10,10 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.models import Device
 
+from accounts.otp import otp_enrolled
 from accounts.permissions import is_operations
 from trading.bus import OPERATIONS_GROUP, account_group, group_push
 from trading.models import Account
@@ -40,6 +43,17 @@ def session_alive(session_key: str) -> bool:
 
 
 @database_sync_to_async
+def sign_in_complete(user: Any, session: Any) -> bool:
+    """The sign-in rules hold for this socket's session: verified by the user's device when they have one, and
+    an operations user has one (as accounts.middleware holds every request to them)."""
+    if not otp_enrolled(user):
+        return not is_operations(user)
+    device_id = session.get(DEVICE_ID_SESSION_KEY) if session is not None else None
+    device = Device.from_persistent_id(device_id) if device_id else None
+    return device is not None and device.user_id == user.pk and device.confirmed
+
+
+@database_sync_to_async
 def _user_groups(user: Any) -> list[str]:
     account_ids = Account.objects.filter(owner=user).values_list("id", flat=True)
     groups = [account_group(account_id) for account_id in account_ids]
@@ -58,7 +72,7 @@ class TradingConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         self.joined = []
         user = self.scope.get("user")
-        if user is None or not user.is_authenticated:
+        if user is None or not user.is_authenticated or not await sign_in_complete(user, self.scope.get("session")):
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         groups = await _user_groups(user)
