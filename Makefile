@@ -60,10 +60,13 @@ worker: venv
 feed: venv
 	$(PY) manage.py market_feed
 
+# bandit (offline): no high-severity finding in the apps (a justified exception carries `# nosec` and why).
+BANDIT_PATHS := accounts trading risk strategies quantumleap tools
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/bandit -q -r $(BANDIT_PATHS) -lll
 
 test: venv static chromium lint
 	$(PY) -m pytest

@@ -1,5 +1,8 @@
 """Liveness, readiness and Prometheus metrics."""
 
+import hmac
+
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.db.utils import DatabaseError
@@ -40,5 +43,19 @@ def readyz(request: HttpRequest) -> JsonResponse:
     return JsonResponse(body, status=200 if ready else 503)
 
 
+def metrics_allowed(request: HttpRequest) -> bool:
+    """The scraper's `Authorization: Bearer <METRICS_TOKEN>`, or an address in METRICS_ALLOWED_IPS."""
+    token = settings.METRICS_TOKEN
+    sent = request.headers.get("Authorization", "")
+    if token and hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
+        return True
+    return request.META.get("REMOTE_ADDR") in settings.METRICS_ALLOWED_IPS
+
+
 def metrics(request: HttpRequest) -> HttpResponse:
+    if not metrics_allowed(request):
+        return JsonResponse(
+            {"code": "permission_denied", "message": "Metrics need `Authorization: Bearer <METRICS_TOKEN>`."},
+            status=403,
+        )
     return HttpResponse(generate_latest(), content_type=CONTENT_TYPE_LATEST)

@@ -12,6 +12,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -24,13 +26,23 @@ def env_bool(name: str, default: bool = False) -> bool:
 
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
+# DJANGO_ENV=production: HTTPS only (secure cookies, HSTS, redirect) and a SECRET_KEY of its own, or no start.
+PRODUCTION = os.environ.get("DJANGO_ENV", "development").strip().lower() == "production"
 # The embedded demo needs no configuration; production must set its own key.
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "quantumleap-embedded-demo-key-not-for-production")
+DEMO_SECRET_KEY = "quantumleap-embedded-demo-key-not-for-production"  # noqa: S105 (refused in production)
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "") or DEMO_SECRET_KEY
+if PRODUCTION and (SECRET_KEY == DEMO_SECRET_KEY or len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5):
+    raise ImproperlyConfigured(
+        "DJANGO_ENV=production needs DJANGO_SECRET_KEY: a random key of at least 50 characters, not the demo's "
+        '(python -c "from django.core.management.utils import get_random_secret_key as k; print(k())").'
+    )
 ALLOWED_HOSTS = os.environ.get("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
+CSRF_TRUSTED_ORIGINS = [origin for origin in os.environ.get("DJANGO_CSRF_TRUSTED_ORIGINS", "").split(",") if origin]
 
 INSTALLED_APPS = [
     "daphne",
-    "django.contrib.admin",
+    # The admin's default site is django-otp's OTPAdminSite: only a session verified with a one-time password.
+    "accounts.apps.OtpAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -38,6 +50,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "csp",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -52,12 +66,16 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "quantumleap.errors.ApiBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    # After the OTP middleware: a session with a device is verified, an operations user has one, idle ends it.
+    "accounts.middleware.OtpEnforcementMiddleware",
+    "accounts.middleware.SessionIdleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -160,8 +178,56 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
-SESSION_COOKIE_AGE = int(os.environ.get("SESSION_TIMEOUT_SECONDS", 8 * 3600))
+# Idle timeout: a session unused this long ends (accounts.middleware.SessionIdleMiddleware renews it on use).
+SESSION_COOKIE_AGE = int(os.environ.get("SESSION_IDLE_TIMEOUT_SECONDS", str(30 * 60)))
+# Renewing the session is a write: at most once per this many seconds of use, not at every request.
+SESSION_RENEW_SECONDS = int(os.environ.get("SESSION_RENEW_SECONDS", "60"))
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+# A dashboard's live socket looks this often whether its session still lives, and closes once it does not.
+SESSION_SOCKET_CHECK_SECONDS = float(os.environ.get("SESSION_SOCKET_CHECK_SECONDS", "30"))
+# Sign-in with a one-time password (django-otp TOTP, backup codes on a static device).
+OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "QuantumLeap")
+OTP_STATIC_BACKUP_CODES = 10
+# The password step holds its user for the code step this long.
+OTP_LOGIN_PENDING_SECONDS = 300
+
+# HTTPS only in production: secure cookies, HSTS and a redirect (SECURE_PROXY_SSL_HEADER behind a proxy).
+if PRODUCTION:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    # Probes and the scraper may ask over plain HTTP inside the network.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", str(365 * 24 * 3600)))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+    if env_bool("SECURE_PROXY_SSL", False):  # a TLS-terminating proxy in front sets X-Forwarded-Proto
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+X_FRAME_OPTIONS = "DENY"
+
+# Content-Security-Policy, enforced everywhere (the browser tests see any violation): scripts, styles and
+# connections from this site only, no inline script or style, no frames, no plugins.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+# /metrics: a scraper sends `Authorization: Bearer <METRICS_TOKEN>`, or comes from an address listed in
+# METRICS_ALLOWED_IPS (default: loopback in development, none in production); anyone else gets a 403.
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+METRICS_ALLOWED_IPS = [
+    ip for ip in os.environ.get("METRICS_ALLOWED_IPS", "" if PRODUCTION else "127.0.0.1,::1").split(",") if ip
+]
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -200,6 +266,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # One name per choice set used in several places (check --deploy runs the schema generation and warns).
+    "ENUM_NAME_OVERRIDES": {
+        "BreachActionEnum": "risk.models.RiskParameters.BreachAction",
+        "SignalStatusEnum": "strategies.models.TradingSignal.Status",
+    },
 }
 
 # Paper broker fill model (see trading/core/fills.py).

@@ -1,10 +1,13 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.templatetags.static import static
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from backtests import api as backtests_api
 from backtests import views as backtests_views
+from accounts import signin
 from quantumleap import api as project_api
 from quantumleap import health, views
 from risk import api as risk_api
@@ -60,12 +63,22 @@ urlpatterns = [
         backtests_views.optimization_page,
         name="optimization-page",
     ),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    # Password, then (for a user with a device) the one-time password; enrolment of a device.
+    path("accounts/login/", signin.PasswordStepView.as_view(), name="login"),
+    path("accounts/login/code/", signin.login_code, name="login-code"),
+    path("account/security/", signin.security, name="account-security"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    # The split view serves its start-up script as a file: no inline script for the Content-Security-Policy.
+    path(
+        "api/docs/",
+        SpectacularSwaggerSplitView.as_view(url_name="schema", template_name="api/swagger_ui.html"),
+        name="swagger-ui",
+    ),
+    # Pages without an icon of their own (the admin, the API docs) make browsers ask for this one.
+    path("favicon.ico", RedirectView.as_view(url=static("img/favicon.svg"), permanent=True)),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("metrics", health.metrics, name="metrics"),

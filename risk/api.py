@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import ApiKey
+from accounts.otp import otp_verify
 from quantumleap.serializers import IdField, query_data
 from risk import selectors, services
 from risk.models import KillSwitch
@@ -49,6 +50,9 @@ def _people_only(request) -> None:
 
 
 class RiskParametersApi(APIView):
+    """A change of limits needs the person's one-time password in ``otp`` (403 otp_required, otp_invalid,
+    otp_not_enrolled)."""
+
     error_statuses = {404}  # no trading account, or no such strategy or kill switch on it
 
     @extend_schema(parameters=[StrategyQuery], responses=RiskParametersSerializer)
@@ -69,8 +73,10 @@ class RiskParametersApi(APIView):
         current = selectors.parameters_get(account=account, strategy=strategy)
         serializer = RiskParametersSerializer(current, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        otp_verify(request.user, data.pop("otp", None))
         parameters = services.parameters_update(
-            account=account, strategy=strategy, data=serializer.validated_data, actor=request.user.get_username()
+            account=account, strategy=strategy, data=data, actor=request.user.get_username()
         )
         return Response(RiskParametersSerializer(parameters).data)
 
@@ -85,6 +91,8 @@ class RiskAssessmentApi(APIView):
 
 
 class KillSwitchApi(APIView):
+    """Engaging needs no code (stopping is always allowed); a release needs the one-time password in ``otp``."""
+
     error_statuses = {404}  # no trading account, or no such strategy or kill switch on it
 
     @extend_schema(responses=KillSwitchOutput(many=True))
@@ -111,6 +119,7 @@ class KillSwitchApi(APIView):
                 switch.strategy.account_id if switch.strategy else None,
             ):
                 raise NotFound("No such kill switch on your account.")
+            otp_verify(request.user, args.get("otp"))
             switch = services.kill_switch_release(kill_switch_id=switch.pk, actor=actor, reason=args["reason"])
             return Response(KillSwitchOutput(switch).data)
         scope = args["scope"]
@@ -126,6 +135,8 @@ class KillSwitchApi(APIView):
 
 
 class TradingStateReleaseApi(APIView):
+    """Lifting a halt needs the person's one-time password in ``otp``, as a kill switch release does."""
+
     error_statuses = {404}  # no trading account, or no such strategy or kill switch on it
 
     @extend_schema(request=TradingStateInput, responses=dict)
@@ -135,6 +146,7 @@ class TradingStateReleaseApi(APIView):
         data = TradingStateInput(data=request.data)
         data.is_valid(raise_exception=True)
         strategy = _strategy(request, account, data.validated_data.get("strategy_id"))
+        otp_verify(request.user, data.validated_data.get("otp"))
         state = services.trading_state_release(
             account=account, strategy=strategy, actor=request.user.get_username(), reason=data.validated_data["reason"]
         )

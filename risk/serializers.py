@@ -18,6 +18,16 @@ RESTRICTED_SYMBOLS_MAX = 1000
 ORDERS_PER_MINUTE_MAX = 2**31 - 1
 
 
+def _otp() -> serializers.CharField:
+    return serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=16,
+        write_only=True,
+        help_text="The person's current one-time password (TOTP or a backup code): this change needs it",
+    )
+
+
 def _fraction(low: Decimal, high: Decimal, *, null: bool = False, text: str = "") -> serializers.DecimalField:
     return DecimalField(
         min_value=low, max_value=high, required=False, allow_null=null, help_text=text or None, **_FRACTION
@@ -56,6 +66,7 @@ class RiskParametersSerializer(StrictFieldsMixin, serializers.ModelSerializer):
         required=False,
         help_text="{risk check code: REJECT | RESIZE}; RESIZE only for checks a smaller quantity can cure",
     )
+    otp = _otp()
     updated_at = serializers.DateTimeField(
         read_only=True,
         allow_null=True,
@@ -85,6 +96,7 @@ class KillSwitchInput(StrictSerializer):
     kill_switch_id = IdField(required=False)
     reason = serializers.CharField(max_length=500)
     flatten = serializers.BooleanField(required=False, default=False)
+    otp = _otp()  # release only: engaging the emergency stop needs no code
 
 
 class KillSwitchOutput(serializers.ModelSerializer):
@@ -111,3 +123,4 @@ class KillSwitchOutput(serializers.ModelSerializer):
 class TradingStateInput(StrictSerializer):
     strategy_id = IdField(required=False)
     reason = serializers.CharField(max_length=500)
+    otp = _otp()

@@ -8,11 +8,12 @@ from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 
+from tests.otp import otp_client
+
 
 @pytest.fixture
 def ops(demo):
-    client = Client()
-    client.force_login(get_user_model().objects.get(username="ops"))
+    client = otp_client(get_user_model().objects.get(username="ops"))  # operations users sign in with a code
     return client
 
 
@@ -50,8 +51,7 @@ def test_overview_measures_signal_to_broker_latency(demo_committed, celery_worke
     import json
 
     demo = demo_committed
-    ops = Client()
-    ops.force_login(get_user_model().objects.get(username="ops"))
+    ops = otp_client(get_user_model().objects.get(username="ops"))
     body = {
         "id": "lat-1",
         "symbol": "AAPL",

@@ -11,6 +11,7 @@ from django.test import Client
 
 from conftest import ROOT
 from strategies.models import Strategy, TradingSignal
+from tests.otp import otp_client
 from trading.models import Account, Event, Execution, Instrument, Order, Position
 
 
@@ -51,8 +52,7 @@ def test_dashboard_requires_login(db):
 def test_admin_lists_every_model(demo, model):
     from django.contrib.auth import get_user_model
 
-    client = Client()
-    client.force_login(get_user_model().objects.get(username="ops"))
+    client = otp_client(get_user_model().objects.get(username="ops"))  # the admin needs a verified session
     assert model in site._registry
     url = f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
     assert client.get(url).status_code == 200
@@ -62,8 +62,7 @@ def test_admin_lists_every_model(demo, model):
 def test_events_are_read_only_in_admin(demo):
     from django.contrib.auth import get_user_model
 
-    client = Client()
-    client.force_login(get_user_model().objects.get(username="ops"))
+    client = otp_client(get_user_model().objects.get(username="ops"))  # the admin needs a verified session
     event = Event.objects.create(type="risk.violation", occurred_at="2026-01-01T00:00:00Z")
     assert client.get("/admin/trading/event/add/").status_code == 403
     assert client.post(f"/admin/trading/event/{event.pk}/delete/", {"post": "yes"}).status_code == 403

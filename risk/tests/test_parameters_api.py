@@ -4,9 +4,9 @@ import json
 from decimal import Decimal
 
 import pytest
-from django.test import Client
 
 from risk.models import RiskParameters
+from tests.otp import otp_client, otp_code, otp_device
 from trading.models import Event
 
 URL = "/api/v1/risk/parameters/"
@@ -14,12 +14,13 @@ URL = "/api/v1/risk/parameters/"
 
 @pytest.fixture
 def trader(demo):
-    client = Client()
-    client.force_login(demo.trader)
+    client = otp_client(demo.trader)
+    client.device = otp_device(demo.trader)  # a change of limits needs the person's one-time password
     return client
 
 
 def put(client, body, query=""):
+    body = {**body, "otp": otp_code(client.device)}
     return client.put(f"{URL}{query}", json.dumps(body), content_type="application/json")
 
 

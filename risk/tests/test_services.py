@@ -13,6 +13,7 @@ from risk.models import KillSwitch, RiskParameters, RiskState, StopTrigger
 from risk.monitor import StopMonitorRunner
 from risk.selectors import trading_state_get
 from strategies.services import SignalData, signal_receive
+from tests.otp import otp_client, otp_code, otp_device
 from trading.core.orders import OPEN_STATUSES, OrderStatus
 from trading.marketdata import prices_set
 from trading.models import Account, Event, Instrument, Order, Position
@@ -285,8 +286,10 @@ def test_position_size_methods_respect_limits(demo):
 
 @pytest.fixture
 def trader(demo):
-    client = Client()
-    client.force_login(demo.trader)
+    """The trader's session, verified by a TOTP device; ``trader.code()`` is its current one-time password."""
+    client = otp_client(demo.trader)
+    device = otp_device(demo.trader)
+    client.code = lambda: otp_code(device)
     return client
 
 
@@ -294,7 +297,7 @@ def test_parameters_get_and_put(demo, trader):
     assert trader.get("/api/v1/risk/parameters/").json()["max_position_size"] == "0.100000"
     response = trader.put(
         "/api/v1/risk/parameters/",
-        data=json.dumps({"max_position_size": "0.2", "restricted_symbols": ["tsla"]}),
+        data=json.dumps({"max_position_size": "0.2", "restricted_symbols": ["tsla"], "otp": trader.code()}),
         content_type="application/json",
     )
     assert response.status_code == 200, response.content
@@ -303,13 +306,13 @@ def test_parameters_get_and_put(demo, trader):
     assert Event.objects.filter(type="risk.parameters_updated", actor="trader").exists()
     bad = trader.put(
         "/api/v1/risk/parameters/",
-        data=json.dumps({"check_actions": {"kill_switch_engaged": "RESIZE"}}),
+        data=json.dumps({"check_actions": {"kill_switch_engaged": "RESIZE"}, "otp": trader.code()}),
         content_type="application/json",
     )
     assert bad.status_code == 400
     strategy_level = trader.put(
         f"/api/v1/risk/parameters/?strategy={demo.strategy.pk}",
-        data=json.dumps({"max_position_size": "0.05"}),
+        data=json.dumps({"max_position_size": "0.05", "otp": trader.code()}),
         content_type="application/json",
     )
     assert strategy_level.status_code == 200
@@ -348,7 +351,9 @@ def test_kill_switch_endpoint_engage_and_release(demo, trader):
     )
     released = trader.post(
         "/api/v1/risk/kill-switch/",
-        data=json.dumps({"action": "release", "kill_switch_id": engaged.json()["id"], "reason": "calm"}),
+        data=json.dumps(
+            {"action": "release", "kill_switch_id": engaged.json()["id"], "reason": "calm", "otp": trader.code()}
+        ),
         content_type="application/json",
     )
     assert released.json()["is_engaged"] is False

@@ -85,12 +85,17 @@ class Browsing:
     def unexpected_errors(self) -> list[str]:
         return [error for error in self.errors if not any(p.search(error) for p in self.allowed)]
 
-    def log_in(self, username: str = "trader", password: str = PASSWORD, *, path: str = "/") -> Page:
+    def log_in(self, username: str = "trader", password: str = PASSWORD, *, path: str = "/", code: str = "") -> Page:
+        """Sign in; ``code``: the one-time password a user with a device gives next (tests.otp.otp_code)."""
         page = self.page
         page.goto(path)
         expect(page).to_have_url(re.compile(r"/accounts/login/"))
         page.fill("input[name=username]", username)
         page.fill("input[name=password]", password)
         page.click("#login-submit")
+        if code:
+            expect(page).to_have_url(re.compile(r"/accounts/login/code/"))
+            page.fill("input[name=otp_token]", code)
+            page.click("#code-submit")
         expect(page.locator("#connection-status")).to_have_text("live", timeout=WAIT_MS)
         return page

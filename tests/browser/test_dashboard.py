@@ -15,6 +15,7 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect, sync_playwright
 
 from conftest import http_post_signal
+from tests.otp import otp_code, otp_device
 from trading.events import EventType, event_record
 
 pytestmark = pytest.mark.browser
@@ -58,11 +59,17 @@ def page(dashboard_demo, live_server_process):
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         context = browser.new_context(viewport={"width": 1600, "height": 1000}, base_url=live_server_process)
+        violations: list[str] = []
+        context.on(
+            "console", lambda message: "Content Security Policy" in message.text and violations.append(message.text)
+        )
         try:
             yield context.new_page()
         finally:
             context.close()
             browser.close()
+    # Every page is served under the Content-Security-Policy: nothing on them may break it.
+    assert violations == []
 
 
 def _post_signal(base_url: str, key: str, **fields) -> tuple[int, dict]:
@@ -77,12 +84,16 @@ def _post_signal(base_url: str, key: str, **fields) -> tuple[int, dict]:
     return http_post_signal(base_url, key, body)
 
 
-def _log_in(page: Page) -> None:
+def _log_in(page: Page, code: str | None = None) -> None:
+    """Sign in as the trader: the password, then the one-time password when the trader has a device."""
     page.goto("/")
     expect(page).to_have_url(re.compile(r"/accounts/login/"))
     page.fill("input[name=username]", "trader")
     page.fill("input[name=password]", PASSWORD)
     page.click("#login-submit")
+    if code is not None:
+        page.fill("input[name=otp_token]", code)
+        page.click("#code-submit")
     expect(page.locator("#dashboard")).to_be_visible(timeout=WAIT_MS)
     expect(page.locator("#connection-status")).to_have_text("live", timeout=WAIT_MS)
 
@@ -168,17 +179,18 @@ def test_a_person_closes_a_position_from_the_dashboard(page: Page, dashboard_dem
     expect(page.locator("#notice")).to_have_count(0)
 
 
-def _in_thread(work) -> None:
-    """ORM work from inside a test that drives the page (Playwright's event loop owns this thread)."""
+def _in_thread(work):
+    """ORM work from inside a test that drives the page (Playwright's event loop owns this thread); its result."""
     import threading
 
     from django.db import connection
 
     errors: list[BaseException] = []
+    result: list = []
 
     def run() -> None:
         try:
-            work()
+            result.append(work())
         except BaseException as error:  # reported in the test's thread below
             errors.append(error)
         finally:
@@ -189,6 +201,7 @@ def _in_thread(work) -> None:
     thread.join(timeout=30)
     if errors:
         raise errors[0]
+    return result[0] if result else None
 
 
 def _api_post(page: Page, path: str, body: dict) -> dict:
@@ -207,16 +220,20 @@ def _api_post(page: Page, path: str, body: dict) -> dict:
     )
 
 
-def test_the_trading_state_badge_shows_an_engaged_kill_switch(page: Page):
-    _log_in(page)
+def test_the_trading_state_badge_shows_an_engaged_kill_switch(page: Page, dashboard_demo):
+    # Releasing the kill switch needs the trader's one-time password: the trader has a device and signs in with it.
+    device = _in_thread(lambda: otp_device(dashboard_demo.trader))
+    _log_in(page, _in_thread(lambda: otp_code(device)))
     badge = page.locator("#trading-state")
     expect(badge).to_have_text("ACTIVE")
     engaged = _api_post(page, "risk/kill-switch/", {"action": "engage", "scope": "ACCOUNT", "reason": "drill"})
     assert engaged["status"] == 201, engaged
     expect(badge).to_have_text("KILL SWITCH", timeout=WAIT_MS)
-    released = _api_post(
-        page, "risk/kill-switch/", {"action": "release", "kill_switch_id": engaged["body"]["id"], "reason": "done"}
-    )
+    release = {"action": "release", "kill_switch_id": engaged["body"]["id"], "reason": "done"}
+    refused = _api_post(page, "risk/kill-switch/", release)
+    assert (refused["status"], refused["body"]["code"]) == (403, "otp_required"), refused
+    expect(badge).to_have_text("KILL SWITCH")
+    released = _api_post(page, "risk/kill-switch/", {**release, "otp": _in_thread(lambda: otp_code(device))})
     assert released["status"] == 200, released
     expect(badge).to_have_text("ACTIVE", timeout=WAIT_MS)
 
@@ -226,21 +243,24 @@ def test_a_strategy_paused_in_the_admin_changes_on_screen(page: Page, dashboard_
     status = page.locator("#strategies-table tbody tr", has_text="demo-ai").locator(".status")
     expect(status).to_have_text("RUNNING")
 
-    def ops_password() -> None:
+    def ops_password():
         from django.contrib.auth import get_user_model
 
         ops = get_user_model().objects.get(username="ops")
         ops.set_password(PASSWORD)
         ops.save()
+        return otp_device(ops)  # the admin needs a session verified by a one-time password
 
-    _in_thread(ops_password)
+    device = _in_thread(ops_password)
     admin = page.context.browser.new_context(base_url=live_server_process)
     try:
         ops_page = admin.new_page()
         ops_page.goto(f"/admin/strategies/strategy/{dashboard_demo.strategy.pk}/change/")
         ops_page.fill("input[name=username]", "ops")
         ops_page.fill("input[name=password]", PASSWORD)
-        ops_page.click("input[type=submit]")
+        ops_page.click("#login-submit")
+        ops_page.fill("input[name=otp_token]", _in_thread(lambda: otp_code(device)))
+        ops_page.click("#code-submit")
         ops_page.select_option("select[name=status]", "PAUSED")
         ops_page.click("input[name=_save]")
         expect(ops_page.locator(".messagelist")).to_be_visible(timeout=WAIT_MS)

@@ -7,7 +7,9 @@ from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser, Group
+from django.contrib.sessions.backends.db import SessionStore
 
+from tests.otp import otp_client, otp_device
 from trading.bus import OPERATIONS_GROUP, account_group
 from trading.consumers import CLOSE_UNAUTHENTICATED, PRICES_GROUP, TradingConsumer
 from trading.models import Account
@@ -107,11 +109,13 @@ async def test_operations_group_reaches_operations_role_only(alice):
     def make_operator():
         operator = get_user_model().objects.create_user(username="olga", password="not-used-here-42")
         operator.groups.add(Group.objects.get_or_create(name="operations")[0])
-        return operator
+        return operator, otp_client(operator).cookies["sessionid"].value  # operations sign in with a code
 
-    operator = await make_operator()
+    operator, session_key = await make_operator()
     trader_socket = await _connect(trader)
-    operator_socket = await _connect(operator)
+    operator_socket = WebsocketCommunicator(TradingConsumer.as_asgi(), "/ws/trading/")
+    operator_socket.scope.update(user=operator, session=SessionStore(session_key=session_key))
+    assert (await operator_socket.connect())[0]
     layer = get_channel_layer()
     await layer.group_send(
         OPERATIONS_GROUP,
@@ -166,3 +170,56 @@ async def test_logout_closes_the_sockets_of_that_session(alice, monkeypatch):
     # What the pusher delivers to that group closes the socket as signed out.
     await get_channel_layer().group_send(*pushed[0])
     assert await communicator.receive_output(timeout=5) == {"type": "websocket.close", "code": CLOSE_UNAUTHENTICATED}
+
+
+async def test_a_socket_closes_once_its_session_expires_idle(alice, settings):
+    from channels.db import database_sync_to_async
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.contrib.sessions.models import Session
+    from django.test import Client
+
+    settings.SESSION_SOCKET_CHECK_SECONDS = 0.2
+    user, _ = alice
+    client = Client()
+    await database_sync_to_async(client.force_login)(user)
+    session_key = client.cookies["sessionid"].value
+    communicator = WebsocketCommunicator(TradingConsumer.as_asgi(), "/ws/trading/")
+    communicator.scope["user"] = user
+    communicator.scope["session"] = SessionStore(session_key=session_key)
+    connected, _ = await communicator.connect()
+    assert connected
+    assert await communicator.receive_nothing(timeout=0.6)  # the session lives: the socket stays open
+    await database_sync_to_async(Session.objects.filter(session_key=session_key).update)(
+        expire_date="2000-01-01T00:00:00Z"
+    )
+    assert await communicator.receive_output(timeout=5) == {"type": "websocket.close", "code": CLOSE_UNAUTHENTICATED}
+
+
+async def test_a_session_that_skipped_a_step_of_sign_in_gets_no_socket(alice):
+    from channels.db import database_sync_to_async
+    from django.test import Client
+
+    user, _ = alice
+
+    @database_sync_to_async
+    def sessions():
+        unverified = Client()
+        unverified.force_login(user)
+        otp_device(user)
+        verified = otp_client(user)
+        operator = get_user_model().objects.create_user(username="oleg", password="not-used-here-42")
+        operator.groups.add(Group.objects.get_or_create(name="operations")[0])
+        no_device = Client()
+        no_device.force_login(operator)
+        keys = [client.cookies["sessionid"].value for client in (unverified, verified, no_device)]
+        return [SessionStore(session_key=key) for key in keys], operator
+
+    (unverified, verified, no_device), operator = await sessions()
+    for who, session, expected in ((user, unverified, False), (user, verified, True), (operator, no_device, False)):
+        communicator = WebsocketCommunicator(TradingConsumer.as_asgi(), "/ws/trading/")
+        communicator.scope.update(user=who, session=session)
+        connected, code = await communicator.connect()
+        assert connected is expected, (who, expected)
+        if not expected:
+            assert code == CLOSE_UNAUTHENTICATED
+        await communicator.disconnect()

@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from django.test import Client
 
+from tests.otp import otp_client
 from trading import loops
 from trading.events import EventType
 from trading.models import Event
@@ -84,8 +85,7 @@ def test_the_operations_overview_lists_every_loop(demo):
     from django.contrib.auth import get_user_model
 
     loops.succeeded(loops.HOUSEKEEPING)
-    client = Client()
-    client.force_login(get_user_model().objects.get(username="ops"))
+    client = otp_client(get_user_model().objects.get(username="ops"))  # operations users sign in with a code
     overview = client.get("/api/v1/operations/").json()
     names = {loop["name"]: loop for loop in overview["loops"]}
     assert set(names) == set(loops.loop_specs())
