@@ -5,9 +5,9 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from accounts import signin
 from backtests import api as backtests_api
 from backtests import views as backtests_views
-from accounts import signin
 from quantumleap import api as project_api
 from quantumleap import health, views
 from risk import api as risk_api
