@@ -4,6 +4,7 @@ from django.test import Client
 
 from backtests import services
 from backtests.models import Backtest, Dataset, Optimization
+from tests.otp import otp_client
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +31,7 @@ def test_the_pages_need_a_login_and_show_only_your_runs(demo):
 
 @pytest.mark.parametrize("model", [Backtest, Dataset, Optimization])
 def test_admin_lists_the_backtesters_models(demo, model):
-    client = _client(get_user_model().objects.get(username="ops"))
+    client = otp_client(get_user_model().objects.get(username="ops"))  # the admin needs a verified session
     url = f"/admin/backtests/{model._meta.model_name}/"
     assert client.get(url).status_code == 200
     assert client.get(url, {"q": "GOOG"}).status_code == 200
