@@ -69,14 +69,25 @@
     note.replaceChildren(el("strong", { class: "error-code" }, error.code || "error"), el("span", null, " The strategies could not be loaded: " + error.message));
   }
 
+  // Every strategy, a page of PAGE at a time (the API gives at most 500 a page; a user may run 1,000).
+  const PAGE = 500;
+  async function allStrategies() {
+    const strategies = [];
+    for (let offset = 0; ; offset += PAGE) {
+      const answer = await QL.api.get("strategies/?limit=" + PAGE + "&offset=" + offset);
+      const page = QL.resultsOf(answer);
+      strategies.push(...page);
+      if (Array.isArray(answer) || !answer || !answer.next || page.length < PAGE) return strategies;
+    }
+  }
+
   let ticket = 0;
   function load() {
     const mine = ++ticket;
-    QL.api
-      .get("strategies/?limit=1000")
+    allStrategies()
       .then((answer) => {
         if (mine !== ticket) return; // a newer load was started: its answer is the one to show
-        state.strategies = QL.resultsOf(answer);
+        state.strategies = answer;
         showError(null);
         render();
       })
