@@ -407,26 +407,6 @@ def strategy_transition(
     return strategy
 
 
-def strategy_auto_pause(*, strategy_id: int, breaches: Sequence[Mapping[str, Any]], actor: str = "auto-pause") -> bool:
-    """The auto-pause monitor moves a RUNNING or PAUSED strategy to AUTO_PAUSED, with a WARNING event naming
-    each breached rule and its figures (``autopause.Breach.as_dict``). False when it is in no state to be
-    auto-paused (already, stopped, deleted): the monitor does not raise for that."""
-    with transaction.atomic():
-        try:
-            account, strategy = _locked(strategy_id, None)
-            _transition_locked(
-                account,
-                strategy,
-                StrategyAction.AUTO_PAUSE,
-                actor=actor,
-                reason="; ".join(str(b.get("message", "")) for b in breaches),
-                breaches=list(breaches),
-            )
-        except (Strategy.DoesNotExist, StrategyLifecycleError):
-            return False
-    return True
-
-
 def _transition_locked(
     account: Account, strategy: Strategy, action: StrategyAction, *, actor: str, reason: str, **payload: Any
 ) -> None:
