@@ -34,6 +34,11 @@ def pinned_price():
     cache.delete(PRICE_KEY.format("AAPL"))
 
 
+@pytest.fixture(autouse=True)
+def _in_process(tasks_in_process):
+    """These tests are about what the services do; the worker path is covered by tests/integration."""
+
+
 @pytest.fixture
 def trader(demo) -> Client:
     client = Client()
