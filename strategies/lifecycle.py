@@ -162,7 +162,7 @@ def _diff(before: Strategy, name: str, capital: Decimal, configuration: Mapping[
     if name != before.name:
         diff["name"] = [before.name, name]
     if capital != before.capital:
-        diff["capital"] = [str(before.capital), str(capital)]
+        diff["capital"] = [f"{before.capital:.6f}", f"{capital:.6f}"]  # as the API shows money
     old = before.configuration or {}
     if (old.get("symbols") or []) != (configuration.get("symbols") or []):
         diff["symbols"] = [", ".join(old.get("symbols") or []), ", ".join(configuration.get("symbols") or [])]
@@ -316,17 +316,7 @@ def strategy_update(
         if capital > strategy.capital and strategy.status != Strategy.Status.STOPPED:
             _capital_check(account, strategy_id=strategy.pk, capital=capital)
         strategy.name, strategy.capital, strategy.configuration = name, capital, configuration
-        strategy.version += 1
-        strategy.save(update_fields=["name", "capital", "configuration", "version"])
-        StrategyVersion.objects.create(
-            strategy=strategy,
-            number=strategy.version,
-            configuration=configuration,
-            capital=capital,
-            created_by=user,
-            reason=reason,
-            diff=diff,
-        )
+        strategy_version_add(strategy=strategy, user=user, reason=reason, diff=diff)
         event_record(
             type=EventType.STRATEGY_UPDATED,
             account=account,
@@ -342,6 +332,29 @@ def strategy_update(
             },
         )
     return strategy
+
+
+def strategy_version_add(
+    *, strategy: Strategy, user: AbstractBaseUser | None, reason: str, diff: Mapping[str, Any]
+) -> StrategyVersion:
+    """Record the strategy's configuration now as its next version, in the caller's transaction (which holds
+    the strategy's row): the API's modifications, and the admin's."""
+    strategy.version += 1
+    strategy.save(update_fields=["name", "capital", "configuration", "version"])
+    return StrategyVersion.objects.create(
+        strategy=strategy,
+        number=strategy.version,
+        configuration=strategy.configuration,
+        capital=strategy.capital,
+        created_by=user,
+        reason=reason,
+        diff=dict(diff),
+    )
+
+
+def strategy_diff(before: Strategy, after: Strategy) -> dict[str, Any]:
+    """What changed between two states of a strategy (name, capital, configuration), as versions record it."""
+    return _diff(before, after.name, after.capital, after.configuration or {})
 
 
 def strategy_delete(*, strategy_id: int, user: AbstractBaseUser, reason: str = "") -> None:

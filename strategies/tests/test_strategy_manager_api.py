@@ -2,6 +2,7 @@
 one-time password, capital allocation, who may see and do what, and what pausing does to signals."""
 
 import json
+import os
 from decimal import Decimal
 
 import pytest
@@ -440,3 +441,30 @@ def test_recent_signals_with_their_outcome(demo, trader):
     assert answer[1]["order_id"] is not None
     assert len(trader.get(API + f"strategies/{demo.strategy.pk}/signals/?limit=1").json()) == 1
     assert trader.get(API + f"strategies/{demo.strategy.pk}/signals/?limit=0").status_code == 400
+
+
+# ---------- the demo ----------
+def test_seed_demo_creates_demo_ai_through_the_manager_once(demo):
+    from django.core.management import call_command
+
+    call_command("seed_demo", stdout=open(os.devnull, "w"))  # noqa: SIM115
+    strategy = Strategy.objects.get(owner=demo.trader, name="demo-ai", deleted_at__isnull=True)
+    assert (strategy.status, strategy.version) == ("RUNNING", 1)
+    assert list(strategy.versions.values_list("number", "capital")) == [(1, Decimal(100_000))]
+    assert Event.objects.filter(type="strategy.created", strategy=strategy).count() == 1
+
+
+def test_a_change_in_the_admin_is_a_new_version_too(demo, rf):
+    from django.contrib.admin.sites import site
+
+    ops = get_user_model().objects.get(username="ops")
+    strategy = Strategy.objects.get(pk=demo.strategy.pk)
+    strategy.capital = Decimal(120_000)
+    form = type("Form", (), {"changed_data": ["capital"], "cleaned_data": {"capital": strategy.capital}})()
+    request = rf.post("/admin/")
+    request.user = ops
+    site._registry[Strategy].save_model(request, strategy, form, change=True)
+    version = StrategyVersion.objects.get(strategy=strategy, number=2)
+    assert (version.created_by, version.reason) == (ops, "changed in the admin")
+    assert version.diff == {"capital": ["100000.000000", "120000.000000"]}
+    assert Event.objects.filter(type="strategy.updated", strategy=strategy, actor="ops").exists()
