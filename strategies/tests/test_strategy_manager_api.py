@@ -394,6 +394,21 @@ def test_a_paused_strategy_refuses_entries_takes_reducing_signals_and_resume_rep
     assert bought["order_id"]
 
 
+def test_a_stopped_strategy_left_holding_a_position_takes_signals_that_reduce_it(
+    demo, trader, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        signal(demo, "entry")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert send(trader, "POST", f"strategies/{demo.strategy.pk}/stop/", {"flatten": False}).status_code == 200
+    assert [v["code"] for v in signal(demo, "entry-2")["violations"]] == ["strategy_not_running"]
+    with django_capture_on_commit_callbacks(execute=True):
+        out = signal(demo, "out", "SELL")  # the same 50 shares: the whole position, no more
+    assert out["status"] in ("accepted", "executed"), out["violations"]
+    assert Position.objects.get(strategy=demo.strategy).quantity == 0
+    assert [v["code"] for v in signal(demo, "short", "SELL")["violations"]] == ["strategy_not_running"]
+
+
 def test_an_auto_paused_strategy_refuses_entries_with_strategy_paused(demo):
     Strategy.objects.filter(pk=demo.strategy.pk).update(status="AUTO_PAUSED")
     answer = signal(demo, "x")
