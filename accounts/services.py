@@ -3,6 +3,7 @@
 from typing import TYPE_CHECKING
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.utils import timezone
 
 from accounts.models import ApiKey, key_generate, key_hash
 
@@ -17,3 +18,8 @@ def api_key_create(*, user: AbstractBaseUser, strategy: "Strategy | None" = None
     raw_key, prefix = key_generate()
     ApiKey.objects.create(user=user, strategy=strategy, name=name, prefix=prefix, hashed_key=key_hash(raw_key))
     return raw_key
+
+
+def api_keys_revoke_for_strategy(*, strategy_id: int) -> int:
+    """Revoke every live key scoped to a strategy (it was deleted); returns how many. In the caller's transaction."""
+    return ApiKey.objects.filter(strategy_id=strategy_id, revoked_at__isnull=True).update(revoked_at=timezone.now())

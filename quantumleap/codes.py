@@ -66,6 +66,7 @@ ERRORS: dict[str, tuple[int, str]] = {
 UNKNOWN_SYMBOL = "unknown_symbol"
 SIGNAL_EXPIRED = "signal_expired"
 STRATEGY_NOT_RUNNING = "strategy_not_running"
+STRATEGY_PAUSED = "strategy_paused"
 QUANTITY_BELOW_LOT = "quantity_below_lot"
 INVALID_STOP_LOSS = "invalid_stop_loss"
 INVALID_TAKE_PROFIT = "invalid_take_profit"
@@ -73,7 +74,10 @@ INVALID_TAKE_PROFIT = "invalid_take_profit"
 SIGNAL_REFUSALS: dict[str, str] = {
     UNKNOWN_SYMBOL: "The symbol is not a tradable instrument (an order's `reject_code` when the broker knows none).",
     SIGNAL_EXPIRED: "`expires_at` has passed (an order's `reject_code` when it expired before the broker took it).",
-    STRATEGY_NOT_RUNNING: "The strategy is not RUNNING (paused, stopped or never deployed).",
+    STRATEGY_NOT_RUNNING: "The strategy is DRAFT or STOPPED (never deployed, or stopped), and the signal reduces "
+    "none of its positions.",
+    STRATEGY_PAUSED: "The strategy is PAUSED or AUTO_PAUSED: it takes no new entries, only signals that reduce one of "
+    "its positions (the other side, at most what it holds).",
     QUANTITY_BELOW_LOT: "`position_size` of the strategy's capital buys less than one lot.",
     INVALID_STOP_LOSS: "The stop loss is not on the losing side of the entry price.",
     INVALID_TAKE_PROFIT: "The take profit is not on the winning side of the entry price.",
@@ -134,6 +138,8 @@ STRATEGY_REFUSALS: dict[str, str] = {
     "strategy_not_editable": "A RUNNING strategy's parameters do not change; pause it first.",
     "strategy_lifecycle_error": "Another lifecycle refusal; the message says why.",
     "invalid_strategy_parameters": "The strategy's parameters do not fit its type; the message names each.",
+    "capital_exceeds_equity": "The strategies' capital (every one not STOPPED, this one included) would pass the "
+    "account's equity now; `errors` holds the figures (capital, allocated, equity).",
 }
 
 FAMILIES = {

@@ -34,6 +34,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     else:
         errors = detail if isinstance(detail, dict) else {"non_field_errors": detail}
         response.data = {"code": code, "message": "The request is not valid.", "errors": errors}
+    extra = getattr(exc, "extra", None)  # more for the answer, e.g. the figures behind a refusal's sentence
+    if isinstance(extra, dict):
+        response.data.update(extra)
     return response
 
 

@@ -35,14 +35,15 @@ ERROR_DESCRIPTIONS = {
     403: "Not allowed (a key where a person must act, another strategy's key, a role, a missing CSRF token)",
     404: "Nothing of yours there",
     406: "The Accept header asks for something other than JSON",
-    409: "Refused in the order's or position's present state; nothing changed",
+    409: "Refused in the order's, position's or strategy's present state; nothing changed",
     413: "The body is larger than 2 MiB",
     415: "The body is not application/json",
 }
 
 
 class ApiSchema(AutoSchema):
-    """Views name the statuses beyond the usual they answer in ``error_statuses``: {404}, or {"PATCH": {409}}."""
+    """Views name the statuses beyond the usual they answer in ``error_statuses``: {404}, or {"PATCH": {409}};
+    a view whose 409 is not an order's refusal names its body in ``refusal_output``."""
 
     def _error_statuses(self) -> set[int]:
         statuses = {401, 406}
@@ -63,7 +64,8 @@ class ApiSchema(AutoSchema):
     def _get_response_bodies(self, direction="response") -> dict[str, Any]:
         responses = super()._get_response_bodies(direction)
         for status in sorted(self._error_statuses()):
-            serializer = RefusalOutput if status == 409 else ErrorOutput
+            refusal = getattr(self.view, "refusal_output", RefusalOutput)
+            serializer = refusal if status == 409 else ErrorOutput
             response = self._get_response_for_code(serializer, str(status), direction=direction)
             response["description"] = ERROR_DESCRIPTIONS[status]
             responses.setdefault(str(status), response)

@@ -1,20 +1,48 @@
 from django.contrib import admin
 from django.db import transaction
 
-from strategies.models import Strategy, TradingSignal
+from strategies.lifecycle import strategy_diff, strategy_version_add
+from strategies.models import Strategy, StrategyVersion, TradingSignal
 from strategies.services import strategy_change_record
+
+
+class StrategyVersionInline(admin.TabularInline):
+    model = StrategyVersion
+    extra = 0
+    can_delete = False
+    fields = readonly_fields = ["number", "created_by", "created_at", "reason", "diff", "capital"]
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(Strategy)
 class StrategyAdmin(admin.ModelAdmin):
-    list_display = ["name", "owner", "strategy_type", "status", "capital", "account", "deployed_at"]
+    list_display = ["name", "owner", "strategy_type", "status", "capital", "account", "deployed_at", "deleted_at"]
     list_filter = ["status", "strategy_type"]
     search_fields = ["name", "owner__username"]
+    readonly_fields = ["version", "deleted_at"]
+    inlines = [StrategyVersionInline]
 
     def save_model(self, request, obj, form, change) -> None:
-        # Recorded like every other change, so the owner's dashboard shows it at once.
+        # Recorded like every other change, so the owner's dashboard shows it at once; a change of its
+        # name, capital or configuration is a new version, as through the API.
         with transaction.atomic():
+            before = Strategy.objects.select_for_update().get(pk=obj.pk) if change else None
             super().save_model(request, obj, form, change)
+            if before is None:
+                StrategyVersion.objects.get_or_create(
+                    strategy=obj,
+                    number=obj.version,
+                    defaults={
+                        "configuration": obj.configuration,
+                        "capital": obj.capital,
+                        "created_by": request.user,
+                        "reason": "created in the admin",
+                    },
+                )
+            elif diff := strategy_diff(before, obj):
+                strategy_version_add(strategy=obj, user=request.user, reason="changed in the admin", diff=diff)
             if change and form.changed_data:
                 strategy_change_record(
                     strategy=obj,

@@ -1,21 +1,37 @@
 """Thin REST views for signals."""
 
+from contextlib import contextmanager
+
 from drf_spectacular.utils import extend_schema
-from rest_framework import generics, status
-from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework import generics, serializers, status
+from rest_framework.exceptions import APIException, NotFound, PermissionDenied, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from strategies import selectors
+from accounts.models import ApiKey
+from quantumleap.serializers import query_integer
+from strategies import lifecycle, selectors
+from strategies.core.generators import STRATEGY_TYPES
+from strategies.core.lifecycle import StrategyAction, StrategyLifecycleError
+from strategies.core.params import InvalidStrategyParameters
+from strategies.lifecycle import StrategyChanges, StrategyInvalid
 from strategies.models import Strategy
 from strategies.serializers import (
     SignalBatchInput,
     SignalBatchOutput,
     SignalInput,
     SignalOutput,
+    StrategyActionInput,
+    StrategyCreateInput,
     StrategyOutput,
+    StrategyRefusalOutput,
+    StrategyStopInput,
+    StrategyTypeOutput,
+    StrategyUpdateInput,
+    StrategyVersionOutput,
 )
 from strategies.services import SignalData, signal_receive, signals_receive
+from trading.selectors import account_for_user
 
 
 def _signal_data(data: dict) -> SignalData:
@@ -89,15 +105,230 @@ class SignalDetailApi(APIView):
         return Response(SignalOutput(signal).data)
 
 
+# ---------- the strategy manager ----------
+def _scope(request) -> int | None:
+    """The strategy a key is scoped to (it may read that one only); None for a session or an unscoped key."""
+    return request.auth.strategy_id if isinstance(request.auth, ApiKey) else None
+
+
+def _people_only(request) -> None:
+    # A signal producer's key may read its strategy, never create, change or move one.
+    if isinstance(request.auth, ApiKey):
+        raise PermissionDenied("Signal keys cannot change strategies; log in as a person.")
+
+
+def _strategy_mine(request, pk: int) -> Strategy:
+    """One of the user's strategies that the credentials may see; 404 for anyone else's (ids reveal nothing)."""
+    strategy = selectors.strategy_list(user=request.user, only=_scope(request)).filter(pk=pk).first()
+    if strategy is None:
+        raise NotFound(f"You have no strategy {pk}.")
+    return strategy
+
+
+class StrategyRefused(APIException):
+    """A lifecycle refusal: 409 with its code, its sentence and, for capital_exceeds_equity, the figures."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "strategy_lifecycle_error"
+
+    def __init__(self, error: StrategyLifecycleError | InvalidStrategyParameters) -> None:
+        super().__init__(detail=error.message, code=error.code)
+        figures = getattr(error, "figures", None)
+        self.extra = {"errors": figures} if figures else None
+
+
+@contextmanager
+def _answers():
+    """The services' refusals as the API's answers: field errors 400, lifecycle refusals 409, gone 404."""
+    try:
+        yield
+    except StrategyInvalid as error:
+        raise ValidationError(error.errors) from error
+    except (StrategyLifecycleError, InvalidStrategyParameters) as error:
+        raise StrategyRefused(error) from error
+    except Strategy.DoesNotExist as error:
+        raise NotFound("You have no such strategy.") from error
+
+
 class StrategyListApi(generics.ListAPIView):
+    """GET: the user's strategies (a scoped key: its own only). POST: a new DRAFT strategy, version 1."""
+
     serializer_class = StrategyOutput
+    error_statuses = {"POST": {404, 409}}  # no trading account; capital_exceeds_equity
+    refusal_output = StrategyRefusalOutput
 
     def get_queryset(self):
-        return selectors.strategy_list(user=self.request.user)
+        return selectors.strategy_list(user=self.request.user, only=_scope(self.request))
+
+    @extend_schema(request=StrategyCreateInput, responses={201: StrategyOutput})
+    def post(self, request):
+        _people_only(request)
+        serializer = StrategyCreateInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        account = account_for_user(request.user)
+        if account is None:
+            raise NotFound("You have no trading account.")
+        with _answers():
+            strategy = lifecycle.strategy_create(
+                owner=request.user,
+                account=account,
+                name=data["name"],
+                strategy_type=data["strategy_type"],
+                capital=data["capital"],
+                parameters=data.get("parameters"),
+                symbols=data.get("symbols"),
+                auto_pause=data.get("auto_pause"),
+                reason=data.get("reason", ""),
+            )
+        return Response(StrategyOutput(strategy).data, status=status.HTTP_201_CREATED)
 
 
-class StrategyDetailApi(generics.RetrieveAPIView):
-    serializer_class = StrategyOutput
+class StrategyDetailApi(APIView):
+    """GET one strategy; PATCH makes a new version; DELETE a DRAFT or STOPPED one (204)."""
 
-    def get_queryset(self):
-        return selectors.strategy_list(user=self.request.user)
+    error_statuses = {"PATCH": {409}, "DELETE": {409}}
+    refusal_output = StrategyRefusalOutput
+
+    @extend_schema(responses=StrategyOutput)
+    def get(self, request, pk: int):
+        return Response(StrategyOutput(_strategy_mine(request, pk)).data)
+
+    @extend_schema(request=StrategyUpdateInput, responses=StrategyOutput)
+    def patch(self, request, pk: int):
+        _people_only(request)
+        strategy = _strategy_mine(request, pk)
+        serializer = StrategyUpdateInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        changes = StrategyChanges(
+            name=data.get("name"),
+            capital=data.get("capital"),
+            parameters=data.get("parameters"),
+            symbols=data.get("symbols"),
+            auto_pause=data.get("auto_pause"),
+        )
+        with _answers():
+            strategy = lifecycle.strategy_update(
+                strategy_id=strategy.pk, user=request.user, changes=changes, reason=data.get("reason", "")
+            )
+        return Response(StrategyOutput(strategy).data)
+
+    @extend_schema(request=None, responses={204: None})
+    def delete(self, request, pk: int):
+        _people_only(request)
+        strategy = _strategy_mine(request, pk)
+        with _answers():
+            lifecycle.strategy_delete(strategy_id=strategy.pk, user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class StrategyActionApi(APIView):
+    """POST strategies/{id}/<action>/: the lifecycle table decides; deploy (and resume after an auto-pause)
+    need the person's one-time password in ``otp``; stop cancels its open orders and, with ``flatten``,
+    closes its positions."""
+
+    action: StrategyAction = StrategyAction.PAUSE
+    input_serializer: type[StrategyActionInput] = StrategyActionInput
+    error_statuses = {409}
+    refusal_output = StrategyRefusalOutput
+
+    def post(self, request, pk: int):
+        _people_only(request)
+        strategy = _strategy_mine(request, pk)
+        serializer = self.input_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        with _answers():
+            strategy = lifecycle.strategy_transition(
+                strategy_id=strategy.pk,
+                user=request.user,
+                action=self.action,
+                otp=data.get("otp"),
+                reason=data.get("reason", ""),
+                flatten=data.get("flatten", False),
+            )
+        return Response(StrategyOutput(strategy).data)
+
+
+class StrategyDeployApi(StrategyActionApi):
+    action = StrategyAction.DEPLOY
+
+    @extend_schema(request=StrategyActionInput, responses=StrategyOutput)
+    def post(self, request, pk: int):
+        """Deploy a DRAFT or STOPPED strategy: the one-time password in `otp`; its capital within the equity."""
+        return super().post(request, pk)
+
+
+class StrategyPauseApi(StrategyActionApi):
+    action = StrategyAction.PAUSE
+
+    @extend_schema(request=StrategyActionInput, responses=StrategyOutput)
+    def post(self, request, pk: int):
+        """Pause a RUNNING strategy: no new entries; its positions stay protected and reducing signals are taken."""
+        return super().post(request, pk)
+
+
+class StrategyResumeApi(StrategyActionApi):
+    action = StrategyAction.RESUME
+
+    @extend_schema(request=StrategyActionInput, responses=StrategyOutput)
+    def post(self, request, pk: int):
+        """Resume a paused strategy (after an auto-pause, with the one-time password); nothing paused is replayed."""
+        return super().post(request, pk)
+
+
+class StrategyStopApi(StrategyActionApi):
+    action = StrategyAction.STOP
+    input_serializer = StrategyStopInput
+
+    @extend_schema(request=StrategyStopInput, responses=StrategyOutput)
+    def post(self, request, pk: int):
+        """Stop: cancel the open orders its signals made; `flatten` also closes its positions at market."""
+        return super().post(request, pk)
+
+
+class StrategyTypesApi(APIView):
+    pagination_class = None
+
+    @extend_schema(responses=StrategyTypeOutput(many=True))
+    def get(self, request):
+        """The strategy types and each one's parameters (default, range, help) for the New strategy form."""
+        answer = [
+            {
+                "type": info.name,
+                "label": info.label,
+                "description": info.description,
+                "generator": info.generator is not None,
+                "parameters": [spec.as_dict() for spec in info.parameters],
+            }
+            for info in STRATEGY_TYPES.values()
+        ]
+        return Response(answer)
+
+
+class StrategyVersionsApi(APIView):
+    @extend_schema(responses=StrategyVersionOutput(many=True))
+    def get(self, request, pk: int):
+        """Every version of the strategy, newest first: who, when, why and the diff from the one before."""
+        strategy = _strategy_mine(request, pk)
+        return Response(StrategyVersionOutput(selectors.strategy_versions(strategy=strategy), many=True).data)
+
+
+SIGNALS_MAX = 500  # as every list's page
+
+
+class SignalsQuery(serializers.Serializer):
+    limit = serializers.IntegerField(
+        required=False, min_value=1, max_value=SIGNALS_MAX, help_text="How many, newest first (default 50)"
+    )
+
+
+class StrategySignalsApi(APIView):
+    @extend_schema(parameters=[SignalsQuery], responses=SignalOutput(many=True))
+    def get(self, request, pk: int):
+        """The strategy's latest signals, newest first, each with its outcome (status, order, violations)."""
+        strategy = _strategy_mine(request, pk)
+        limit = query_integer(request.query_params, "limit", minimum=1, maximum=SIGNALS_MAX) or 50
+        signals = selectors.strategy_signals(strategy=strategy, limit=limit)
+        return Response(SignalOutput(signals, many=True).data)

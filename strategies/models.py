@@ -26,10 +26,19 @@ class Strategy(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     deployed_at = models.DateTimeField(null=True, blank=True)
     status_changed_at = models.DateTimeField(null=True, blank=True)
+    # Deleting keeps the row (its signals, orders and events point at it and are the audit trail): it is
+    # marked deleted, leaves every list and frees its name.
+    deleted_at = models.DateTimeField(null=True, blank=True, db_index=True)
 
     class Meta:
         verbose_name_plural = "strategies"
-        constraints = [models.UniqueConstraint(fields=["owner", "name"], name="strategy_unique_name_per_owner")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner", "name"],
+                condition=models.Q(deleted_at__isnull=True),
+                name="strategy_unique_name_per_owner",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name

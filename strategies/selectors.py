@@ -1,19 +1,21 @@
 """Reads for strategies and signals."""
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Q, prefetch_related_objects
+from django.db.models import Q, QuerySet, prefetch_related_objects
 
-from strategies.models import Strategy, TradingSignal
+from strategies.models import Strategy, StrategyVersion, TradingSignal
 
 
 def strategy_for_user(*, user: AbstractBaseUser, strategy_id: int) -> Strategy | None:
-    return Strategy.objects.filter(pk=strategy_id, owner=user).first()
+    """One of the user's strategies (a deleted one is no longer anyone's)."""
+    return Strategy.objects.filter(pk=strategy_id, owner=user, deleted_at__isnull=True).first()
 
 
 def strategies_live(*, account_id: int) -> list[Strategy]:
     """An account's strategies that may hold positions: running or paused (by a person or a rule)."""
     idle = [Strategy.Status.DRAFT, Strategy.Status.STOPPED]
-    return list(Strategy.objects.filter(account_id=account_id).exclude(status__in=idle).order_by("pk"))
+    live = Strategy.objects.filter(account_id=account_id, deleted_at__isnull=True).exclude(status__in=idle)
+    return list(live.order_by("pk"))
 
 
 def signal_levels_latest(*, strategy_ids: set[int]) -> dict[tuple[int, str], tuple]:
@@ -30,8 +32,22 @@ def signal_levels_latest(*, strategy_ids: set[int]) -> dict[tuple[int, str], tup
     return levels
 
 
-def strategy_list(*, user: AbstractBaseUser):
-    return Strategy.objects.filter(owner=user).order_by("name")
+def strategy_list(*, user: AbstractBaseUser, only: int | None = None) -> QuerySet[Strategy]:
+    """The user's strategies by name, deleted ones left out; ``only``: just that one (a key scoped to it)."""
+    strategies = Strategy.objects.filter(owner=user, deleted_at__isnull=True)
+    if only is not None:
+        strategies = strategies.filter(pk=only)
+    return strategies.order_by("name", "pk")
+
+
+def strategy_versions(*, strategy: Strategy) -> QuerySet[StrategyVersion]:
+    """Every version of a strategy, newest first, with who made it."""
+    return StrategyVersion.objects.filter(strategy=strategy).select_related("created_by").order_by("-number")
+
+
+def strategy_signals(*, strategy: Strategy, limit: int) -> list[TradingSignal]:
+    """A strategy's latest signals, newest first, with their orders (for each one's outcome)."""
+    return list(TradingSignal.objects.filter(strategy=strategy).prefetch_related("orders").order_by("-pk")[:limit])
 
 
 def signal_orders_load(signals: list[TradingSignal]) -> None:

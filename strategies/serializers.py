@@ -4,8 +4,12 @@ from decimal import Decimal
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from quantumleap import codes
 from quantumleap.serializers import AwareDateTimeField, DecimalField, IdField, StrictSerializer
-from strategies.models import Strategy, TradingSignal
+from strategies.core.generators import STRATEGY_TYPES
+from strategies.core.lifecycle import SYSTEM_ACTIONS, allowed_actions, is_deletable, needs_otp
+from strategies.lifecycle import MAX_SYMBOLS
+from strategies.models import Strategy, StrategyVersion, TradingSignal
 
 PRICE = {"max_digits": 20, "decimal_places": 6, "min_value": Decimal("0.000001")}
 # A signal's metadata is the producer's note to itself, stored and shown with every answer: bounded.
@@ -127,6 +131,13 @@ class SignalBatchOutput(serializers.Serializer):
 
 
 class StrategyOutput(serializers.ModelSerializer):
+    allowed_actions = serializers.SerializerMethodField(
+        help_text="What a person may do now: deploy, pause, resume, stop (the lifecycle table), and delete"
+    )
+    otp_required_for = serializers.SerializerMethodField(
+        help_text="The allowed actions that need the one-time password (deploy; resume after an auto-pause)"
+    )
+
     class Meta:
         model = Strategy
         fields = [
@@ -137,7 +148,123 @@ class StrategyOutput(serializers.ModelSerializer):
             "capital",
             "account_id",
             "configuration",
+            "version",
             "performance_metrics",
             "created_at",
             "deployed_at",
+            "status_changed_at",
+            "allowed_actions",
+            "otp_required_for",
         ]
+
+    def get_allowed_actions(self, strategy: Strategy) -> list[str]:
+        return person_actions(strategy.status)
+
+    def get_otp_required_for(self, strategy: Strategy) -> list[str]:
+        return [a for a in person_actions(strategy.status) if a != DELETE and needs_otp(strategy.status, a)]
+
+
+DELETE = "delete"
+
+
+def person_actions(status: str) -> list[str]:
+    """The lifecycle actions a person may take from a status (auto_pause is the monitor's), then delete."""
+    actions = [a.value for a in allowed_actions(status) if a not in SYSTEM_ACTIONS]
+    if is_deletable(status):
+        actions.append(DELETE)
+    return actions
+
+
+SYMBOL = r"^[A-Za-z0-9.\-]{1,16}$"
+
+
+@extend_schema_field({"type": "object", "additionalProperties": {}})
+class ObjectField(serializers.JSONField):
+    """A JSON object whose fields a pure core validates (a strategy's parameters, its auto-pause rules)."""
+
+    default_error_messages = {"not_an_object": "Send a JSON object."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, dict):
+            self.fail("not_an_object")
+        return super().to_internal_value(data)
+
+
+class StrategyCreateInput(StrictSerializer):
+    name = serializers.CharField(max_length=64)
+    strategy_type = serializers.ChoiceField(choices=list(STRATEGY_TYPES))
+    capital = DecimalField(max_digits=20, decimal_places=6, min_value=Decimal("0.01"))
+    parameters = ObjectField(
+        required=False, help_text="The type's parameters (GET strategies/types/); missing ones take their defaults"
+    )
+    symbols = serializers.ListField(
+        child=serializers.RegexField(SYMBOL, max_length=16),
+        required=False,
+        max_length=MAX_SYMBOLS,
+        help_text="A built-in generator's symbols; none for EXTERNAL_AI",
+    )
+    auto_pause = ObjectField(required=False, help_text="Auto-pause rules (strategies/core/autopause.py)")
+    reason = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+
+class StrategyUpdateInput(StrictSerializer):
+    name = serializers.CharField(max_length=64, required=False)
+    capital = DecimalField(max_digits=20, decimal_places=6, min_value=Decimal("0.01"), required=False)
+    parameters = ObjectField(required=False, help_text="Merged into the stored parameters, then all validated")
+    symbols = serializers.ListField(
+        child=serializers.RegexField(SYMBOL, max_length=16), required=False, max_length=MAX_SYMBOLS
+    )
+    auto_pause = ObjectField(required=False)
+    reason = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, help_text="Why: kept with the version"
+    )
+
+
+class StrategyActionInput(StrictSerializer):
+    otp = serializers.CharField(
+        max_length=16, required=False, allow_blank=True, help_text="The one-time password, when the action needs it"
+    )
+    reason = serializers.CharField(max_length=200, required=False, allow_blank=True, help_text="Why: kept in the event")
+
+
+class StrategyStopInput(StrategyActionInput):
+    flatten = serializers.BooleanField(required=False, default=False, help_text="Close its positions at market now")
+
+
+class ParamSpecOutput(serializers.Serializer):
+    name = serializers.CharField()
+    type = serializers.ChoiceField(choices=["int", "decimal", "bool"])
+    default = serializers.JSONField(allow_null=True)
+    min = serializers.CharField(allow_null=True)
+    max = serializers.CharField(allow_null=True)
+    min_exclusive = serializers.BooleanField()
+    max_exclusive = serializers.BooleanField()
+    nullable = serializers.BooleanField()
+    decimal_places = serializers.IntegerField(allow_null=True)
+    help = serializers.CharField()
+
+
+class StrategyTypeOutput(serializers.Serializer):
+    type = serializers.CharField()
+    label = serializers.CharField()
+    description = serializers.CharField()
+    generator = serializers.BooleanField(help_text="A built-in generator (it watches symbols); false for EXTERNAL_AI")
+    parameters = ParamSpecOutput(many=True)
+
+
+class StrategyVersionOutput(serializers.ModelSerializer):
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    diff = serializers.JSONField(help_text="{field: [before, after]}; parameters: {name: {before, after}}")
+    configuration = serializers.JSONField()
+
+    class Meta:
+        model = StrategyVersion
+        fields = ["number", "created_by", "created_at", "reason", "diff", "configuration", "capital"]
+
+
+class StrategyRefusalOutput(serializers.Serializer):
+    """A strategy's 409 (the schema's ``refusal_output`` of the strategy views)."""
+
+    code = serializers.ChoiceField(choices=sorted(codes.STRATEGY_REFUSALS), help_text="Why the strategy refused")
+    message = serializers.CharField()
+    errors = serializers.DictField(required=False, help_text="capital_exceeds_equity: the figures behind the sentence")

@@ -15,13 +15,14 @@ from django.utils import timezone
 from quantumleap import codes
 from risk.core.rules import HALTED, TRADING_HALTED
 from risk.selectors import position_size_raw, trading_state_get
+from strategies.core.lifecycle import takes_entries, takes_reducing
 from strategies.models import Strategy, TradingSignal
 from trading.core.orders import OrderType, Side
 from trading.core.sizing import round_to_lot
 from trading.core.verdicts import Violation
 from trading.events import EventType, event_record, events_batched
 from trading.marketdata.prices import price_get
-from trading.models import Account, Event, Instrument
+from trading.models import Account, Event, Instrument, Position
 from trading.services.locks import account_lock
 from trading.services.placement import Cause, OrderRequest, order_place
 
@@ -107,6 +108,8 @@ def _signal_receive(
             # leave a consistent book.
             account = account_lock(strategy.account_id)
             strategy = Strategy.objects.get(pk=strategy.pk)
+            # The configuration in force when the signal was decided (its status save below writes it).
+            signal.strategy_version = strategy.version
             event_record(
                 type=EventType.SIGNAL_RECEIVED,
                 account=account,
@@ -141,7 +144,7 @@ def _signal_decide(
         _signal_reject(signal, account, violations)
     elif signal.signal_type == TradingSignal.SignalType.HOLD:
         signal.status = TradingSignal.Status.RECORDED
-        signal.save(update_fields=["status", "updated_at"])
+        signal.save(update_fields=["status", "strategy_version", "updated_at"])
         event_record(type=EventType.SIGNAL_RECORDED, account=account, strategy=strategy, signal=signal)
     else:
         _signal_to_orders(
@@ -157,19 +160,48 @@ def _signal_violations(
         violations.append(Violation(codes.UNKNOWN_SYMBOL, f"{signal.symbol} is not a tradable instrument."))
     if signal.expires_at <= now:
         violations.append(Violation(codes.SIGNAL_EXPIRED, f"The signal expired at {signal.expires_at.isoformat()}."))
-    if strategy.status != Strategy.Status.RUNNING:
-        violations.append(
-            Violation(codes.STRATEGY_NOT_RUNNING, f"Strategy {strategy.name} is {strategy.status}, not RUNNING.")
-        )
+    if not takes_entries(strategy.status) and _reducible(signal, strategy=strategy, account=account) is None:
+        violations.append(_not_taking(strategy))
     if trading_state_get(account=account) == HALTED:
         violations.append(Violation(TRADING_HALTED, "Trading is halted on this account."))
     return violations
 
 
+def _not_taking(strategy: Strategy, why: str = "") -> Violation:
+    """Why a strategy that takes no entries now refused a signal: paused (by a person or a rule), or not running."""
+    if strategy.status in (Strategy.Status.PAUSED, Strategy.Status.AUTO_PAUSED):
+        paused_by = "an auto-pause rule" if strategy.status == Strategy.Status.AUTO_PAUSED else "a person"
+        message = (
+            f"Strategy {strategy.name} is {strategy.status} (by {paused_by}): it takes no new entries, only "
+            f"signals that reduce one of its positions{why}."
+        )
+        return Violation(codes.STRATEGY_PAUSED, message)
+    return Violation(codes.STRATEGY_NOT_RUNNING, f"Strategy {strategy.name} is {strategy.status}, not RUNNING{why}.")
+
+
+def _reducible(signal: TradingSignal, *, strategy: Strategy, account: Account) -> Decimal | None:
+    """The strategy's position in the signal's symbol, when a status that takes only reducing signals
+    (``takes_reducing``: paused, auto-paused, stopped) lets this signal through: a BUY or SELL on the other
+    side of an open position. Its size is held to the position's once sized (``_signal_to_orders``)."""
+    if signal.instrument_id is None or signal.signal_type == TradingSignal.SignalType.HOLD:
+        return None
+    if not takes_reducing(strategy.status):
+        return None
+    quantity = (
+        Position.objects.filter(account=account, strategy=strategy, instrument_id=signal.instrument_id)
+        .values_list("quantity", flat=True)
+        .first()
+    )
+    if not quantity:
+        return None
+    reduces = (quantity > 0 and signal.signal_type == "SELL") or (quantity < 0 and signal.signal_type == "BUY")
+    return abs(quantity) if reduces else None
+
+
 def _signal_reject(signal: TradingSignal, account: Account, violations: list[Violation], **extra: Any) -> None:
     signal.status = TradingSignal.Status.REJECTED
     signal.violations = [v.as_dict() for v in violations]
-    signal.save(update_fields=["status", "violations", "updated_at"])
+    signal.save(update_fields=["status", "violations", "strategy_version", "updated_at"])
     event_record(
         type=EventType.SIGNAL_REJECTED,
         account=account,
@@ -201,6 +233,14 @@ def _signal_to_orders(
         message = f"{signal.position_size} of {strategy.capital} buys less than one lot of {instrument.symbol}."
         _signal_reject(signal, account, [Violation(codes.QUANTITY_BELOW_LOT, message)])
         return
+    if not takes_entries(strategy.status):
+        # Only a reducing signal came this far: it may close the position, never open the other side.
+        held = _reducible(signal, strategy=strategy, account=account)
+        if held is None or quantity > held:
+            _signal_reject(
+                signal, account, [_not_taking(strategy, f" (this one is for {quantity}; it holds {held or 0})")]
+            )
+            return
     request = OrderRequest(
         symbol=instrument.symbol,
         side=side,
@@ -223,7 +263,7 @@ def _signal_to_orders(
         _signal_reject(signal, account, list(placement.violations), **extra)
         return
     signal.status = TradingSignal.Status.ACCEPTED
-    signal.save(update_fields=["status", "updated_at"])
+    signal.save(update_fields=["status", "strategy_version", "updated_at"])
     event_record(
         type=EventType.SIGNAL_ACCEPTED,
         account=account,

@@ -75,7 +75,14 @@ class EventType(StrEnum):
     RISK_STOP_TRIGGERED = "risk.stop_triggered"
     RISK_PARAMETERS_UPDATED = "risk.parameters_updated"
     # Strategies
-    STRATEGY_UPDATED = "strategy.updated"
+    STRATEGY_CREATED = "strategy.created"
+    STRATEGY_UPDATED = "strategy.updated"  # a new version (configuration, capital, name), or a change in the admin
+    STRATEGY_DEPLOYED = "strategy.deployed"
+    STRATEGY_PAUSED = "strategy.paused"
+    STRATEGY_AUTO_PAUSED = "strategy.auto_paused"
+    STRATEGY_RESUMED = "strategy.resumed"
+    STRATEGY_STOPPED = "strategy.stopped"
+    STRATEGY_DELETED = "strategy.deleted"
     # Backtests (the backtests app): a run or an optimization asked for and finished, a dataset uploaded
     BACKTEST_REQUESTED = "backtest.requested"
     BACKTEST_FINISHED = "backtest.finished"

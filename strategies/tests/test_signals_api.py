@@ -121,11 +121,15 @@ def test_refusals_are_recorded_with_a_code_and_no_order(demo, overrides, code):
     assert Event.objects.filter(type="signal.rejected").count() == 1
 
 
-def test_strategy_not_running_is_refused(demo):
-    Strategy.objects.filter(pk=demo.strategy.pk).update(status=Strategy.Status.PAUSED)
+@pytest.mark.parametrize(
+    ("status", "code"),
+    [("DRAFT", "strategy_not_running"), ("STOPPED", "strategy_not_running"), ("PAUSED", "strategy_paused")],
+)
+def test_strategy_not_running_is_refused(demo, status, code):
+    Strategy.objects.filter(pk=demo.strategy.pk).update(status=status)
     answer = post(demo, body()).json()
     assert answer["status"] == "rejected"
-    assert answer["violations"][0]["code"] == "strategy_not_running"
+    assert answer["violations"][0]["code"] == code
     assert Order.objects.count() == 0
 
 

@@ -9,8 +9,8 @@ the new strategy): no built-in generator runs live on bars yet, so a generator's
 waited for here.
 
 These need the strategy manager's REST backend (issue 13: types, create, lifecycle actions with OTP,
-performance, trades, versions, attribution, signals); test_strategy_ui.py covers the pages against the
-contract without it.
+versions, signals) and, for the journeys that open a strategy's page, the Strategy Analyzer's (performance,
+trades, attribution); test_strategy_ui.py covers the pages against the contract without them.
 """
 
 import re
@@ -26,11 +26,11 @@ from conftest import http_post_signal
 from tests.browser.support import WAIT_MS, Browsing, in_thread, screenshot
 
 
-def _backend_missing() -> bool:
+def _missing(path: str) -> bool:
     from django.urls import Resolver404, resolve
 
     try:
-        resolve("/api/v1/strategies/types/")
+        resolve(path)
     except Resolver404:
         return True
     return False
@@ -39,8 +39,13 @@ def _backend_missing() -> bool:
 # Until the strategy manager's REST backend is merged these are skipped (and say so), not failed.
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(_backend_missing(), reason="needs the strategy manager's REST backend (issue 13)"),
+    pytest.mark.skipif(_missing("/api/v1/strategies/types/"), reason="needs the strategy manager's REST backend"),
 ]
+# A strategy's page also reads the Strategy Analyzer's figures; the journeys that open it wait for them.
+needs_analyzer = pytest.mark.skipif(
+    _missing("/api/v1/strategies/1/performance/") or _missing("/api/v1/strategies/1/attribution/"),
+    reason="the strategy's page needs the Strategy Analyzer's REST endpoints (performance, trades, attribution)",
+)
 
 
 # ---------- one-time passwords ----------
@@ -144,6 +149,7 @@ def _same_document(page: Page) -> bool:
 
 
 # ---------- the journeys ----------
+@needs_analyzer
 def test_a_trader_creates_a_strategy_from_the_form(demo_ui, browsing: Browsing):
     browsing.allow(r"status of 400 .*/api/v1/strategies/\)$")
     page = browsing.log_in()
@@ -172,6 +178,7 @@ def test_a_trader_creates_a_strategy_from_the_form(demo_ui, browsing: Browsing):
     screenshot(page, "e2e-new-strategy-page")
 
 
+@needs_analyzer
 def test_deploy_a_signal_fills_live_then_pause_resume_and_stop_with_flatten(
     demo_ui, totp_device, browsing: Browsing, charts_installed, live_server_process
 ):

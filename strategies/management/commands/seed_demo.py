@@ -7,9 +7,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
-from django.utils import timezone
 
 from risk.models import RiskParameters
+from strategies.lifecycle import strategy_create
 from strategies.models import Strategy
 from trading.models import Account, Instrument
 from trading.services.accounts import account_open
@@ -90,17 +90,18 @@ class Command(BaseCommand):
             owner=users["trader"], name="Paper account", cash=Decimal("1000000"), actor="seed_demo"
         )
         RiskParameters.objects.get_or_create(account=account)
-        strategy, _ = Strategy.objects.get_or_create(
-            owner=users["trader"],
-            name="demo-ai",
-            defaults={
-                "account": account,
-                "strategy_type": Strategy.StrategyType.EXTERNAL_AI,
-                "capital": Decimal("100000"),
-                "status": Strategy.Status.RUNNING,
-                "deployed_at": timezone.now(),
-            },
-        )
+        # Through the strategy manager, so it has its version 1 and its creation event; only when missing.
+        strategy = Strategy.objects.filter(owner=users["trader"], name="demo-ai", deleted_at__isnull=True).first()
+        if strategy is None:
+            strategy = strategy_create(
+                owner=users["trader"],
+                account=account,
+                name="demo-ai",
+                strategy_type=Strategy.StrategyType.EXTERNAL_AI,
+                capital=Decimal("100000"),
+                reason="the demo",
+                deployed=True,
+            )
         self.stdout.write(f"{len(UNIVERSE)} instruments, account '{account.name}' cash {account.cash}")
         self.stdout.write(f"strategy {strategy.name} ({strategy.status}, capital {strategy.capital})")
         for username, password in passwords.items():
