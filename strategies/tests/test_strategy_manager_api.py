@@ -9,6 +9,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.test import Client
+from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -47,9 +48,18 @@ def trader(demo) -> Client:
     return client
 
 
+def session_verify(client: Client, device: TOTPDevice) -> None:
+    """Sign-in's second step done with ``device`` (a user with a device needs it, else the session ends)."""
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+
+
 @pytest.fixture
-def device(demo) -> TOTPDevice:
-    return TOTPDevice.objects.create(user=demo.trader, name="phone", confirmed=True)
+def device(demo, trader) -> TOTPDevice:
+    device = TOTPDevice.objects.create(user=demo.trader, name="phone", confirmed=True)
+    session_verify(trader, device)
+    return device
 
 
 def code(device: TOTPDevice) -> str:
@@ -272,6 +282,7 @@ def test_the_one_time_password_missing_wrong_or_not_enrolled(demo, trader, statu
     not_enrolled = send(trader, "POST", path, {"otp": "123456"})
     assert (not_enrolled.status_code, not_enrolled.json()["code"]) == (403, "otp_not_enrolled")
     device = TOTPDevice.objects.create(user=demo.trader, name="phone", confirmed=True)
+    session_verify(trader, device)
     missing = send(trader, "POST", path, {})
     assert (missing.status_code, missing.json()["code"]) == (403, "otp_required")
     right = code(device)

@@ -14,7 +14,6 @@ trades, attribution); test_strategy_ui.py covers the pages against the contract 
 """
 
 import re
-import time
 import uuid
 from datetime import timedelta
 
@@ -67,19 +66,15 @@ def _device_enrol(trader_pk: int) -> int:
 
 
 def _totp_code(device_pk: int) -> str:
-    """The device's current code, as an authenticator app shows it. A code is accepted once per time step:
-    when this step's was used already, wait for the next step."""
+    """The device's current code, as an authenticator app shows it (tests.otp.otp_code: accepted even when this
+    time step's code was used already, by the sign-in's second step a moment ago)."""
 
     def work() -> str:
-        from django_otp.oath import TOTP, totp
         from django_otp.plugins.otp_totp.models import TOTPDevice
 
-        device = TOTPDevice.objects.get(pk=device_pk)
-        clock = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
-        while device.last_t is not None and clock.t() <= device.last_t:
-            time.sleep(0.5)
-        code = totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits, drift=device.drift)
-        return str(code).zfill(device.digits)
+        from tests.otp import otp_code
+
+        return otp_code(TOTPDevice.objects.get(pk=device_pk))
 
     return in_thread(work)
 
@@ -182,7 +177,7 @@ def test_a_trader_creates_a_strategy_from_the_form(demo_ui, browsing: Browsing):
 def test_deploy_a_signal_fills_live_then_pause_resume_and_stop_with_flatten(
     demo_ui, totp_device, browsing: Browsing, charts_installed, live_server_process
 ):
-    page = browsing.log_in()
+    page = browsing.log_in(code=_totp_code(totp_device))
     page.evaluate("window.__sameDocument = true")
     _create_from_form(page, "ai-e2e", "EXTERNAL_AI", "50000")
     row = _strategy_row(page, "ai-e2e")
@@ -271,15 +266,20 @@ def test_deploy_refusals_are_shown_in_the_dialog(demo_ui, browsing: Browsing):
     expect(dialog.locator("#action-enrol-hint")).to_be_visible()
     screenshot(page, "e2e-deploy-not-enrolled")
 
-    # A device, but a wrong code.
+    dialog.get_by_role("button", name="Cancel").click()
+    assert _same_document(page)
+
+    # A device (enrolling one ends the sessions that did not give its code: sign in again), but a wrong code.
     device = _device_enrol(demo_ui.trader.pk)
+    page = browsing.log_in(code=_totp_code(device))
+    row = _strategy_row(page, "refused-e2e")
+    row.get_by_role("button", name="Deploy").click()
     right = _totp_code(device)
     dialog.get_by_label("One-time password").fill(f"{(int(right) + 500_000) % 1_000_000:06d}")
     dialog.get_by_role("button", name="Deploy").click()
     expect(error).to_contain_text("otp_invalid", timeout=WAIT_MS)
     dialog.get_by_role("button", name="Cancel").click()
     expect(row.locator(".status")).to_have_text("DRAFT")
-    assert _same_document(page)
 
 
 @pytest.fixture
@@ -294,7 +294,7 @@ def auto_paused_demo(demo_ui):
 def test_an_auto_paused_strategy_says_entries_stopped_and_resumes_with_a_password(
     auto_paused_demo, totp_device, browsing: Browsing
 ):
-    page = browsing.log_in()
+    page = browsing.log_in(code=_totp_code(totp_device))
     row = _strategy_row(page, "demo-ai")
     expect(row.locator(".status")).to_have_text("AUTO_PAUSED", timeout=WAIT_MS)
     expect(row.locator(".status")).to_have_class(re.compile(r"\bstatus-auto_paused\b"))
