@@ -7,6 +7,7 @@ from quantumleap import api as project_api
 from quantumleap import health, views
 from risk import api as risk_api
 from strategies import api as strategies_api
+from strategies import api_analytics
 from trading import api as trading_api
 
 api_v1 = [
@@ -16,6 +17,20 @@ api_v1 = [
     path("signals/<path:external_id>/", strategies_api.SignalDetailApi.as_view(), name="signal-detail"),
     path("strategies/", strategies_api.StrategyListApi.as_view(), name="strategy-list"),
     path("strategies/<int:pk>/", strategies_api.StrategyDetailApi.as_view(), name="strategy-detail"),
+    # The Strategy Analyzer's figures (strategies/api_analytics.py).
+    path(
+        "strategies/<int:pk>/performance/", api_analytics.StrategyPerformanceApi.as_view(), name="strategy-performance"
+    ),
+    path("strategies/<int:pk>/trades/", api_analytics.StrategyTradeListApi.as_view(), name="strategy-trades"),
+    path(
+        "strategies/<int:pk>/trades.csv",
+        api_analytics.StrategyTradeCsvApi.as_view(),
+        {"format": "csv"},
+        name="strategy-trades-csv",
+    ),
+    path(
+        "strategies/<int:pk>/attribution/", api_analytics.StrategyAttributionApi.as_view(), name="strategy-attribution"
+    ),
     path("orders/", trading_api.OrderListApi.as_view(), name="order-list"),
     path("orders/<int:pk>/", trading_api.OrderDetailApi.as_view(), name="order-detail"),
     path("orders/<int:pk>/cancel/", trading_api.OrderCancelApi.as_view(), name="order-cancel"),

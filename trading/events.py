@@ -79,6 +79,8 @@ class EventType(StrEnum):
     # Background loops
     LOOP_FAILED = "loop.failed"
     LOOP_RECOVERED = "loop.recovered"
+    # Strategy Analyzer (strategies.autopausing)
+    STRATEGY_AUTO_PAUSED = "strategy.auto_paused"
 
 
 def _json_value(value: Any) -> Any:
