@@ -160,7 +160,7 @@ def _close(found, expected) -> None:
 
 
 def test_the_stored_equity_curve_is_capital_plus_cash_flows_plus_market_value(analyzed):
-    strategy, stored, _ = analyzed
+    _, stored, _ = analyzed
     expected = _expected_equity()
     assert [point["day"] for point in stored.equity] == [d.isoformat() for d in DAYS]
     for point, value in zip(stored.equity, expected, strict=True):
