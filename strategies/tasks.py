@@ -28,15 +28,21 @@ def strategy_performance_task(strategy_id: int) -> None:
 
 
 @shared_task(acks_late=True)
-def strategies_analyze_task() -> int:
-    """Every strategy but the drafts, on the beat schedule; one failing strategy never stops the others."""
-    done = 0
+def strategies_analyze_task() -> int | None:
+    """Celery beat's entry: one analysis task per strategy but the drafts (skipped where a fill already asked
+    for one), so the workers share them and one failing strategy never holds up the others."""
     with loops.iteration(loops.STRATEGY_ANALYZER):
-        for strategy_id in strategies_to_analyze():
-            with loops.iteration(loops.STRATEGY_ANALYZER, scope=f"strategy-{strategy_id}"):
-                strategy_analyze(strategy_id)
-                done += 1
-    return done
+        ids = strategies_to_analyze()
+        for strategy_id in ids:
+            if cache.add(PERFORMANCE_DUE_KEY.format(strategy_id), 1, timeout=_due_timeout()):
+                strategy_performance_task.delay(strategy_id)
+        return len(ids)
+    return None
+
+
+def _due_timeout() -> int:
+    # Long enough to cover the delay and a queue; short enough that a lost task is asked for again soon.
+    return max(60, int(settings.STRATEGY_PERFORMANCE_DELAY * 10))
 
 
 def performance_update_soon(strategy_id: int) -> None:
@@ -50,7 +56,7 @@ def performance_update_soon(strategy_id: int) -> None:
         delay = settings.STRATEGY_PERFORMANCE_DELAY
         key = PERFORMANCE_DUE_KEY.format(strategy_id)
         try:
-            if not cache.add(key, 1, timeout=max(60, int(delay * 10))):
+            if not cache.add(key, 1, timeout=_due_timeout()):
                 return
             strategy_performance_task.apply_async((strategy_id,), countdown=delay)
         except Exception as error:

@@ -272,5 +272,10 @@ def test_the_beat_task_analyzes_every_strategy_but_drafts(demo, monkeypatch):
     Strategy.objects.create(
         owner=demo.trader, account=demo.account, name="draft", strategy_type="EXTERNAL_AI", capital=Decimal(1)
     )
+    tasks.cache.delete(tasks.PERFORMANCE_DUE_KEY.format(demo.strategy.pk))
     assert tasks.strategies_analyze_task() == 1
+    assert seen == [demo.strategy.pk]
+    # A strategy whose analysis a fill already asked for is not asked for twice.
+    tasks.cache.add(tasks.PERFORMANCE_DUE_KEY.format(demo.strategy.pk), 1)
+    tasks.strategies_analyze_task()
     assert seen == [demo.strategy.pk]
