@@ -266,7 +266,7 @@ def test_fills_in_one_burst_dispatch_one_analysis(demo, monkeypatch, django_capt
     assert sent == [(demo.strategy.pk,), (demo.strategy.pk,)]
 
 
-def test_the_beat_task_analyzes_every_strategy_but_drafts(demo, monkeypatch):
+def test_the_beat_task_analyzes_every_strategy_but_drafts(demo, monkeypatch, tasks_in_process):
     seen = []
     monkeypatch.setattr(tasks, "strategy_analyze", seen.append)
     Strategy.objects.create(
