@@ -91,7 +91,7 @@ def strategy_autopause_check(strategy: Strategy | int, *, now: datetime | None =
     if not breaches:
         return []
     with transaction.atomic():
-        strategy = Strategy.objects.select_for_update().get(pk=strategy_id)
+        strategy = Strategy.objects.select_for_update(no_key=True).get(pk=strategy_id)
         try:
             status = next_status(strategy.status, StrategyAction.AUTO_PAUSE)
         except IllegalStrategyTransition:

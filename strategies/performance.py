@@ -235,48 +235,53 @@ def _stored_curve(stored: StrategyPerformance | None) -> dict[date, Decimal]:
 
 # ---------- the write ----------
 def performance_update(strategy: Strategy | int, *, now: datetime | None = None) -> StrategyPerformance | None:
-    """Rebuild the strategy's closed trades and store its metrics and equity curve; None for a vanished strategy."""
+    """Rebuild the strategy's closed trades and store its metrics and equity curve; None for a vanished strategy.
+
+    Reads and writes under the strategy's row lock (FOR NO KEY UPDATE: signals, orders and events for the
+    strategy go on being inserted), so two runs at once store the later fills, never the earlier ones.
+    """
     now = now or timezone.now()
     strategy_id = strategy if isinstance(strategy, int) else strategy.pk
-    strategy = Strategy.objects.filter(pk=strategy_id).first()
-    if strategy is None:
-        return None
     today = now.astimezone(UTC).date()
-    fills = strategy_fills(strategy)
-    trades = _trades_with_versions(fills)
-    plain_fills = [fill for fill, _ in fills]
-    started = strategy.deployed_at or strategy.created_at or now
-    start = started.astimezone(UTC).date()
-    if plain_fills:
-        start = min(start, min(f.at for f in plain_fills).astimezone(UTC).date())
-    days = _weekdays(start, today)
-    if today not in days:
-        days.append(today)  # a weekend update still marks today's equity
-    symbols = {f.symbol for f in plain_fills}
-    closes = daily_closes(symbols, since=start)
-    live = prices_get(symbols) if symbols else {}
-    computed = equity_curve_build(
-        capital=strategy.capital, fills=plain_fills, days=days, closes=closes, live_prices=live, today=today
-    )
-    benchmark = benchmark_returns(benchmark_symbol(strategy), since=start)
     with transaction.atomic():
-        strategy = Strategy.objects.select_for_update().get(pk=strategy_id)
-        stored = StrategyPerformance.objects.filter(strategy=strategy).first()
-        kept = {day: value for day, value in _stored_curve(stored).items() if day < today and value > 0}
-        curve = {**computed, **kept}
-        curve = {day: value for day, value in curve.items() if value > 0}
-        if not curve:
-            curve = {today: strategy.capital}
-        metrics = performance(
-            curve,
-            [trade for trade, _ in trades],
-            benchmark_returns=benchmark,
-            risk_free_rate=_risk_free_rate(strategy),
+        strategy = Strategy.objects.select_for_update(no_key=True).filter(pk=strategy_id).first()
+        if strategy is None:
+            return None
+        fills = strategy_fills(strategy)
+        trades = _trades_with_versions(fills)
+        plain_fills = [fill for fill, _ in fills]
+        started = strategy.deployed_at or strategy.created_at or now
+        start = started.astimezone(UTC).date()
+        if plain_fills:
+            start = min(start, min(f.at for f in plain_fills).astimezone(UTC).date())
+        days = _weekdays(start, today)
+        if today not in days:
+            days.append(today)  # a weekend update still marks today's equity
+        symbols = {f.symbol for f in plain_fills}
+        computed = equity_curve_build(
+            capital=strategy.capital,
+            fills=plain_fills,
+            days=days,
+            closes=daily_closes(symbols, since=start),
+            live_prices=prices_get(symbols) if symbols else {},
+            today=today,
         )
+        stored = StrategyPerformance.objects.filter(strategy=strategy).first()
+        kept = {day: value for day, value in _stored_curve(stored).items() if day < today}
+        # The core's figures need a positive equity every day (a strategy that lost all its capital has none).
+        curve = {day: value for day, value in {**computed, **kept}.items() if value > 0}
+        figures: dict[str, Any] = {}
+        if curve:
+            benchmark = benchmark_returns(benchmark_symbol(strategy), since=start)
+            metrics = performance(
+                curve,
+                [trade for trade, _ in trades],
+                benchmark_returns=benchmark,
+                risk_free_rate=_risk_free_rate(strategy),
+            )
+            figures = {**metrics.as_dict(), "benchmark": benchmark_symbol(strategy)}
         StrategyTrade.objects.filter(strategy=strategy).delete()
         StrategyTrade.objects.bulk_create([_trade_row(strategy, trade, version) for trade, version in trades])
-        figures = metrics.as_dict()
-        figures["benchmark"] = benchmark_symbol(strategy)
         equity = [
             {"day": p.day.isoformat(), "equity": str(p.equity), "drawdown": str(p.drawdown)}
             for p in drawdown_series(curve)

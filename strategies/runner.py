@@ -242,7 +242,16 @@ class StrategyRunner:
                 except Exception as error:
                     # This strategy's bar is lost; the others', and its next bars, go on.
                     loops.failed(loops.STRATEGY_RUNNER, error, scope=f"strategy-{strategy_id}")
+                    self._realign(live, bar.symbol)
         return sent
+
+    @staticmethod
+    def _realign(live: LiveStrategy, symbol: str) -> None:
+        """After a failure the generator may believe in a target nothing trades to: back to what is held."""
+        try:
+            live.generator.set_target(symbol, held_targets(live.strategy.pk, [symbol])[symbol])
+        except Exception:
+            logger.exception("could not realign strategy %s on %s with its position", live.strategy.pk, symbol)
 
     def _send(self, live: LiveStrategy, generated: GeneratedSignal) -> TradingSignal:
         strategy = live.strategy

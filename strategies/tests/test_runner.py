@@ -238,3 +238,18 @@ def test_the_runner_thread_beats_and_processes_queued_bars(demo_committed, wait)
         assert states["strategy-runner"] == "ok"
     finally:
         runner.stop()
+
+
+def test_an_intake_failure_puts_the_target_back_to_what_is_held(demo, monkeypatch):
+    from strategies import runner as runner_module
+
+    strategy = _sma(demo)
+    runner = StrategyRunner()
+
+    def unavailable(**kwargs):
+        raise OSError("database gone")
+
+    monkeypatch.setattr(runner_module, "signal_receive", unavailable)
+    assert runner.bars_process(_bars("AAPL", CROSS_UP)) == []
+    assert runner.live[strategy.pk].generator.target("AAPL") == Target.FLAT
+    assert Event.objects.get(type=EventType.LOOP_FAILED).payload["scope"] == f"strategy-{strategy.pk}"
