@@ -107,3 +107,11 @@ def test_a_key_reads_only_the_strategy_it_is_scoped_to_and_only_reads(demo, view
     assert client.get(f"/api/v1/strategies/{demo.strategy.pk}/{view}", **_key(unscoped)).status_code == 403
     written = client.post(f"/api/v1/strategies/{demo.strategy.pk}/{view}", **_key(demo.key))
     assert written.status_code == 405
+
+
+def test_a_csv_download_of_someone_elses_trades_is_a_404(demo):
+    other = get_user_model().objects.create_user("csv-stranger")
+    for path in ("trades/?format=csv", "trades.csv"):
+        answer = _session(other).get(f"/api/v1/strategies/{demo.strategy.pk}/{path}")
+        assert answer.status_code == 404
+        assert "not_found" in answer.content.decode()
