@@ -41,6 +41,13 @@ BENCHMARKS = [
         ("--signals", "1500", "--web", "3", "--threads", "16"),
         True,
     ),
+    Benchmark(
+        "strategies",
+        "strategies_bench.py",
+        ("--strategies", "1000", "--threads", "8"),
+        ("--strategies", "1000", "--threads", "16", "--workers", "2"),
+        True,
+    ),
 ]
 
 

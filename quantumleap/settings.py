@@ -307,12 +307,23 @@ RECONCILE_NEW_ORDER_GRACE = timedelta(seconds=int(os.environ.get("RECONCILE_NEW_
 # Daily loss and drawdown limits are enforced on this schedule as well as before every order.
 RISK_MONITOR_INTERVAL = timedelta(seconds=int(os.environ.get("RISK_MONITOR_INTERVAL_SECONDS", "5")))
 ORDERS_EXPIRE_INTERVAL = timedelta(seconds=int(os.environ.get("ORDERS_EXPIRE_INTERVAL_SECONDS", "60")))
+# The Strategy Analyzer: every strategy's metrics and auto-pause rules on this schedule, and a strategy's
+# own after its fills (one run per strategy per STRATEGY_PERFORMANCE_DELAY, however many fills came in it).
+STRATEGY_ANALYZER_INTERVAL = timedelta(seconds=int(os.environ.get("STRATEGY_ANALYZER_INTERVAL_SECONDS", "300")))
+STRATEGY_PERFORMANCE_DELAY = float(os.environ.get("STRATEGY_PERFORMANCE_DELAY_SECONDS", "2"))
+# Alpha and beta are measured against this symbol's daily closes (a strategy's configuration["benchmark"] wins).
+STRATEGY_BENCHMARK_SYMBOL = os.environ.get("STRATEGY_BENCHMARK_SYMBOL", "SPY")
+# Built-in generators re-read the running strategies at most this often (and at once after a lifecycle event).
+STRATEGY_RUNNER_REFRESH_SECONDS = float(os.environ.get("STRATEGY_RUNNER_REFRESH_SECONDS", "5"))
+# Bars of each symbol replayed into a generator when it starts (after a restart or a deploy), at most.
+STRATEGY_RUNNER_WARMUP_BARS = int(os.environ.get("STRATEGY_RUNNER_WARMUP_BARS", "500"))
 # Celery beat on the real stack; on the embedded default the web process runs the same schedule itself
 # (quantumleap.housekeeping).
 CELERY_BEAT_SCHEDULE = {
     "broker-reconcile": {"task": "trading.tasks.broker_reconcile_task", "schedule": RECONCILE_INTERVAL},
     "portfolio-risk-monitor": {"task": "risk.tasks.portfolio_risk_monitor_all_task", "schedule": RISK_MONITOR_INTERVAL},
     "orders-expire-day": {"task": "trading.tasks.orders_expire_day_task", "schedule": ORDERS_EXPIRE_INTERVAL},
+    "strategy-analyzer": {"task": "strategies.tasks.strategies_analyze_task", "schedule": STRATEGY_ANALYZER_INTERVAL},
 }
 # Loops that run continuously (the feed, the stop monitor, the event pusher) beat at least this often;
 # every loop is late, and /readyz answers 503, after 3 of its intervals without a beat.
@@ -330,7 +341,12 @@ MARKET_FEED_SEED = int(os.environ.get("MARKET_FEED_SEED", "7"))
 MARKET_FEED_INTERVAL = timedelta(milliseconds=int(os.environ.get("MARKET_FEED_INTERVAL_MS", "250")))
 # Started in the process that runs the feed, each called with its market data manager to subscribe itself:
 # the stop monitor on every tick, a simulated venue's resting orders every feed interval.
-MARKET_DATA_STREAM_SUBSCRIBERS = ["risk.monitor.stop_monitor_start", "trading.services.venue.venue_subscribe"]
+# The built-in strategy generators on every closed 1-minute bar (strategies.runner).
+MARKET_DATA_STREAM_SUBSCRIBERS = [
+    "risk.monitor.stop_monitor_start",
+    "trading.services.venue.venue_subscribe",
+    "strategies.runner.strategy_runner_start",
+]
 # A symbol with no tick for this long, while a feed runs, is stale: new orders on it are refused.
 MARKET_DATA_STALE_SECONDS = int(os.environ.get("MARKET_DATA_STALE_SECONDS", "10"))
 # Browsers get at most one price push per this interval.

@@ -12,6 +12,7 @@ from quantumleap import api as project_api
 from quantumleap import health, views
 from risk import api as risk_api
 from strategies import api as strategies_api
+from strategies import api_analytics
 from trading import api as trading_api
 
 api_v1 = [
@@ -28,6 +29,20 @@ api_v1 = [
     path("strategies/<int:pk>/stop/", strategies_api.StrategyStopApi.as_view(), name="strategy-stop"),
     path("strategies/<int:pk>/versions/", strategies_api.StrategyVersionsApi.as_view(), name="strategy-versions"),
     path("strategies/<int:pk>/signals/", strategies_api.StrategySignalsApi.as_view(), name="strategy-signals"),
+    # The Strategy Analyzer's figures (strategies/api_analytics.py).
+    path(
+        "strategies/<int:pk>/performance/", api_analytics.StrategyPerformanceApi.as_view(), name="strategy-performance"
+    ),
+    path("strategies/<int:pk>/trades/", api_analytics.StrategyTradeListApi.as_view(), name="strategy-trades"),
+    path(
+        "strategies/<int:pk>/trades.csv",
+        api_analytics.StrategyTradeCsvApi.as_view(),
+        {"format": "csv"},
+        name="strategy-trades-csv",
+    ),
+    path(
+        "strategies/<int:pk>/attribution/", api_analytics.StrategyAttributionApi.as_view(), name="strategy-attribution"
+    ),
     path("orders/", trading_api.OrderListApi.as_view(), name="order-list"),
     path("orders/<int:pk>/", trading_api.OrderDetailApi.as_view(), name="order-detail"),
     path("orders/<int:pk>/cancel/", trading_api.OrderCancelApi.as_view(), name="order-cancel"),

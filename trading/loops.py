@@ -56,6 +56,8 @@ PORTFOLIO_MONITOR = "portfolio-monitor"
 MARKET_FEED = "market-feed"
 STOP_MONITOR = "stop-monitor"
 EVENT_PUSHER = "event-pusher"
+STRATEGY_RUNNER = "strategy-runner"
+STRATEGY_ANALYZER = "strategy-analyzer"
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,12 @@ def loop_specs() -> dict[str, LoopSpec]:
         LoopSpec(MARKET_FEED, "Market data feed", settings.LOOP_HEARTBEAT_SECONDS),
         LoopSpec(STOP_MONITOR, "Stop monitor (stop loss, take profit, trailing)", settings.LOOP_HEARTBEAT_SECONDS),
         LoopSpec(EVENT_PUSHER, "Event pusher (this process)", settings.LOOP_HEARTBEAT_SECONDS, per_process=True),
+        LoopSpec(STRATEGY_RUNNER, "Built-in strategy generators (on 1-minute bars)", settings.LOOP_HEARTBEAT_SECONDS),
+        LoopSpec(
+            STRATEGY_ANALYZER,
+            "Strategy Analyzer (metrics, auto-pause)",
+            settings.STRATEGY_ANALYZER_INTERVAL.total_seconds(),
+        ),
     ]
     return {spec.name: spec for spec in specs}
 

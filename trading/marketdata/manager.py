@@ -33,6 +33,8 @@ from trading.models import Instrument
 logger = logging.getLogger(__name__)
 
 PriceHandler = Callable[[PriceUpdate], None]
+# handler(bars: list[Bar]): closed 1-minute bars, oldest first, once they are stored
+BarHandler = Callable[[list[Bar]], None]
 # handler(prices: dict[str, Decimal], *, now: datetime[, volumes: dict[str, Decimal]])
 BatchHandler = Callable[..., Any]
 
@@ -127,6 +129,7 @@ class MarketDataManager:
         self._symbol_subs: dict[str, list[Subscription]] = {}
         self._batched: list[_Batched] = []
         self._flush_hooks: tuple[Callable[[], None], ...] = ()
+        self._bar_handlers: tuple[tuple[Subscription, BarHandler], ...] = ()
         self._all: tuple[tuple[PriceHandler, ...], UpdateResult] = ((), UpdateResult(True))
         self._fanout: dict[str, tuple[tuple[PriceHandler, ...], UpdateResult]] = {}
         self._exchange_of: dict[str, str] = {}
@@ -169,8 +172,17 @@ class MarketDataManager:
             self._flush_hooks = (*self._flush_hooks, handler)
         return subscription
 
+    def subscribe_bars(self, handler: BarHandler) -> Subscription:
+        """handler(bars) with each batch of closed 1-minute bars once they are written (at a flush, on the
+        feed's thread; the strategy generators): every bar once, oldest first. Keep it quick: hand work off."""
+        subscription = Subscription(self, None, handler)
+        with self._subscribe_lock:
+            self._bar_handlers = (*self._bar_handlers, (subscription, handler))
+        return subscription
+
     def _unsubscribe(self, subscription: Subscription) -> None:
         with self._subscribe_lock:
+            self._bar_handlers = tuple(pair for pair in self._bar_handlers if pair[0] is not subscription)
             self._batched = [b for b in self._batched if b.subscription is not subscription]
             self._flush_hooks = tuple(h for h in self._flush_hooks if h is not subscription.handler)
             if subscription in self._all_subs:
@@ -314,6 +326,12 @@ class MarketDataManager:
             # Keep them (bounded) and try again at the next flush.
             self.bars.requeue(batch)
             logger.exception("could not write %d bars; %d waiting", len(batch), self.bars.pending)
+            return
+        for _, handler in self._bar_handlers:
+            try:
+                handler(batch)
+            except Exception:
+                logger.exception("bar subscriber %r failed on %d bars", handler, len(batch))
 
     # Feed lifecycle --------------------------------------------------------------------------------
     def feed_started(self, symbols: Iterable[str], now: datetime | None = None) -> None:
