@@ -57,6 +57,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    "accounts.origin.OriginMiddleware",  # who, how and from where, for the events a request records
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -234,6 +235,8 @@ RECONCILE_INTERVAL = timedelta(seconds=int(os.environ.get("RECONCILE_INTERVAL_SE
 RECONCILE_NEW_ORDER_GRACE = timedelta(seconds=int(os.environ.get("RECONCILE_NEW_ORDER_GRACE_SECONDS", "10")))
 # Daily loss and drawdown limits are enforced on this schedule as well as before every order.
 RISK_MONITOR_INTERVAL = timedelta(seconds=int(os.environ.get("RISK_MONITOR_INTERVAL_SECONDS", "5")))
+# Events are sealed into the audit trail's hash chain (trading.audit) this often after they commit.
+AUDIT_SEAL_INTERVAL = timedelta(seconds=float(os.environ.get("AUDIT_SEAL_INTERVAL_SECONDS", "1")))
 ORDERS_EXPIRE_INTERVAL = timedelta(seconds=int(os.environ.get("ORDERS_EXPIRE_INTERVAL_SECONDS", "60")))
 # Celery beat on the real stack; on the embedded default the web process runs the same schedule itself
 # (quantumleap.housekeeping).
@@ -241,6 +244,7 @@ CELERY_BEAT_SCHEDULE = {
     "broker-reconcile": {"task": "trading.tasks.broker_reconcile_task", "schedule": RECONCILE_INTERVAL},
     "portfolio-risk-monitor": {"task": "risk.tasks.portfolio_risk_monitor_all_task", "schedule": RISK_MONITOR_INTERVAL},
     "orders-expire-day": {"task": "trading.tasks.orders_expire_day_task", "schedule": ORDERS_EXPIRE_INTERVAL},
+    "audit-seal": {"task": "trading.tasks.audit_seal_task", "schedule": AUDIT_SEAL_INTERVAL},
 }
 # Loops that run continuously (the feed, the stop monitor, the event pusher) beat at least this often;
 # every loop is late, and /readyz answers 503, after 3 of its intervals without a beat.

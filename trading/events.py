@@ -17,6 +17,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.origin import origin_get
 from trading import bus
 from trading.models import Account, Event, Order
 
@@ -170,7 +171,13 @@ def event_record(
     severity: str = Severity.INFO,
     actor: str = "",
 ) -> Event:
-    """Write one audit event in the caller's transaction; it is published only if that commits."""
+    """Write one audit event in the caller's transaction; it is published only if that commits.
+
+    How and from where come from the request, task or command doing it (``accounts.origin``); the
+    actor defaults to the origin's user. The event is sealed into the hash chain after it commits
+    (``trading.audit``).
+    """
+    origin = origin_get()
     event = Event(
         type=EventType(type),
         severity=severity,
@@ -179,7 +186,10 @@ def event_record(
         strategy=strategy,
         order=order,
         signal=signal,
-        actor=actor,
+        actor=actor or origin.user,
+        channel=origin.channel,
+        source_ip=origin.ip,
+        api_key_prefix=origin.api_key_prefix,
         payload={k: _json_value(v) for k, v in (payload or {}).items()},
     )
     pending = getattr(_pending_events, "events", None)

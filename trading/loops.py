@@ -56,6 +56,7 @@ PORTFOLIO_MONITOR = "portfolio-monitor"
 MARKET_FEED = "market-feed"
 STOP_MONITOR = "stop-monitor"
 EVENT_PUSHER = "event-pusher"
+AUDIT_SEAL = "audit-seal"
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,7 @@ def loop_specs() -> dict[str, LoopSpec]:
         LoopSpec(PORTFOLIO_MONITOR, "Portfolio risk monitor (daily loss, drawdown)", risk_tick),
         LoopSpec(MARKET_FEED, "Market data feed", settings.LOOP_HEARTBEAT_SECONDS),
         LoopSpec(STOP_MONITOR, "Stop monitor (stop loss, take profit, trailing)", settings.LOOP_HEARTBEAT_SECONDS),
+        LoopSpec(AUDIT_SEAL, "Audit trail sealer (hash chain)", settings.AUDIT_SEAL_INTERVAL.total_seconds()),
         LoopSpec(EVENT_PUSHER, "Event pusher (this process)", settings.LOOP_HEARTBEAT_SECONDS, per_process=True),
     ]
     return {spec.name: spec for spec in specs}
