@@ -3,6 +3,7 @@
 from typing import TYPE_CHECKING
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.utils import timezone
 
 from accounts.models import ApiKey, key_generate, key_hash
 
@@ -17,3 +18,11 @@ def api_key_create(*, user: AbstractBaseUser, strategy: "Strategy | None" = None
     raw_key, prefix = key_generate()
     ApiKey.objects.create(user=user, strategy=strategy, name=name, prefix=prefix, hashed_key=key_hash(raw_key))
     return raw_key
+
+
+def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
+    """Revoke a key at once (its next request is refused); a revoked key stays listed, never reused."""
+    if api_key.revoked_at is None:
+        api_key.revoked_at = timezone.now()
+        api_key.save(update_fields=["revoked_at"])  # recorded as api_key.revoked (trading.recorders)
+    return api_key

@@ -55,6 +55,7 @@ class EventType(StrEnum):
     POSITION_UPDATED = "position.updated"
     ACCOUNT_OPENED = "account.opened"
     ACCOUNT_UPDATED = "account.updated"
+    ACCOUNT_CASH_ADJUSTED = "account.cash_adjusted"  # cash set by hand: replay takes the new cash from it
     # Brokers and reconciliation
     BROKER_CIRCUIT_OPENED = "broker.circuit_opened"
     BROKER_CIRCUIT_CLOSED = "broker.circuit_closed"
@@ -77,6 +78,14 @@ class EventType(StrEnum):
     RISK_PARAMETERS_UPDATED = "risk.parameters_updated"
     # Strategies
     STRATEGY_UPDATED = "strategy.updated"
+    # API keys and broker credentials (never the key or the secret: the key's prefix, the credential's name)
+    API_KEY_CREATED = "api_key.created"
+    API_KEY_UPDATED = "api_key.updated"
+    API_KEY_REVOKED = "api_key.revoked"
+    API_KEY_DELETED = "api_key.deleted"
+    CREDENTIAL_SET = "credential.set"
+    CREDENTIAL_DELETED = "credential.deleted"
+    CREDENTIALS_ROTATED = "credentials.rotated"
     # Background loops
     LOOP_FAILED = "loop.failed"
     LOOP_RECOVERED = "loop.recovered"
