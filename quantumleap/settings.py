@@ -223,8 +223,16 @@ IB_PORT = int(os.environ.get("IB_PORT", "7497"))
 IB_CLIENT_ID = int(os.environ.get("IB_CLIENT_ID", "17"))
 IB_ACCOUNT = os.environ.get("IB_ACCOUNT", "")  # empty: the single managed account
 IB_TIMEOUT_SECONDS = float(os.environ.get("IB_TIMEOUT_SECONDS", "10"))
-# Fernet keys for broker credentials at rest, newest first (rotation); unset: derived from SECRET_KEY.
-BROKER_CREDENTIAL_KEYS = os.environ.get("BROKER_CREDENTIAL_KEYS", "")
+# Broker credentials at rest (trading.brokers.credentials): Fernet keys, comma-separated, the first encrypts;
+# never derived from SECRET_KEY. Unset: the embedded default keeps a generated key in CREDENTIALS_KEY_FILE
+# (0600, under the data directory, ignored by git); with DJANGO_ENV=production there is no key file and
+# storing or reading a credential is refused until CREDENTIALS_KEYS is set.
+CREDENTIALS_KEYS = os.environ.get("CREDENTIALS_KEYS", "")
+DATA_DIR = Path(os.environ.get("QL_DATA_DIR", str(BASE_DIR / "var")))
+CREDENTIALS_KEY_FILE = os.environ.get(
+    "CREDENTIALS_KEY_FILE",
+    "" if os.environ.get("DJANGO_ENV", "").lower() == "production" else str(DATA_DIR / "credentials.key"),
+)
 # Placement: 3 tries, waiting 1 then 2 s (the design's 1, 2, 4, 8 s backoff, capped at 3 tries).
 BROKER_RETRY_DELAYS = (1, 2, 4, 8)
 BROKER_PLACEMENT_TRIES = 3

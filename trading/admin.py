@@ -5,15 +5,18 @@ closed by an action that calls the same service as the API; an account's changes
 ``account_update`` (each recorded with its before and after).
 """
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import OuterRef, Subquery
 
 from risk.models import RiskState
 from trading import services
 from trading.brokers.base import BrokerError
+from trading.brokers.credentials import CredentialError, credential_encrypt
 from trading.core.orders import OrderError
-from trading.models import Account, Event, Execution, Instrument, Order, PaperVenueOrder, Position
+from trading.models import Account, BrokerCredential, Event, Execution, Instrument, Order, PaperVenueOrder, Position
 from trading.services.accounts import ACCOUNT_EDITABLE, account_open, account_update
+from trading.services.credentials import credential_delete, credential_set
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -184,6 +187,53 @@ class EventAdmin(ReadOnlyAdmin):
     list_filter = ["severity", "channel", "type"]
     search_fields = ["type", "actor", "api_key_prefix", "source_ip", "order__client_order_id", "signal__external_id"]
     date_hierarchy = "occurred_at"
+
+
+class BrokerCredentialForm(forms.ModelForm):
+    # Write-only: typed in, encrypted by credential_set, never shown again (not even encrypted).
+    secret = forms.CharField(widget=forms.PasswordInput(render_value=False), strip=False)
+
+    class Meta:
+        model = BrokerCredential
+        fields = ["account", "broker", "name"]
+
+    def clean_secret(self) -> str:
+        secret = self.cleaned_data["secret"]
+        try:
+            credential_encrypt(secret)  # no key configured, or a bad one: said here, nothing stored
+        except CredentialError as error:
+            raise forms.ValidationError(error.message, code=error.code) from None
+        return secret
+
+
+@admin.register(BrokerCredential)
+class BrokerCredentialAdmin(admin.ModelAdmin):
+    """Broker secrets: set or replace one here (stored encrypted, recorded without its value), never read."""
+
+    form = BrokerCredentialForm
+    list_display = ["broker", "name", "account", "created_at", "updated_at"]
+    list_filter = ["broker"]
+    search_fields = ["broker", "name", "account__name"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["account", "broker", "name"] if obj else []
+
+    def save_model(self, request, obj, form, change) -> None:
+        saved = credential_set(
+            account=obj.account,
+            broker=obj.broker,
+            name=obj.name,
+            value=form.cleaned_data["secret"],
+            actor=request.user.get_username(),
+        )
+        obj.pk, obj.token, obj.created_at, obj.updated_at = saved.pk, saved.token, saved.created_at, saved.updated_at
+
+    def delete_model(self, request, obj) -> None:
+        credential_delete(credential_id=obj.pk, actor=request.user.get_username())
+
+    def delete_queryset(self, request, queryset) -> None:
+        for credential in queryset:
+            self.delete_model(request, credential)
 
 
 @admin.register(PaperVenueOrder)

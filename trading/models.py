@@ -299,3 +299,32 @@ class Bar(models.Model):
 
     def __str__(self) -> str:
         return f"{self.symbol} {self.minute:%Y-%m-%d %H:%M} {self.close}"
+
+
+class BrokerCredential(models.Model):
+    """A secret a broker connection needs (a password, an API secret), stored only encrypted.
+
+    ``token`` is a Fernet token (trading.brokers.credentials), never the secret; the secret is set
+    and read only through trading.services.credentials. Account null: the deployment's own
+    connection to that broker, shared by its accounts.
+    """
+
+    account = models.ForeignKey(
+        Account, null=True, blank=True, on_delete=models.PROTECT, related_name="broker_credentials"
+    )
+    broker = models.CharField(max_length=32)
+    name = models.CharField(max_length=64, help_text="What the secret is, e.g. password, api_secret")
+    token = models.TextField(help_text="The secret, encrypted (Fernet)")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "broker", "name"], name="credential_unique_per_account"),
+            models.UniqueConstraint(
+                fields=["broker", "name"], condition=models.Q(account__isnull=True), name="credential_unique_shared"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.broker} {self.name} ({self.account or 'shared'})"
