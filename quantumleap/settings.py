@@ -243,8 +243,9 @@ RECONCILE_INTERVAL = timedelta(seconds=int(os.environ.get("RECONCILE_INTERVAL_SE
 RECONCILE_NEW_ORDER_GRACE = timedelta(seconds=int(os.environ.get("RECONCILE_NEW_ORDER_GRACE_SECONDS", "10")))
 # Daily loss and drawdown limits are enforced on this schedule as well as before every order.
 RISK_MONITOR_INTERVAL = timedelta(seconds=int(os.environ.get("RISK_MONITOR_INTERVAL_SECONDS", "5")))
-# Events are sealed into the audit trail's hash chain (trading.audit) this often after they commit.
-AUDIT_SEAL_INTERVAL = timedelta(seconds=float(os.environ.get("AUDIT_SEAL_INTERVAL_SECONDS", "1")))
+# Events are sealed into the audit trail's hash chain (trading.audit) this often after they commit (as often as
+# the risk monitor: a Celery task queued behind a busy worker's orders is late after 3 intervals).
+AUDIT_SEAL_INTERVAL = timedelta(seconds=float(os.environ.get("AUDIT_SEAL_INTERVAL_SECONDS", "5")))
 ORDERS_EXPIRE_INTERVAL = timedelta(seconds=int(os.environ.get("ORDERS_EXPIRE_INTERVAL_SECONDS", "60")))
 # Celery beat on the real stack; on the embedded default the web process runs the same schedule itself
 # (quantumleap.housekeeping).

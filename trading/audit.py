@@ -19,7 +19,7 @@ a writer holding the chain's lock until its commit would serialize every account
 (they run in parallel under their own account locks) and could deadlock with them. The sealer runs
 in its own short transaction: it locks only the head row, then reads and stamps committed events,
 which no trading transaction locks. Signal intake pays nothing; an event is unsealed for at most
-``AUDIT_SEAL_INTERVAL_SECONDS`` (1) plus the sealing itself.
+``AUDIT_SEAL_INTERVAL_SECONDS`` (5) plus the sealing itself.
 """
 
 import hashlib
@@ -80,6 +80,8 @@ def event_digest(fields: dict[str, Any], *, seq: int, prev: str) -> str:
 
 def audit_seal(*, limit: int = SEAL_BATCH) -> int:
     """Seal the committed events not sealed yet, oldest first (at most ``limit``); returns how many."""
+    if not Event.objects.filter(chain_seq__isnull=True).exists():
+        return 0  # nothing to do: no lock taken (on SQLite, a write transaction would lock the database)
     with transaction.atomic():
         # The head row is the chain's lock: one sealer at a time, never held with an account's lock.
         head, _ = EventChainHead.objects.select_for_update().get_or_create(pk=HEAD_PK)

@@ -163,3 +163,31 @@ def test_a_key_revoked_in_the_admin_is_refused_and_recorded(demo, ops, django_ca
     assert event.payload["prefix"] == key.prefix and event.account_id == demo.account.pk
     assert (event.actor, event.channel) == ("ops", "admin")
     assert Client().get("/api/v1/orders/", **demo.headers()).status_code == 401
+
+
+def _form_data(client: Client, url: str) -> dict:
+    """What the admin's change form would post back unchanged."""
+    form = client.get(url).context["adminform"].form
+    data = {}
+    for name, field in form.fields.items():
+        value = form[name].value()
+        if hasattr(field.widget, "widgets"):  # split date and time
+            for i, part in enumerate(field.widget.decompress(value)):
+                data[f"{name}_{i}"] = "" if part is None else part
+        else:
+            data[name] = "" if value is None else value
+    return data
+
+
+def test_a_strategy_changed_in_the_admin_records_before_and_after(demo, ops):
+    url = f"/admin/strategies/strategy/{demo.strategy.pk}/change/"
+    before = demo.strategy.capital
+    data = _form_data(ops, url)
+    data["capital"] = "123456"
+
+    response = ops.post(url, data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+
+    event = Event.objects.get(type="strategy.updated", strategy=demo.strategy)
+    assert event.payload["changes"] == {"capital": {"before": f"{before}", "after": "123456"}}
+    assert (event.actor, event.channel) == ("ops", "admin")
