@@ -74,14 +74,15 @@ class OriginMiddleware:
             return self.get_response(request)
 
 
-# Commands that serve requests or run the engine: their requests and tasks set their own origin.
-SERVING_COMMANDS = frozenset({"runserver", "daphne", "runworker"})
+# Commands that serve requests or run the engine (the market feed and its stop monitor): what they record is
+# the engine's, or the origin their requests set.
+ENGINE_COMMANDS = frozenset({"runserver", "daphne", "runworker", "market_feed"})
 
 
 def command_origin(argv: list[str]) -> Origin | None:
-    """The origin of ``manage.py <command>`` (None for the commands that serve requests)."""
+    """The origin of ``manage.py <command>`` (None for the commands that serve requests or run the engine)."""
     command = argv[1] if len(argv) > 1 else ""
-    if not command or command in SERVING_COMMANDS:
+    if not command or command in ENGINE_COMMANDS:
         return None
     return Origin(channel=Channel.COMMAND, user=f"{getpass.getuser()}@{socket.gethostname()}")
 

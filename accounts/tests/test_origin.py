@@ -82,4 +82,5 @@ def test_manage_py_commands_are_recorded_as_commands_and_servers_set_their_own()
 
     assert origin.channel == Channel.COMMAND and "@" in origin.user
     assert command_origin(["manage.py", "runserver"]) is None
+    assert command_origin(["manage.py", "market_feed"]) is None  # the engine's feed and stop monitor
     assert command_origin(["manage.py"]) is None
