@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('trading', '0007_event_audit_chain'),
+        ('trading', '0008_event_audit_chain'),
     ]
 
     operations = [

@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('strategies', '0002_initial'),
-        ('trading', '0006_order_state_machine'),
+        ('trading', '0007_strategy_manager'),
     ]
 
     operations = [
