@@ -7,6 +7,7 @@ middleware sets it, API key authentication adds the key's prefix, management com
 """
 
 import getpass
+import ipaddress
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -57,7 +58,10 @@ def origin_key_used(*, user: str, prefix: str) -> None:
 
 def request_ip(request: HttpRequest) -> str | None:
     # REMOTE_ADDR only: X-Forwarded-For is whatever the client wrote unless a trusted proxy sets it.
-    return request.META.get("REMOTE_ADDR") or None
+    try:
+        return str(ipaddress.ip_address(request.META.get("REMOTE_ADDR") or ""))
+    except ValueError:
+        return None  # a unix socket, or nothing: an address the inet column would refuse is not recorded
 
 
 class OriginMiddleware:

@@ -11,15 +11,20 @@ from accounts.models import ApiKey
 from trading.events import EventType, Severity, event_record
 from trading.models import Account
 
-# Not recorded: secrets, and what changes on every use.
-API_KEY_UNRECORDED = frozenset({"hashed_key", "last_used_at", "created_at"})
+# Not recorded: what changes on every use, and anything derived from the key itself (its hash, a secret).
+API_KEY_UNRECORDED = frozenset({"last_used_at", "created_at"})
+SECRET_WORDS = ("hash", "secret", "raw", "token")
+
+
+def _recorded(name: str) -> bool:
+    return name not in API_KEY_UNRECORDED and not any(word in name for word in SECRET_WORDS)
 
 
 def _api_key_fields(key: ApiKey) -> dict[str, Any]:
     return {
         field.attname: getattr(key, field.attname)
         for field in ApiKey._meta.concrete_fields
-        if field.attname not in API_KEY_UNRECORDED and not field.primary_key
+        if _recorded(field.attname) and not field.primary_key
     }
 
 

@@ -84,3 +84,12 @@ def test_manage_py_commands_are_recorded_as_commands_and_servers_set_their_own()
     assert command_origin(["manage.py", "runserver"]) is None
     assert command_origin(["manage.py", "market_feed"]) is None  # the engine's feed and stop monitor
     assert command_origin(["manage.py"]) is None
+
+
+@pytest.mark.parametrize(("remote", "recorded"), [("198.51.100.1", "198.51.100.1"), ("", None), ("unix:/run/x", None)])
+def test_only_a_real_ip_address_is_recorded(remote, recorded):
+    from django.test import RequestFactory
+
+    from accounts.origin import request_ip
+
+    assert request_ip(RequestFactory().get("/", REMOTE_ADDR=remote)) == recorded
