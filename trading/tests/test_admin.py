@@ -191,3 +191,16 @@ def test_a_strategy_changed_in_the_admin_records_before_and_after(demo, ops):
     event = Event.objects.get(type="strategy.updated", strategy=demo.strategy)
     assert event.payload["changes"] == {"capital": {"before": f"{before}", "after": "123456"}}
     assert (event.actor, event.channel) == ("ops", "admin")
+
+
+def test_a_key_edited_in_the_admin_records_before_and_after_and_never_the_key(demo, ops):
+    key = ApiKey.objects.get(user=demo.trader)
+    url = f"/admin/accounts/apikey/{key.pk}/change/"
+    data = _form_data(ops, url)
+    data["name"] = "model-7"
+
+    assert ops.post(url, data).status_code == 302
+
+    event = Event.objects.get(type="api_key.updated")
+    assert event.payload["changes"] == {"name": {"before": "", "after": "model-7"}}
+    assert key.hashed_key not in json.dumps(event.payload) and demo.key not in json.dumps(event.payload)
