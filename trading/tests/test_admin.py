@@ -7,6 +7,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.test import Client
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import ApiKey
 from risk.models import KillSwitch, RiskParameters, RiskState
@@ -25,11 +27,21 @@ def pinned_price(tasks_in_process):
     cache.delete(PRICE_KEY.format("AAPL"))
 
 
+def verified_admin_client(username: str = "ops", **defaults) -> Client:
+    """A signed-in session verified with a TOTP device, as the admin may require (django-otp)."""
+    user = get_user_model().objects.get(username=username)
+    device = TOTPDevice.objects.create(user=user, name="test", confirmed=True)
+    client = Client(**defaults)
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return client
+
+
 @pytest.fixture
 def ops(demo) -> Client:
-    client = Client(REMOTE_ADDR="198.51.100.7")
-    client.force_login(get_user_model().objects.get(username="ops"))
-    return client
+    return verified_admin_client(REMOTE_ADDR="198.51.100.7")
 
 
 def _signal(demo, django_capture_on_commit_callbacks, **fields) -> dict:

@@ -7,7 +7,6 @@ import stat
 
 import pytest
 from cryptography.fernet import Fernet
-from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test import Client
@@ -15,6 +14,7 @@ from django.test import Client
 from trading.brokers.credentials import CredentialError, credential_decrypt, credential_encrypt, credential_rotate
 from trading.models import BrokerCredential, Event
 from trading.services.credentials import credential_get, credential_set
+from trading.tests.test_admin import verified_admin_client
 
 SECRET = "ib-password-Sup3r$ecret"
 
@@ -144,8 +144,7 @@ def test_credentials_rotate_refuses_without_the_old_key_and_changes_nothing(keys
 @pytest.mark.django_db
 def test_the_admin_takes_a_secret_and_never_shows_it(keys, demo):
     keys.CREDENTIALS_KEYS = Fernet.generate_key().decode()
-    ops = Client()
-    ops.force_login(get_user_model().objects.get(username="ops"))
+    ops = verified_admin_client()
 
     form = {"account": demo.account.pk, "broker": "ib", "name": "password", "secret": SECRET}
     assert ops.post("/admin/trading/brokercredential/add/", form).status_code == 302
