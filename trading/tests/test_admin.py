@@ -216,3 +216,24 @@ def test_a_key_edited_in_the_admin_records_before_and_after_and_never_the_key(de
     event = Event.objects.get(type="api_key.updated")
     assert event.payload["changes"] == {"name": {"before": "", "after": "model-7"}}
     assert key.hashed_key not in json.dumps(event.payload) and demo.key not in json.dumps(event.payload)
+
+
+def test_an_account_opened_in_the_admin_is_recorded(demo, ops):
+    form = {"owner": demo.trader.pk, "name": "second", "broker": "paper", "currency": "USD", "cash": "5000"}
+
+    assert ops.post("/admin/trading/account/add/", form).status_code == 302
+
+    event = Event.objects.get(type="account.opened", account__name="second")
+    assert (event.payload["cash"], event.actor, event.channel) == ("5000", "ops", "admin")
+
+
+def test_a_kill_switch_engaged_in_the_admin_goes_through_the_service(demo, ops, django_capture_on_commit_callbacks):
+    form = {"scope": "ACCOUNT", "account": demo.account.pk, "strategy": "", "reason": "drill", "flatten": ""}
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert ops.post("/admin/risk/killswitch/add/", form).status_code == 302
+
+    switch = KillSwitch.objects.get()
+    assert (switch.engaged_by, switch.account_id) == ("ops", demo.account.pk)
+    event = Event.objects.get(type="risk.kill_switch_engaged")
+    assert (event.account_id, event.actor, event.channel) == (demo.account.pk, "ops", "admin")

@@ -178,3 +178,15 @@ def test_postgresql_refuses_to_change_a_sealed_event_or_delete_any():
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
         Event.objects.filter(pk=unsealed.pk).delete()
     Event.objects.filter(pk=unsealed.pk).update(actor="ops2")  # not sealed yet: the sealer stamps these
+
+
+def test_the_sealer_runs_on_the_beat_schedule_and_beats_its_heartbeat(settings):
+    from quantumleap.housekeeping import Housekeeping
+    from trading import loops
+
+    _record(2)
+    Housekeeping({"audit-seal": settings.CELERY_BEAT_SCHEDULE["audit-seal"]}).run_due()
+
+    assert audit_verify().checked == 2 and audit_verify().unsealed == 0
+    states = {loop["name"]: loop["state"] for loop in loops.loops_status()}
+    assert states["audit-seal"] == "ok"
