@@ -165,3 +165,17 @@ def audit_verify() -> AuditReport:
             checked, head_seq, unsealed, ChainBreak(checked + 1 if checked < head_seq else checked, None, reason)
         )
     return AuditReport(checked, head_seq, unsealed, None)
+
+
+def audit_status() -> dict[str, Any]:
+    """For operations: the chain's head and what waits to be sealed (cheap: the head row and the unsealed index)."""
+    head = EventChainHead.objects.filter(pk=HEAD_PK).first()
+    unsealed = Event.objects.filter(chain_seq__isnull=True)
+    oldest = unsealed.order_by("pk").values_list("occurred_at", flat=True).first()
+    return {
+        "head_seq": head.seq if head else 0,
+        "head_hash": head.hash if head else GENESIS,
+        "sealed_at": head.sealed_at.isoformat() if head and head.sealed_at else None,
+        "unsealed": unsealed.count(),
+        "oldest_unsealed_at": oldest.isoformat() if oldest else None,
+    }
