@@ -177,7 +177,7 @@ def test_no_secret_or_whole_api_key_in_a_database_dump_the_events_or_the_logs(ke
 
     for where, text in everything.items():
         assert SECRET not in text, where
-        assert raw_key not in text and raw_key.split("_")[-1] not in text, where
+        assert raw_key not in text and raw_key.split("_", 2)[2] not in text, where
         assert keys.CREDENTIALS_KEYS not in text, where
     assert demo.key not in dump.getvalue()
     assert Event.objects.filter(type="api_key.created", payload__prefix=raw_key.split("_")[1]).exists()
