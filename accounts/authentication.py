@@ -7,6 +7,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
 from accounts.models import ApiKey, key_hash
+from accounts.origin import origin_key_used
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
@@ -35,6 +36,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         # Recorded to the minute: a write per request would have every post of a busy producer update one row.
         if api_key.last_used_at is None or now - api_key.last_used_at >= LAST_USED_RESOLUTION:
             ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+        origin_key_used(user=api_key.user.get_username(), prefix=api_key.prefix)
         return api_key.user, api_key
 
     def authenticate_header(self, request) -> str:

@@ -20,6 +20,18 @@ def api_key_create(*, user: AbstractBaseUser, strategy: "Strategy | None" = None
     return raw_key
 
 
+def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
+    """Revoke a key at once (its next request is refused); a revoked key stays listed, never reused."""
+    if api_key.revoked_at is None:
+        api_key.revoked_at = timezone.now()
+        api_key.save(update_fields=["revoked_at"])  # recorded as api_key.revoked (trading.recorders)
+    return api_key
+
+
 def api_keys_revoke_for_strategy(*, strategy_id: int) -> int:
-    """Revoke every live key scoped to a strategy (it was deleted); returns how many. In the caller's transaction."""
-    return ApiKey.objects.filter(strategy_id=strategy_id, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    """Revoke every live key scoped to a strategy (it was deleted), each recorded; returns how many. In the
+    caller's transaction."""
+    keys = list(ApiKey.objects.filter(strategy_id=strategy_id, revoked_at__isnull=True))
+    for api_key in keys:
+        api_key_revoke(api_key=api_key)
+    return len(keys)

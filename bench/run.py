@@ -34,6 +34,7 @@ class Benchmark:
 BENCHMARKS = [
     Benchmark("marketdata", "marketdata_bench.py", ("--updates", "1000000"), ("--updates", "10000000"), False),
     Benchmark("risk", "risk_bench.py", (), (), True),
+    Benchmark("audit", "audit_bench.py", ("--events", "5000"), ("--events", "20000"), True),
     Benchmark(
         "pipeline",
         "pipeline_bench.py",

@@ -7,6 +7,7 @@ from django.conf import settings
 
 from quantumleap.health import health_checks
 from strategies.selectors import signal_counts
+from trading.audit import audit_status
 from trading.loops import loops_status
 from trading.selectors import operations_trading
 
@@ -27,6 +28,7 @@ def operations_overview(*, now: datetime, window: timedelta = timedelta(hours=1)
         "rates": {"signals": signals, "signals_rejected": signals_rejected, **trading["rates"]},
         "open_orders": trading["open_orders"],
         "loops": loops_status(now),
+        "audit": audit_status(),
         "events_by_severity": trading["events_by_severity"],
         "alerts": trading["alerts"],
     }

@@ -76,6 +76,7 @@ MIDDLEWARE = [
     # After the OTP middleware: a session with a device is verified, an operations user has one, idle ends it.
     "accounts.middleware.OtpEnforcementMiddleware",
     "accounts.middleware.SessionIdleMiddleware",
+    "accounts.origin.OriginMiddleware",  # who, how and from where, for the events a request records
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -294,8 +295,16 @@ IB_PORT = int(os.environ.get("IB_PORT", "7497"))
 IB_CLIENT_ID = int(os.environ.get("IB_CLIENT_ID", "17"))
 IB_ACCOUNT = os.environ.get("IB_ACCOUNT", "")  # empty: the single managed account
 IB_TIMEOUT_SECONDS = float(os.environ.get("IB_TIMEOUT_SECONDS", "10"))
-# Fernet keys for broker credentials at rest, newest first (rotation); unset: derived from SECRET_KEY.
-BROKER_CREDENTIAL_KEYS = os.environ.get("BROKER_CREDENTIAL_KEYS", "")
+# Broker credentials at rest (trading.brokers.credentials): Fernet keys, comma-separated, the first encrypts;
+# never derived from SECRET_KEY. Unset: the embedded default keeps a generated key in CREDENTIALS_KEY_FILE
+# (0600, under the data directory, ignored by git); with DJANGO_ENV=production there is no key file and
+# storing or reading a credential is refused until CREDENTIALS_KEYS is set.
+CREDENTIALS_KEYS = os.environ.get("CREDENTIALS_KEYS", "")
+DATA_DIR = Path(os.environ.get("QL_DATA_DIR", str(BASE_DIR / "var")))
+CREDENTIALS_KEY_FILE = os.environ.get(
+    "CREDENTIALS_KEY_FILE",
+    "" if os.environ.get("DJANGO_ENV", "").lower() == "production" else str(DATA_DIR / "credentials.key"),
+)
 # Placement: 3 tries, waiting 1 then 2 s (the design's 1, 2, 4, 8 s backoff, capped at 3 tries).
 BROKER_RETRY_DELAYS = (1, 2, 4, 8)
 BROKER_PLACEMENT_TRIES = 3
@@ -306,6 +315,9 @@ RECONCILE_INTERVAL = timedelta(seconds=int(os.environ.get("RECONCILE_INTERVAL_SE
 RECONCILE_NEW_ORDER_GRACE = timedelta(seconds=int(os.environ.get("RECONCILE_NEW_ORDER_GRACE_SECONDS", "10")))
 # Daily loss and drawdown limits are enforced on this schedule as well as before every order.
 RISK_MONITOR_INTERVAL = timedelta(seconds=int(os.environ.get("RISK_MONITOR_INTERVAL_SECONDS", "5")))
+# Events are sealed into the audit trail's hash chain (trading.audit) this often after they commit (as often as
+# the risk monitor: a Celery task queued behind a busy worker's orders is late after 3 intervals).
+AUDIT_SEAL_INTERVAL = timedelta(seconds=float(os.environ.get("AUDIT_SEAL_INTERVAL_SECONDS", "5")))
 ORDERS_EXPIRE_INTERVAL = timedelta(seconds=int(os.environ.get("ORDERS_EXPIRE_INTERVAL_SECONDS", "60")))
 # The Strategy Analyzer: every strategy's metrics and auto-pause rules on this schedule, and a strategy's
 # own after its fills (one run per strategy per STRATEGY_PERFORMANCE_DELAY, however many fills came in it).
@@ -324,6 +336,7 @@ CELERY_BEAT_SCHEDULE = {
     "portfolio-risk-monitor": {"task": "risk.tasks.portfolio_risk_monitor_all_task", "schedule": RISK_MONITOR_INTERVAL},
     "orders-expire-day": {"task": "trading.tasks.orders_expire_day_task", "schedule": ORDERS_EXPIRE_INTERVAL},
     "strategy-analyzer": {"task": "strategies.tasks.strategies_analyze_task", "schedule": STRATEGY_ANALYZER_INTERVAL},
+    "audit-seal": {"task": "trading.tasks.audit_seal_task", "schedule": AUDIT_SEAL_INTERVAL},
 }
 # Loops that run continuously (the feed, the stop monitor, the event pusher) beat at least this often;
 # every loop is late, and /readyz answers 503, after 3 of its intervals without a beat.

@@ -1,7 +1,13 @@
+"""The risk engine's rows in the admin: every change goes through risk.services (checked and recorded)."""
+
 from django.contrib import admin, messages
 
 from risk import services
 from risk.models import KillSwitch, RiskParameters, RiskState, StopTrigger
+from trading.admin import ReadOnlyAdmin
+
+# Parameters set through parameters_update (the API's service): not the row's identity or timestamps.
+PARAMETERS_FIXED = {"id", "account", "strategy", "created_at", "updated_at"}
 
 
 @admin.register(RiskParameters)
@@ -18,11 +24,46 @@ class RiskParametersAdmin(admin.ModelAdmin):
     ]
     search_fields = ["account__name", "strategy__name"]
 
+    def get_readonly_fields(self, request, obj=None):
+        return ["account", "strategy"] if obj else []
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # a deleted row would silently fall back to other limits
+
+    def save_model(self, request, obj, form, change) -> None:
+        # The API's service: validated, under the account's lock, recorded with before and after.
+        data = {name: form.cleaned_data[name] for name in form.changed_data if name not in PARAMETERS_FIXED}
+        account = obj.strategy.account if obj.strategy_id else obj.account
+        saved = services.parameters_update(
+            account=account, strategy=obj.strategy, data=data, actor=request.user.get_username()
+        )
+        obj.pk = saved.pk
+
 
 @admin.register(RiskState)
-class RiskStateAdmin(admin.ModelAdmin):
+class RiskStateAdmin(ReadOnlyAdmin):
+    """The trading state changes through the risk engine only: a person releases it with the action."""
+
     list_display = ["__str__", "trading_state", "trading_day", "day_start_equity", "high_water_mark", "updated_at"]
-    readonly_fields = ["trading_day", "day_start_equity", "high_water_mark"]
+    list_filter = ["trading_state"]
+    actions = ["release"]
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if not request.user.has_perm("risk.change_riskstate"):
+            actions.pop("release", None)
+        return actions
+
+    @admin.action(description="Release the selected to ACTIVE (as the API does)")
+    def release(self, request, queryset):
+        for state in queryset.select_related("account", "strategy"):
+            services.trading_state_release(
+                account=state.account,
+                strategy=state.strategy,
+                actor=request.user.get_username(),
+                reason="released from the admin",
+            )
+        self.message_user(request, "Released.", messages.SUCCESS)
 
 
 @admin.register(KillSwitch)
@@ -68,7 +109,7 @@ class KillSwitchAdmin(admin.ModelAdmin):
 
 
 @admin.register(StopTrigger)
-class StopTriggerAdmin(admin.ModelAdmin):
+class StopTriggerAdmin(ReadOnlyAdmin):
     list_display = ["__str__", "kind", "trigger_price", "price", "order", "triggered_at"]
     list_filter = ["kind"]
 

@@ -268,6 +268,12 @@ def _kill_switch_sweep(switch: KillSwitch) -> None:
         position_close(position_id=position_id, actor=actor, reason="kill_switch_flatten", cause=Cause.KILL_SWITCH)
 
 
+def _accounts_released(switch: KillSwitch) -> list[Account]:
+    if switch.scope == KillSwitch.Scope.GLOBAL:
+        return list(Account.objects.order_by("pk"))
+    return [switch.strategy.account if switch.scope == KillSwitch.Scope.STRATEGY else switch.account]
+
+
 def kill_switch_release(*, kill_switch_id: int, actor: str, reason: str) -> KillSwitch:
     """A person releases an engaged switch; the release is recorded beside the engagement."""
     if not reason.strip():
@@ -278,14 +284,16 @@ def kill_switch_release(*, kill_switch_id: int, actor: str, reason: str) -> Kill
             return switch
         switch.released_by, switch.released_at, switch.release_reason = actor, timezone.now(), reason
         switch.save(update_fields=["released_by", "released_at", "release_reason"])
-        event_record(
-            type=EventType.RISK_KILL_SWITCH_RELEASED,
-            account=switch.account,
-            strategy=switch.strategy,
-            severity=Severity.WARNING,
-            actor=actor,
-            payload={"kill_switch_id": switch.pk, "scope": switch.scope, "reason": reason},
-        )
+        # One event per account in scope, as at engagement: a strategy's owner sees its release in their stream.
+        for account in _accounts_released(switch):
+            event_record(
+                type=EventType.RISK_KILL_SWITCH_RELEASED,
+                account=account,
+                strategy=switch.strategy,
+                severity=Severity.WARNING,
+                actor=actor,
+                payload={"kill_switch_id": switch.pk, "scope": switch.scope, "reason": reason},
+            )
     return switch
 
 
@@ -417,15 +425,20 @@ def parameters_update(*, account: Account, strategy=None, data: dict[str, Any], 
             parameters, _ = RiskParameters.objects.get_or_create(strategy=strategy)
         else:
             parameters, _ = RiskParameters.objects.get_or_create(account=account)
+        before = {name: getattr(parameters, name) for name in data}
         for name, value in data.items():
             setattr(parameters, name, value)
         parameters.full_clean()
         parameters.save()
+        after = {name: getattr(parameters, name) for name in data}
+        payload: dict[str, Any] = {k: str(v) if isinstance(v, Decimal) else v for k, v in data.items()}
+        # Before and after each field, as stored (the audit trail's record of the change).
+        payload["changes"] = {name: {"before": before[name], "after": after[name]} for name in data}
         event_record(
             type=EventType.RISK_PARAMETERS_UPDATED,
             account=account,
             strategy=strategy,
             actor=actor,
-            payload={k: str(v) if isinstance(v, Decimal) else v for k, v in data.items()},
+            payload=payload,
         )
     return parameters

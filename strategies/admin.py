@@ -44,9 +44,16 @@ class StrategyAdmin(admin.ModelAdmin):
             elif diff := strategy_diff(before, obj):
                 strategy_version_add(strategy=obj, user=request.user, reason="changed in the admin", diff=diff)
             if change and form.changed_data:
+                # Before and after each field, as stored (a related row by its id).
+                stored = {field.name: field for field in obj._meta.concrete_fields}
+                pairs = {
+                    name: {"before": form.initial.get(name), "after": stored[name].value_from_object(obj)}
+                    for name in form.changed_data
+                    if name in stored
+                }
                 strategy_change_record(
                     strategy=obj,
-                    changes={name: form.cleaned_data.get(name) for name in form.changed_data},
+                    changes={name: pair for name, pair in pairs.items() if pair["before"] != pair["after"]},
                     actor=request.user.get_username(),
                     source="admin",
                 )

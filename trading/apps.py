@@ -10,7 +10,13 @@ class TradingConfig(AppConfig):
         # of a session's sockets to logout, and the Celery tasks registered in every process (services queue
         # them by name: the tasks import the services, not the other way round).
         from django.contrib.auth.signals import user_logged_out
+        from django.db.models.signals import post_delete, post_save, pre_save
 
-        from trading import consumers, loops, tasks  # noqa: F401
+        from accounts.models import ApiKey
+        from trading import consumers, loops, recorders, tasks  # noqa: F401
 
         user_logged_out.connect(consumers.sessions_end_on_logout, dispatch_uid="trading.sessions_end_on_logout")
+        # API keys live below the event log: their changes are recorded from here (trading.recorders).
+        pre_save.connect(recorders.api_key_before_save, sender=ApiKey, dispatch_uid="trading.api_key_before_save")
+        post_save.connect(recorders.api_key_saved, sender=ApiKey, dispatch_uid="trading.api_key_saved")
+        post_delete.connect(recorders.api_key_deleted, sender=ApiKey, dispatch_uid="trading.api_key_deleted")

@@ -17,6 +17,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.origin import origin_get
 from trading import bus
 from trading.models import Account, Event, Order
 
@@ -54,6 +55,7 @@ class EventType(StrEnum):
     POSITION_UPDATED = "position.updated"
     ACCOUNT_OPENED = "account.opened"
     ACCOUNT_UPDATED = "account.updated"
+    ACCOUNT_CASH_ADJUSTED = "account.cash_adjusted"  # cash set by hand: replay takes the new cash from it
     # Brokers and reconciliation
     BROKER_CIRCUIT_OPENED = "broker.circuit_opened"
     BROKER_CIRCUIT_CLOSED = "broker.circuit_closed"
@@ -89,6 +91,14 @@ class EventType(StrEnum):
     BACKTEST_OPTIMIZATION_REQUESTED = "backtest.optimization_requested"
     BACKTEST_OPTIMIZATION_FINISHED = "backtest.optimization_finished"
     BACKTEST_DATASET_UPLOADED = "backtest.dataset_uploaded"
+    # API keys and broker credentials (never the key or the secret: the key's prefix, the credential's name)
+    API_KEY_CREATED = "api_key.created"
+    API_KEY_UPDATED = "api_key.updated"
+    API_KEY_REVOKED = "api_key.revoked"
+    API_KEY_DELETED = "api_key.deleted"
+    CREDENTIAL_SET = "credential.set"
+    CREDENTIAL_DELETED = "credential.deleted"
+    CREDENTIALS_ROTATED = "credentials.rotated"
     # Background loops
     LOOP_FAILED = "loop.failed"
     LOOP_RECOVERED = "loop.recovered"
@@ -183,7 +193,13 @@ def event_record(
     severity: str = Severity.INFO,
     actor: str = "",
 ) -> Event:
-    """Write one audit event in the caller's transaction; it is published only if that commits."""
+    """Write one audit event in the caller's transaction; it is published only if that commits.
+
+    How and from where come from the request, task or command doing it (``accounts.origin``); the
+    actor defaults to the origin's user. The event is sealed into the hash chain after it commits
+    (``trading.audit``).
+    """
+    origin = origin_get()
     event = Event(
         type=EventType(type),
         severity=severity,
@@ -192,7 +208,10 @@ def event_record(
         strategy=strategy,
         order=order,
         signal=signal,
-        actor=actor,
+        actor=actor or origin.user,
+        channel=origin.channel,
+        source_ip=origin.ip,
+        api_key_prefix=origin.api_key_prefix,
         payload={k: _json_value(v) for k, v in (payload or {}).items()},
     )
     pending = getattr(_pending_events, "events", None)

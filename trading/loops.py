@@ -58,6 +58,7 @@ STOP_MONITOR = "stop-monitor"
 EVENT_PUSHER = "event-pusher"
 STRATEGY_RUNNER = "strategy-runner"
 STRATEGY_ANALYZER = "strategy-analyzer"
+AUDIT_SEAL = "audit-seal"
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,7 @@ def loop_specs() -> dict[str, LoopSpec]:
         LoopSpec(PORTFOLIO_MONITOR, "Portfolio risk monitor (daily loss, drawdown)", risk_tick),
         LoopSpec(MARKET_FEED, "Market data feed", settings.LOOP_HEARTBEAT_SECONDS),
         LoopSpec(STOP_MONITOR, "Stop monitor (stop loss, take profit, trailing)", settings.LOOP_HEARTBEAT_SECONDS),
+        LoopSpec(AUDIT_SEAL, "Audit trail sealer (hash chain)", settings.AUDIT_SEAL_INTERVAL.total_seconds()),
         LoopSpec(EVENT_PUSHER, "Event pusher (this process)", settings.LOOP_HEARTBEAT_SECONDS, per_process=True),
         LoopSpec(STRATEGY_RUNNER, "Built-in strategy generators (on 1-minute bars)", settings.LOOP_HEARTBEAT_SECONDS),
         LoopSpec(

@@ -204,13 +204,42 @@ class Event(models.Model):
         "strategies.TradingSignal", null=True, blank=True, on_delete=models.PROTECT, related_name="events"
     )
     actor = models.CharField(max_length=150, blank=True, help_text="Who or what caused it")
+    # How and from where (accounts.origin): session, key, admin, command or engine; the client's IP; the key.
+    channel = models.CharField(max_length=8, blank=True)
+    source_ip = models.GenericIPAddressField(null=True, blank=True)
+    api_key_prefix = models.CharField(
+        max_length=16, blank=True, help_text="The API key's visible prefix, never the key"
+    )
     payload = models.JSONField(default=dict)
+    # The hash chain (trading.audit): filled once, when the event is sealed, then never changed.
+    chain_seq = models.PositiveBigIntegerField(null=True, blank=True, unique=True)
+    chain_prev = models.CharField(max_length=64, blank=True)
+    chain_hash = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["-id"]
+        indexes = [
+            # The sealer's queue: only the few events not sealed yet.
+            models.Index(fields=["id"], condition=models.Q(chain_seq__isnull=True), name="event_unsealed"),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.type}"
+
+
+class EventChainHead(models.Model):
+    """The last sealed event's sequence number and hash: one row, the chain's writer lock.
+
+    Sealing locks this row (SELECT ... FOR UPDATE), so one sealer at a time extends the chain;
+    the head also shows whether the newest sealed events were deleted.
+    """
+
+    seq = models.PositiveBigIntegerField(default=0)
+    hash = models.CharField(max_length=64, default="0" * 64)
+    sealed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"chain head {self.seq}"
 
 
 class PaperVenueOrder(models.Model):
@@ -270,3 +299,32 @@ class Bar(models.Model):
 
     def __str__(self) -> str:
         return f"{self.symbol} {self.minute:%Y-%m-%d %H:%M} {self.close}"
+
+
+class BrokerCredential(models.Model):
+    """A secret a broker connection needs (a password, an API secret), stored only encrypted.
+
+    ``token`` is a Fernet token (trading.brokers.credentials), never the secret; the secret is set
+    and read only through trading.services.credentials. Account null: the deployment's own
+    connection to that broker, shared by its accounts.
+    """
+
+    account = models.ForeignKey(
+        Account, null=True, blank=True, on_delete=models.PROTECT, related_name="broker_credentials"
+    )
+    broker = models.CharField(max_length=32)
+    name = models.CharField(max_length=64, help_text="What the secret is, e.g. password, api_secret")
+    token = models.TextField(help_text="The secret, encrypted (Fernet)")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "broker", "name"], name="credential_unique_per_account"),
+            models.UniqueConstraint(
+                fields=["broker", "name"], condition=models.Q(account__isnull=True), name="credential_unique_shared"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.broker} {self.name} ({self.account or 'shared'})"

@@ -7,8 +7,14 @@ from trading.models import Account, Event, Order, Position
 
 def account_replay(*, account: Account) -> list[Difference]:
     """Rebuild the account's orders, positions and cash from its events alone; every difference with the tables."""
+    # A cash adjustment by hand sets the cash as the opening does.
     events = (
-        LoggedEvent(type, order_id, strategy_id, payload)
+        LoggedEvent(
+            EventType.ACCOUNT_OPENED if type == EventType.ACCOUNT_CASH_ADJUSTED else type,
+            order_id,
+            strategy_id,
+            payload,
+        )
         for type, order_id, strategy_id, payload in Event.objects.filter(account=account)
         .order_by("pk")
         .values_list("type", "order_id", "strategy_id", "payload")

@@ -80,6 +80,8 @@ class EventOutput(serializers.ModelSerializer):
             "order_id",
             "signal_id",
             "actor",
+            "channel",
+            "api_key_prefix",
             "payload",
         ]
 

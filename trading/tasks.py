@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
 
-from trading import loops
+from trading import audit, loops
 from trading.brokers.base import BrokerError, BrokerFill, broker_class, broker_get
 from trading.services import (
     broker_reconcile,
@@ -46,6 +46,14 @@ def broker_reconcile_task() -> dict[str, int] | None:
 def orders_expire_day_task() -> int | None:
     with loops.iteration(loops.ORDERS_EXPIRE):
         return orders_expire_day(now=timezone.now())
+    return None
+
+
+@shared_task(acks_late=True)
+def audit_seal_task() -> int | None:
+    """Seal the events committed since the last run into the audit trail's hash chain."""
+    with loops.iteration(loops.AUDIT_SEAL):
+        return audit.audit_seal_all()
     return None
 
 

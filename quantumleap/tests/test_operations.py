@@ -66,3 +66,17 @@ def test_overview_measures_signal_to_broker_latency(demo_committed, celery_worke
     assert latency["count"] == 1
     assert 0 <= latency["p50"] <= latency["p99"]
     assert data["rates"]["signals"] == 1 and data["rates"]["orders"] == 1
+
+
+def test_overview_shows_the_audit_trail_head_and_what_waits_to_be_sealed(demo, ops):
+    from trading.audit import audit_seal_all
+    from trading.events import EventType, event_record
+
+    audit_seal_all()
+    sealed = ops.get("/api/v1/operations/").json()["audit"]
+    event_record(type=EventType.ACCOUNT_UPDATED, account=demo.account)
+    waiting = ops.get("/api/v1/operations/").json()["audit"]
+
+    assert sealed["head_seq"] > 0 and sealed["unsealed"] == 0 and sealed["oldest_unsealed_at"] is None
+    assert waiting["head_seq"] == sealed["head_seq"] and waiting["unsealed"] == 1
+    assert waiting["oldest_unsealed_at"] is not None

@@ -65,6 +65,11 @@
     setText("feed", feed.feed_running ? "ticking, last " + fmtMoment(feed.last_tick_at) : "not running");
     const lat = data.latency_ms.signal_to_broker;
     setText("latency", lat.count ? lat.p50 + " / " + lat.p99 + " ms" : "no orders yet");
+    const audit = data.audit;
+    if (audit) {
+      const waiting = audit.unsealed ? ", " + audit.unsealed + " waiting since " + fmtMoment(audit.oldest_unsealed_at) : ", none waiting";
+      setText("audit", audit.head_seq + " sealed, last " + fmtMoment(audit.sealed_at) + waiting);
+    }
     fill(
       "brokers-table",
       data.brokers.map((b) => {

@@ -1,28 +1,23 @@
-"""Broker credentials encrypted at rest with Fernet, under keys that can be rotated.
+"""Broker credentials encrypted at rest with MultiFernet, under keys from the environment that can be rotated.
 
-Keys come from the ``BROKER_CREDENTIAL_KEYS`` setting or environment variable:
-comma-separated Fernet keys (``Fernet.generate_key()``), newest first. The first
-key encrypts; every key decrypts, so a new key is prepended, stored tokens are
-moved over with ``credential_rotate``, and only then the old key is dropped.
+Keys come from ``CREDENTIALS_KEYS`` (setting or environment variable): comma-separated Fernet keys
+(``Fernet.generate_key()``), the first one current. The first key encrypts; every key decrypts, so
+a new key is put first, ``manage.py credentials_rotate`` re-encrypts every stored credential under
+it (``MultiFernet.rotate``), and only then the old key is dropped.
 
-When no key is configured (the embedded demo), one key is derived from
-``SECRET_KEY`` with HKDF-SHA256 (fixed salt and info below). Tokens made that way
-are unreadable once SECRET_KEY changes, so production must set
-BROKER_CREDENTIAL_KEYS.
+Keys are never derived from SECRET_KEY (a session key's leak must not open the broker account).
+With no key configured, the embedded default generates one into ``CREDENTIALS_KEY_FILE`` (under the
+data directory, ignored by git, created 0600) and uses it from then on; in production that setting
+is empty, and storing or reading a credential is refused with ``credential_key_missing``.
 
 Errors carry a code and a sentence and never the credential or a key.
 """
 
-import base64
 import os
+from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
-
-HKDF_SALT = b"quantumleap.broker-credentials"
-HKDF_INFO = b"fernet key v1"
 
 
 class CredentialError(Exception):
@@ -33,30 +28,53 @@ class CredentialError(Exception):
 
 
 def _configured_keys() -> list[str]:
-    configured = getattr(settings, "BROKER_CREDENTIAL_KEYS", None) or os.environ.get("BROKER_CREDENTIAL_KEYS", "")
+    configured = getattr(settings, "CREDENTIALS_KEYS", None) or os.environ.get("CREDENTIALS_KEYS", "")
     if isinstance(configured, str):
         configured = configured.split(",")
     return [key.strip() for key in configured if key and key.strip()]
 
 
-def _derived_key() -> bytes:
-    secret = settings.SECRET_KEY
-    if not secret:
-        raise CredentialError("credential_key_missing", "Neither BROKER_CREDENTIAL_KEYS nor SECRET_KEY is set.")
-    hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=HKDF_SALT, info=HKDF_INFO)
-    return base64.urlsafe_b64encode(hkdf.derive(secret.encode()))
+def _key_file_read_or_create(path: Path) -> str:
+    """The embedded default's own key: made once, readable by this user only."""
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    key = Fernet.generate_key()
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process made it first
+        return path.read_text().strip()
+    with os.fdopen(descriptor, "wb") as file:
+        file.write(key + b"\n")
+    return key.decode()
+
+
+def credential_keys() -> list[str]:
+    """The Fernet keys in use, current first."""
+    keys = _configured_keys()
+    if keys:
+        return keys
+    key_file = getattr(settings, "CREDENTIALS_KEY_FILE", "")
+    if not key_file:
+        raise CredentialError(
+            "credential_key_missing",
+            "No key to encrypt broker credentials: set CREDENTIALS_KEYS to one or more Fernet keys "
+            '(python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())").',
+        )
+    return [_key_file_read_or_create(Path(key_file))]
 
 
 def _fernet() -> MultiFernet:
-    keys = _configured_keys() or [_derived_key()]
     fernets = []
-    for position, key in enumerate(keys, start=1):
+    for position, key in enumerate(credential_keys(), start=1):
         try:
             fernets.append(Fernet(key))
         except (ValueError, TypeError):
             raise CredentialError(
                 "credential_key_invalid",
-                f"Key number {position} in BROKER_CREDENTIAL_KEYS is not a Fernet key (32 url-safe base64 bytes).",
+                f"Key number {position} in CREDENTIALS_KEYS is not a Fernet key (32 url-safe base64 bytes).",
             ) from None
     return MultiFernet(fernets)
 
@@ -68,9 +86,9 @@ def _token_bytes(token: str) -> bytes:
 
 
 def credential_encrypt(plaintext: str) -> str:
-    """A token for the credential, made under the newest key."""
-    if not isinstance(plaintext, str):
-        raise CredentialError("credential_invalid", "A broker credential must be text.")
+    """A token for the credential, made under the current key."""
+    if not isinstance(plaintext, str) or not plaintext:
+        raise CredentialError("credential_invalid", "A broker credential must be non-empty text.")
     return _fernet().encrypt(plaintext.encode()).decode()
 
 
@@ -86,7 +104,7 @@ def credential_decrypt(token: str) -> str:
 
 
 def credential_rotate(token: str) -> str:
-    """The same credential re-encrypted under the newest key."""
+    """The same credential re-encrypted under the current key."""
     try:
         return _fernet().rotate(_token_bytes(token)).decode()
     except InvalidToken:

@@ -1,0 +1,74 @@
+"""Events for changes to rows of the apps below trading (accounts' API keys), which cannot import the event log.
+
+Wired as model signal receivers in ``TradingConfig.ready``, so every way a key changes (a service, a
+command, the admin) is recorded, in the transaction that saves it: created, revoked, any other field
+changed (before and after), deleted. Never the key or its hash: the visible prefix names it.
+"""
+
+from typing import Any
+
+from accounts.models import ApiKey
+from trading.events import EventType, Severity, event_record
+from trading.models import Account
+
+# Not recorded: what changes on every use, and anything derived from the key itself (its hash, a secret).
+API_KEY_UNRECORDED = frozenset({"last_used_at", "created_at"})
+SECRET_WORDS = ("hash", "secret", "raw", "token")
+
+
+def _recorded(name: str) -> bool:
+    return name not in API_KEY_UNRECORDED and not any(word in name for word in SECRET_WORDS)
+
+
+def _api_key_fields(key: ApiKey) -> dict[str, Any]:
+    return {
+        field.attname: getattr(key, field.attname)
+        for field in ApiKey._meta.concrete_fields
+        if _recorded(field.attname) and not field.primary_key
+    }
+
+
+def _api_key_account(key: ApiKey) -> Account | None:
+    # The key's strategy's account, else its user's first: the owner sees the event in their stream.
+    if key.strategy_id is not None:
+        return Account.objects.filter(strategies__pk=key.strategy_id).first()
+    return Account.objects.filter(owner_id=key.user_id).order_by("pk").first()
+
+
+def api_key_before_save(sender, instance: ApiKey, raw: bool = False, **kwargs) -> None:
+    if raw or instance.pk is None:
+        return
+    stored = ApiKey.objects.filter(pk=instance.pk).first()
+    instance._audit_before = _api_key_fields(stored) if stored is not None else None
+
+
+def api_key_saved(sender, instance: ApiKey, created: bool, raw: bool = False, **kwargs) -> None:
+    if raw:
+        return
+    after = _api_key_fields(instance)
+    payload: dict[str, Any] = {"prefix": instance.prefix, "user": instance.user.get_username()}
+    before = getattr(instance, "_audit_before", None)
+    instance._audit_before = after
+    if created or before is None:
+        event_type, severity = EventType.API_KEY_CREATED, Severity.INFO
+        payload.update(name=instance.name, strategy_id=instance.strategy_id)
+    else:
+        changes = {
+            name: {"before": before[name], "after": value} for name, value in after.items() if before[name] != value
+        }
+        if not changes:
+            return
+        revoked = "revoked_at" in changes and changes["revoked_at"]["before"] is None
+        event_type = EventType.API_KEY_REVOKED if revoked else EventType.API_KEY_UPDATED
+        severity = Severity.WARNING if revoked else Severity.INFO
+        payload["changes"] = changes
+    event_record(type=event_type, account=_api_key_account(instance), severity=severity, payload=payload)
+
+
+def api_key_deleted(sender, instance: ApiKey, **kwargs) -> None:
+    event_record(
+        type=EventType.API_KEY_DELETED,
+        account=_api_key_account(instance),
+        severity=Severity.WARNING,
+        payload={"prefix": instance.prefix, "user": instance.user.get_username()},
+    )
