@@ -7,7 +7,7 @@ from rest_framework.exceptions import NotFound, PermissionDenied, ValidationErro
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import ApiKey
+from accounts.permissions import KILL_SWITCH, READ, TRADE, may_operate_kill_switches
 from quantumleap.serializers import IdField, query_data
 from risk import selectors, services
 from risk.models import KillSwitch
@@ -42,14 +42,9 @@ def _strategy_queried(request, account):
     return _strategy(request, account, query.validated_data.get("strategy"))
 
 
-def _people_only(request) -> None:
-    # A signal producer's API key may not move limits or the emergency stop.
-    if isinstance(request.auth, ApiKey):
-        raise PermissionDenied("Signal keys cannot change risk settings; log in as a person.")
-
-
 class RiskParametersApi(APIView):
     error_statuses = {404}  # no trading account, or no such strategy or kill switch on it
+    access = {"GET": READ, "PUT": TRADE}
 
     @extend_schema(parameters=[StrategyQuery], responses=RiskParametersSerializer)
     def get(self, request):
@@ -63,7 +58,6 @@ class RiskParametersApi(APIView):
         responses=RiskParametersSerializer,
     )
     def put(self, request):
-        _people_only(request)
         account = _account(request)
         strategy = _strategy_queried(request, account)
         current = selectors.parameters_get(account=account, strategy=strategy)
@@ -77,6 +71,7 @@ class RiskParametersApi(APIView):
 
 class RiskAssessmentApi(APIView):
     error_statuses = {404}  # no trading account, or no such strategy or kill switch on it
+    access = {"GET": READ}
 
     @extend_schema(responses=dict)
     def get(self, request):
@@ -85,7 +80,10 @@ class RiskAssessmentApi(APIView):
 
 
 class KillSwitchApi(APIView):
+    """A trader engages and releases their own account's switches; operations any, the global one too."""
+
     error_statuses = {404}  # no trading account, or no such strategy or kill switch on it
+    access = {"GET": READ, "POST": KILL_SWITCH}
 
     @extend_schema(responses=KillSwitchOutput(many=True))
     def get(self, request):
@@ -94,19 +92,18 @@ class KillSwitchApi(APIView):
 
     @extend_schema(request=KillSwitchInput, responses={201: KillSwitchOutput, 200: KillSwitchOutput})
     def post(self, request):
-        _people_only(request)
-        account = _account(request)
         data = KillSwitchInput(data=request.data)
         data.is_valid(raise_exception=True)
         args = data.validated_data
         actor = request.user.get_username()
+        operations = may_operate_kill_switches(request.user)
         if args["action"] == "release":
             if "kill_switch_id" not in args:
                 raise ValidationError({"kill_switch_id": ["Which engagement to release."]})
             switch = get_object_or_404(KillSwitch, pk=args["kill_switch_id"])
-            if switch.scope == KillSwitch.Scope.GLOBAL and not request.user.is_staff:
+            if switch.scope == KillSwitch.Scope.GLOBAL and not operations:
                 raise PermissionDenied("Only operations may release the global emergency stop.")
-            if switch.scope != KillSwitch.Scope.GLOBAL and account.pk not in (
+            if not operations and _account(request).pk not in (
                 switch.account_id,
                 switch.strategy.account_id if switch.strategy else None,
             ):
@@ -114,8 +111,14 @@ class KillSwitchApi(APIView):
             switch = services.kill_switch_release(kill_switch_id=switch.pk, actor=actor, reason=args["reason"])
             return Response(KillSwitchOutput(switch).data)
         scope = args["scope"]
-        if scope == KillSwitch.Scope.GLOBAL and not request.user.is_staff:
-            raise PermissionDenied("Only operations may engage the global emergency stop.")
+        if scope == KillSwitch.Scope.GLOBAL:
+            if not operations:
+                raise PermissionDenied("Only operations may engage the global emergency stop.")
+            switch = services.kill_switch_engage(
+                scope=scope, actor=actor, reason=args["reason"], flatten=args["flatten"]
+            )
+            return Response(KillSwitchOutput(switch).data, status=201)
+        account = _account(request)
         strategy = _strategy(request, account, args.get("strategy_id"))
         if scope == KillSwitch.Scope.STRATEGY and strategy is None:
             raise ValidationError({"strategy_id": ["A strategy kill switch names its strategy."]})
@@ -127,10 +130,10 @@ class KillSwitchApi(APIView):
 
 class TradingStateReleaseApi(APIView):
     error_statuses = {404}  # no trading account, or no such strategy or kill switch on it
+    access = {"POST": KILL_SWITCH}
 
     @extend_schema(request=TradingStateInput, responses=dict)
     def post(self, request):
-        _people_only(request)
         account = _account(request)
         data = TradingStateInput(data=request.data)
         data.is_valid(raise_exception=True)

@@ -6,6 +6,7 @@ from rest_framework.exceptions import NotFound, PermissionDenied, ValidationErro
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.permissions import POST_SIGNALS, READ, READ_SIGNALS, read_scope
 from strategies import selectors
 from strategies.models import Strategy
 from strategies.serializers import (
@@ -50,6 +51,8 @@ def _strategy(request, strategy_id: int | None) -> Strategy:
 
 
 class SignalCreateApi(APIView):
+    access = {"POST": POST_SIGNALS}
+
     @extend_schema(request=SignalInput, responses={201: SignalOutput, 200: SignalOutput})
     def post(self, request):
         serializer = SignalInput(data=request.data)
@@ -62,6 +65,8 @@ class SignalCreateApi(APIView):
 
 
 class SignalBatchApi(APIView):
+    access = {"POST": POST_SIGNALS}
+
     @extend_schema(request=SignalBatchInput, responses={200: SignalBatchOutput})
     def post(self, request):
         """Up to 100 signals in one request, taken in order; each answer says whether it was new (created).
@@ -81,9 +86,11 @@ class SignalBatchApi(APIView):
 
 
 class SignalDetailApi(APIView):
+    access = {"GET": READ_SIGNALS}
+
     @extend_schema(responses=SignalOutput)
     def get(self, request, external_id: str):
-        signal = selectors.signal_for_user(user=request.user, external_id=external_id)
+        signal = selectors.signal_get(scope=read_scope(request), external_id=external_id)
         if signal is None:
             raise NotFound(f"No signal {external_id}.")
         return Response(SignalOutput(signal).data)
@@ -91,6 +98,7 @@ class SignalDetailApi(APIView):
 
 class StrategyListApi(generics.ListAPIView):
     serializer_class = StrategyOutput
+    access = {"GET": READ}
 
     def get_queryset(self):
         return selectors.strategy_list(user=self.request.user)
@@ -98,6 +106,7 @@ class StrategyListApi(generics.ListAPIView):
 
 class StrategyDetailApi(generics.RetrieveAPIView):
     serializer_class = StrategyOutput
+    access = {"GET": READ}
 
     def get_queryset(self):
         return selectors.strategy_list(user=self.request.user)

@@ -1,8 +1,9 @@
 """Reads for strategies and signals."""
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Q, prefetch_related_objects
+from django.db.models import prefetch_related_objects
 
+from accounts.permissions import Scope
 from strategies.models import Strategy, TradingSignal
 
 
@@ -39,10 +40,10 @@ def signal_orders_load(signals: list[TradingSignal]) -> None:
     prefetch_related_objects(signals, "orders")
 
 
-def signal_for_user(*, user: AbstractBaseUser, external_id: str) -> TradingSignal | None:
-    """A producer sees its own signals; a trader sees those sent to their strategies."""
+def signal_get(*, scope: Scope, external_id: str) -> TradingSignal | None:
+    """A producer key sees its own signals (its strategy's, if scoped); people those sent to readable accounts."""
     return (
-        TradingSignal.objects.filter(Q(producer=user) | Q(strategy__owner=user), external_id=external_id)
+        TradingSignal.objects.filter(scope.signals(), external_id=external_id)
         .prefetch_related("orders")
         .order_by("-pk")
         .first()
