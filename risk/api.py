@@ -118,8 +118,15 @@ class KillSwitchApi(APIView):
                 scope=scope, actor=actor, reason=args["reason"], flatten=args["flatten"]
             )
             return Response(KillSwitchOutput(switch).data, status=201)
-        account = _account(request)
-        strategy = _strategy(request, account, args.get("strategy_id"))
+        if operations and scope == KillSwitch.Scope.STRATEGY and "strategy_id" in args:
+            # Operations stop any account's strategy; a trader only their own.
+            strategy = Strategy.objects.filter(pk=args["strategy_id"]).select_related("account").first()
+            if strategy is None:
+                raise NotFound("No such strategy.")
+            account = strategy.account
+        else:
+            account = _account(request)
+            strategy = _strategy(request, account, args.get("strategy_id"))
         if scope == KillSwitch.Scope.STRATEGY and strategy is None:
             raise ValidationError({"strategy_id": ["A strategy kill switch names its strategy."]})
         switch = services.kill_switch_engage(

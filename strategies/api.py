@@ -101,7 +101,7 @@ class StrategyListApi(generics.ListAPIView):
     access = {"GET": READ}
 
     def get_queryset(self):
-        return selectors.strategy_list(user=self.request.user)
+        return selectors.strategy_list(scope=read_scope(self.request))
 
 
 class StrategyDetailApi(generics.RetrieveAPIView):
@@ -109,4 +109,4 @@ class StrategyDetailApi(generics.RetrieveAPIView):
     access = {"GET": READ}
 
     def get_queryset(self):
-        return selectors.strategy_list(user=self.request.user)
+        return selectors.strategy_list(scope=read_scope(self.request))

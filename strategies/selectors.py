@@ -31,8 +31,10 @@ def signal_levels_latest(*, strategy_ids: set[int]) -> dict[tuple[int, str], tup
     return levels
 
 
-def strategy_list(*, user: AbstractBaseUser):
-    return Strategy.objects.filter(owner=user).order_by("name")
+def strategy_list(*, user: AbstractBaseUser | None = None, scope: Scope | None = None):
+    """A user's own strategies, or those a request's scope reads (own, granted accounts', or all)."""
+    rows = Strategy.objects.filter(scope.accounts()) if scope is not None else Strategy.objects.filter(owner=user)
+    return rows.order_by("name")
 
 
 def signal_orders_load(signals: list[TradingSignal]) -> None:
