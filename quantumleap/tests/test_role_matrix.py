@@ -1,4 +1,4 @@
-"""Every API endpoint × every role × owner / sibling / other, generated from the URL conf (issue 15).
+"""Every API endpoint, every role, owner / sibling / other, generated from the URL conf (issue 15).
 
 ``EXPECTED`` has one row per (route name, method) under /api/: what each role gets for the owner's
 object, for another strategy of the owner (``sibling``: a key scoped to one strategy must not reach
@@ -400,10 +400,8 @@ def test_role_matrix(world, name, method):
             with transaction.atomic():
                 client = world.clients[role]
                 call = getattr(client, method.lower())
-                if body is None:
-                    response = call(path)
-                else:
-                    response = call(path, json.dumps(body), content_type="application/json")
+                extra = {} if body is None else {"data": json.dumps(body), "content_type": "application/json"}
+                response = call(path, **extra)
                 problem = _check(outcome, response, row, target)
                 transaction.set_rollback(True)
             if problem:
