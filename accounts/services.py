@@ -81,7 +81,7 @@ def api_key_rotate(*, key_id: int, overlap: timedelta = ROTATION_OVERLAP_DEFAULT
     if overlap < timedelta(0):
         raise ApiKeyError("The overlap cannot be negative.")
     with transaction.atomic():
-        old = ApiKey.objects.select_for_update().select_related("user", "strategy").get(pk=key_id)
+        old = ApiKey.objects.select_for_update(of=("self",)).select_related("user", "strategy").get(pk=key_id)
         now = timezone.now()
         if not old.is_usable(now):
             raise ApiKeyError(f"Key {old.display_prefix}… is revoked or expired; create a new one instead.")
