@@ -121,6 +121,14 @@ class Scope:
             rows |= Q(**{f"{account}_id__in": self.granted_account_ids})
         return rows
 
+    def account_rows(self) -> Q:
+        """Trading accounts themselves that are readable."""
+        if self.producer:
+            return Q(pk__in=[])
+        if self.every_account:
+            return Q()
+        return Q(owner_id=self.user_id) | Q(pk__in=self.granted_account_ids)
+
     def signals(self, producer: str = "producer", strategy: str = "strategy") -> Q:
         """Signals: a producer's own (its strategy's, if scoped); a person's accounts' (``strategy``'s account)."""
         if not self.producer:

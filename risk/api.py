@@ -7,19 +7,35 @@ from rest_framework.exceptions import NotFound, PermissionDenied, ValidationErro
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.permissions import KILL_SWITCH, READ, TRADE, may_operate_kill_switches
+from accounts.permissions import KILL_SWITCH, READ, TRADE, may_operate_kill_switches, read_scope
 from quantumleap.serializers import IdField, query_data
 from risk import selectors, services
 from risk.models import KillSwitch
 from risk.serializers import KillSwitchInput, KillSwitchOutput, RiskParametersSerializer, TradingStateInput
 from strategies.models import Strategy
-from trading.selectors import account_for_user
+from trading.selectors import account_for_user, account_readable
 
 
 def _account(request):
     account = account_for_user(request.user)
     if account is None:
         raise NotFound("You have no trading account.")
+    return account
+
+
+class AccountQuery(serializers.Serializer):
+    account = IdField(required=False, help_text="An account granted to you (operations: any); default your own")
+
+
+def account_queried(request):
+    """The account a read names in ``?account=`` (one the request may read), or the reader's own."""
+    query = AccountQuery(data=query_data(request.query_params))
+    query.is_valid(raise_exception=True)
+    account = account_readable(scope=read_scope(request), account_id=query.validated_data.get("account"))
+    if account is None:
+        raise NotFound(
+            "No such account of yours." if "account" in query.validated_data else "You have no trading account."
+        )
     return account
 
 
@@ -73,9 +89,9 @@ class RiskAssessmentApi(APIView):
     error_statuses = {404}  # no trading account, or no such strategy or kill switch on it
     access = {"GET": READ}
 
-    @extend_schema(responses=dict)
+    @extend_schema(parameters=[AccountQuery], responses=dict)
     def get(self, request):
-        account = _account(request)
+        account = account_queried(request)
         return Response(selectors.portfolio_risk_assess(account=account).as_dict())
 
 

@@ -163,15 +163,29 @@ class EventListApi(generics.ListAPIView):
         )
 
 
+class AccountQuery(serializers.Serializer):
+    account = IdField(required=False, help_text="An account granted to you (operations: any); default your own")
+
+
+def account_queried(request):
+    """The account a read names in ``?account=`` (one the request may read), or the reader's own."""
+    query = AccountQuery(data=query_data(request.query_params))
+    query.is_valid(raise_exception=True)
+    account = selectors.account_readable(scope=read_scope(request), account_id=query.validated_data.get("account"))
+    if account is None:
+        raise NotFound(
+            "No such account of yours." if "account" in query.validated_data else "You have no trading account."
+        )
+    return account
+
+
 class PortfolioApi(APIView):
-    error_statuses = {404}  # a user with no trading account
+    error_statuses = {404}  # no trading account, or not one the reader may see
     access = {"GET": READ}
 
-    @extend_schema(responses=PortfolioOutput)
+    @extend_schema(parameters=[AccountQuery], responses=PortfolioOutput)
     def get(self, request):
-        portfolio = selectors.portfolio_get(user=request.user)
-        if portfolio is None:
-            raise NotFound("You have no trading account.")
+        portfolio = selectors.portfolio_get(account=account_queried(request))
         # The account's trading state is the risk engine's record.
         portfolio["trading_state"] = trading_state_get(account=portfolio["account"])
         return Response(PortfolioOutput(portfolio).data)

@@ -182,9 +182,11 @@ def position_queryset(*, scope: Scope) -> QuerySet[Position]:
     return Position.objects.filter(scope.accounts())
 
 
-def position_list(*, scope: Scope, include_closed: bool = False) -> list[Position]:
+def position_list(*, scope: Scope, include_closed: bool = False, account_id: int | None = None) -> list[Position]:
     """PositionManager.get_current_positions, marked to the last price (current_price, unrealized_pnl, market_value)."""
     positions = Position.objects.filter(scope.accounts()).select_related("instrument", "strategy")
+    if account_id is not None:
+        positions = positions.filter(account_id=account_id)
     if not include_closed:
         positions = positions.exclude(quantity=0)
     positions = list(positions)
@@ -238,11 +240,15 @@ def position_history(*, scope: Scope, symbol: str) -> list[dict[str, Any]]:
     return history
 
 
-def portfolio_get(*, user: AbstractBaseUser) -> dict[str, Any] | None:
-    account = account_for_user(user)
-    if account is None:
-        return None
-    positions = [p for p in position_list(scope=Scope.own(user), include_closed=True) if p.account_id == account.pk]
+def account_readable(*, scope: Scope, account_id: int | None) -> Account | None:
+    """The account a read names (one the scope reaches), or the reader's own when it names none."""
+    if account_id is None:
+        return Account.objects.filter(owner_id=scope.user_id).order_by("pk").first()
+    return Account.objects.filter(scope.account_rows(), pk=account_id).first()
+
+
+def portfolio_get(*, account: Account) -> dict[str, Any]:
+    positions = position_list(scope=Scope(user_id=account.owner_id), include_closed=True, account_id=account.pk)
     market_value = sum((p.market_value for p in positions), Decimal(0))
     return {
         "account": account,

@@ -139,7 +139,7 @@ EXPECTED: dict[tuple[str, str], Row] = {
     ("position-close", "POST"): Row(lambda w, t: f"positions/{t.position.pk}/close/", TRADE_ONE),
     ("execution-list", "GET"): Row(lambda w, t: "executions/", READ_ROWS, row_id=_id("id", "execution")),
     ("event-list", "GET"): Row(lambda w, t: "events/", READ_ROWS, row_id=_id("id", "event")),
-    ("portfolio", "GET"): Row(lambda w, t: "portfolio/", OWN_ACCOUNT),
+    ("portfolio", "GET"): Row(lambda w, t: f"portfolio/?account={t.strategy.account_id}", READ_ONE),
     ("operations", "GET"): Row(
         lambda w, t: "operations/",
         {"trader": DENY, "operations": OK, "viewer": DENY, **PRODUCERS_DENIED, "anonymous": ANON},
@@ -150,7 +150,7 @@ EXPECTED: dict[tuple[str, str], Row] = {
         {"trader": PASS, "operations": DENY, "viewer": DENY, **PRODUCERS_DENIED, "anonymous": ANON},
         body=lambda w, t: {"max_position_size": "0.2"},
     ),
-    ("risk-assessment", "GET"): Row(lambda w, t: "risk/assessment/", OWN_ACCOUNT),
+    ("risk-assessment", "GET"): Row(lambda w, t: f"risk/assessment/?account={t.strategy.account_id}", READ_ONE),
     ("risk-kill-switch", "GET"): Row(lambda w, t: "risk/kill-switch/", OWN_ACCOUNT),
     ("risk-kill-switch", "POST"): Row(
         lambda w, t: "risk/kill-switch/",
