@@ -68,6 +68,15 @@ def cache_forgotten() -> Iterator[None]:
     yield
 
 
+@pytest.fixture(scope="session", autouse=True)
+def rate_limits_lifted() -> Iterator[None]:
+    """No API rate limit, here or in the servers tests start: the suite posts thousands of signals, with
+    key and user ids that repeat from run to run. Tests of the limits set their own (``settings``)."""
+    os.environ["API_RATE_PER_KEY"] = os.environ["API_RATE_PER_USER"] = "0"
+    settings.API_RATE_PER_KEY = settings.API_RATE_PER_USER = 0
+    yield
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker) -> Iterator[None]:
     """pytest-django's test databases, with the connection pools closed before they are dropped.
@@ -118,7 +127,16 @@ class Demo:
     key: str
 
     def headers(self) -> dict[str, str]:
+        """The producer's key (scoped to demo-ai): it may post signals and read them and their orders."""
         return {"HTTP_AUTHORIZATION": f"Bearer {self.key}"}
+
+    def session(self, **client_options: Any) -> Any:
+        """A test client signed in as the trader: everything else the API does is a person's."""
+        from django.test import Client
+
+        client = Client(**client_options)
+        client.force_login(self.trader)
+        return client
 
 
 def _demo() -> Demo:

@@ -25,14 +25,19 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         raw_key = raw_key.strip()
         if not raw_key:
             raise exceptions.AuthenticationFailed("The Authorization header holds no key.", code="no_key")
+        now = timezone.now()
         api_key = (
             ApiKey.objects.select_related("user", "strategy")
             .filter(hashed_key=key_hash(raw_key), revoked_at__isnull=True)
             .first()
         )
-        if api_key is None or not api_key.user.is_active:
-            raise exceptions.AuthenticationFailed("The API key is unknown or revoked.", code="invalid_key")
-        now = timezone.now()
+        if api_key is None or not api_key.is_usable(now) or not api_key.user.is_active:
+            raise exceptions.AuthenticationFailed("The API key is unknown, revoked or expired.", code="invalid_key")
+        if api_key.strategy is not None and api_key.strategy.owner_id != api_key.user_id:
+            # Checked when the key is saved too; a strategy that changed hands since must not carry the key.
+            raise exceptions.AuthenticationFailed(
+                "The API key is scoped to a strategy that is not its user's.", code="invalid_key"
+            )
         # Recorded to the minute: a write per request would have every post of a busy producer update one row.
         if api_key.last_used_at is None or now - api_key.last_used_at >= LAST_USED_RESOLUTION:
             ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)

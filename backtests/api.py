@@ -9,11 +9,10 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.parsers import MultiPartParser
-from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import ApiKey
+from accounts.permissions import READ, TRADE
 from backtests import selectors, services
 from backtests.serializers import (
     BacktestDetailOutput,
@@ -30,15 +29,8 @@ from backtests.serializers import (
 from quantumleap import codes
 from strategies.core.backtest.data import InvalidOhlcvData
 
-
-class PeopleOnly(BasePermission):
-    message = "Signal keys cannot run backtests; log in as a person."
-
-    def has_permission(self, request, view) -> bool:
-        return not isinstance(request.auth, ApiKey)
-
-
-PERMISSIONS = [IsAuthenticated, PeopleOnly]
+# People only (a signal key's role reads and posts signals, nothing here): a person's own runs, data and searches.
+ACCESS = {"GET": READ, "POST": TRADE}
 
 
 def _created(data: Any) -> Response:
@@ -59,7 +51,7 @@ def _backtest(request, pk: int):
 class BacktestListApi(generics.ListAPIView):
     """Your backtests, newest first; POST runs one (it answers at once, QUEUED; the run goes to a worker)."""
 
-    permission_classes = PERMISSIONS
+    access = ACCESS
     error_statuses = {403}  # a signal producer's key
     serializer_class = BacktestOutput
 
@@ -78,7 +70,7 @@ class BacktestListApi(generics.ListAPIView):
 
 
 class BacktestDetailApi(APIView):
-    permission_classes = PERMISSIONS
+    access = ACCESS
     error_statuses = {403}  # a signal producer's key
 
     @extend_schema(responses=BacktestDetailOutput)
@@ -89,7 +81,7 @@ class BacktestDetailApi(APIView):
 class BacktestTradesApi(generics.ListAPIView):
     """The run's closed trades, in the order they closed."""
 
-    permission_classes = PERMISSIONS
+    access = ACCESS
     error_statuses = {403}  # a signal producer's key
     serializer_class = TradeOutput
 
@@ -98,7 +90,7 @@ class BacktestTradesApi(generics.ListAPIView):
 
 
 class BacktestEquityApi(APIView):
-    permission_classes = PERMISSIONS
+    access = ACCESS
     error_statuses = {403}  # a signal producer's key
 
     @extend_schema(responses=EquityOutput)
@@ -117,7 +109,7 @@ class BacktestEquityApi(APIView):
 class BacktestCancelApi(APIView):
     """A queued run ends at once, a running one within about 2 % of its bars; a finished one stays as it is."""
 
-    permission_classes = PERMISSIONS
+    access = ACCESS
     error_statuses = {403}  # a signal producer's key
 
     @extend_schema(request=None, responses=BacktestDetailOutput)
@@ -129,7 +121,7 @@ class BacktestCancelApi(APIView):
 class DatasetListApi(generics.ListAPIView):
     """Your uploaded OHLCV data; POST uploads a CSV or Parquet file (multipart), validated before it is kept."""
 
-    permission_classes = PERMISSIONS
+    access = ACCESS
     error_statuses = {403}  # a signal producer's key
     serializer_class = DatasetOutput
     parser_classes = [MultiPartParser]
@@ -161,7 +153,7 @@ class DatasetListApi(generics.ListAPIView):
 
 
 class DataSourcesApi(APIView):
-    permission_classes = PERMISSIONS
+    access = ACCESS
     error_statuses = {403}  # a signal producer's key
 
     @extend_schema(responses=SourcesOutput)
@@ -172,7 +164,7 @@ class DataSourcesApi(APIView):
 class OptimizationListApi(generics.ListAPIView):
     """Your optimizations; POST starts a grid or random search with walk-forward, each candidate a Celery task."""
 
-    permission_classes = PERMISSIONS
+    access = ACCESS
     error_statuses = {403}  # a signal producer's key
     serializer_class = OptimizationOutput
 
@@ -191,7 +183,7 @@ class OptimizationListApi(generics.ListAPIView):
 
 
 class OptimizationDetailApi(APIView):
-    permission_classes = PERMISSIONS
+    access = ACCESS
     error_statuses = {403}  # a signal producer's key
 
     @extend_schema(responses=OptimizationOutput)

@@ -9,6 +9,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import ensure_csrf_cookie
 
+from accounts.permissions import Scope
 from backtests import selectors
 from strategies.core.backtest.optimize import METRICS
 from strategies.core.generators import STRATEGY_TYPES
@@ -30,7 +31,7 @@ def backtests_page(request: HttpRequest) -> HttpResponse:
     ]
     context = {
         "types": types,
-        "strategies": strategy_list(user=request.user),
+        "strategies": strategy_list(scope=Scope.own(request.user)),
         "metrics": [*METRICS, "final_equity"],
     }
     return render(request, "backtests/list.html", context)

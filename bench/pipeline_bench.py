@@ -144,6 +144,9 @@ def main() -> None:
         sys.exit("Set DATABASE_URL and REDIS_URL: this benchmark measures the real stack.")
     reset_database(os.environ["DATABASE_URL"])
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "quantumleap.settings", "LOG_LEVEL": "WARNING"}
+    # The benchmark measures the pipeline, not the rate limits (its producers share few keys and users).
+    env.setdefault("API_RATE_PER_KEY", "0")
+    env.setdefault("API_RATE_PER_USER", "0")
     python = sys.executable
     subprocess.run([python, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
     subprocess.run([python, "manage.py", "seed_demo"], cwd=ROOT, env=env, check=True, capture_output=True)

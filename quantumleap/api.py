@@ -5,12 +5,12 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.permissions import IsOperations
+from accounts.permissions import OPERATE
 from quantumleap.operations import operations_overview
 
 
 class OperationsApi(APIView):
-    permission_classes = [IsOperations]
+    access = {"GET": OPERATE}
     error_statuses = {403}
 
     @extend_schema(responses=dict)

@@ -40,7 +40,10 @@ ERRORS: dict[str, tuple[int, str]] = {
     NOT_AUTHENTICATED: (401, "No API key and no session."),
     AUTHENTICATION_FAILED: (401, "The session or credentials were refused."),
     NO_KEY: (401, "`Authorization: Bearer` holds no key."),
-    INVALID_KEY: (401, "The API key is unknown or revoked, or its user is inactive."),
+    INVALID_KEY: (
+        401,
+        "The API key is unknown, revoked or expired, its user is inactive, or its strategy is not its user's.",
+    ),
     PERMISSION_DENIED: (
         403,
         "Authenticated, but not allowed: a key naming another strategy, a key where only a person may act, "

@@ -32,12 +32,13 @@ class RefusalOutput(serializers.Serializer):
 ERROR_DESCRIPTIONS = {
     400: "Bad input: `invalid` with `errors` per field, or `parse_error`; nothing changed",
     401: "No key or session, or a key that is unknown or revoked",
-    403: "Not allowed (a key where a person must act, another strategy's key, a role, a missing CSRF token)",
+    403: "Not allowed: the role or key may not (accounts.permissions), another strategy's key, a missing CSRF token",
     404: "Nothing of yours there",
     406: "The Accept header asks for something other than JSON",
     409: "Refused in the order's, position's or strategy's present state; nothing changed",
     413: "The body is larger than 2 MiB",
     415: "The body is not application/json",
+    429: "Too many requests (per API key, per user): `throttled`, with `Retry-After` in seconds",
 }
 
 
@@ -46,12 +47,13 @@ class ApiSchema(AutoSchema):
     a view whose 409 is not an order's refusal names its body in ``refusal_output``."""
 
     def _error_statuses(self) -> set[int]:
-        statuses = {401, 406}
+        # Any operation may be refused to a role (accounts.permissions) or throttled (accounts.throttles).
+        statuses = {401, 403, 406, 429}
         has_body = self.method in UNSAFE and self.get_request_serializer() is not None
         if has_body:
             statuses |= {400, 415}
         if self.method in UNSAFE:
-            statuses |= {403, 413}  # a session must send its CSRF token; any body is held to the limit
+            statuses.add(413)  # any body is held to the limit
         if (self._is_list_view() and self._get_paginator()) or self.get_override_parameters():
             statuses.add(400)
         if "{" in self.path:

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "channels",
+    "axes",
     "accounts",
     "trading",
     "risk",
@@ -79,6 +80,8 @@ MIDDLEWARE = [
     "accounts.origin.OriginMiddleware",  # who, how and from where, for the events a request records
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "quantumleap.urls"
@@ -176,6 +179,15 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+# Sign-in lockout (django-axes): after LOGIN_FAILURE_LIMIT wrong passwords for one username from one
+# address, that pair is refused for LOGIN_COOLOFF_MINUTES (the login page says so, HTTP 429).
+AUTHENTICATION_BACKENDS = ["accounts.backends.LoginLockoutBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "10"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("LOGIN_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
+AXES_VERBOSE = False
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
@@ -245,7 +257,9 @@ REST_FRAMEWORK = {
         "accounts.authentication.ApiKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # One permission layer: each view states its roles per method (accounts.permissions); no statement, no access.
+    "DEFAULT_PERMISSION_CLASSES": ["accounts.permissions.RolePermission"],
+    "DEFAULT_THROTTLE_CLASSES": ["accounts.throttles.ApiKeyRateThrottle", "accounts.throttles.UserRateThrottle"],
     "DEFAULT_SCHEMA_CLASS": "quantumleap.schema.ApiSchema",
     # JSON only, read strictly (quantumleap/parsers.py); any other body is a 415.
     "DEFAULT_PARSER_CLASSES": ["quantumleap.parsers.StrictJSONParser"],
@@ -254,6 +268,9 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "quantumleap.errors.api_exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
 }
+# Requests a minute per API key (a key's rate_limit_per_minute overrides it) and per user; 0: no limit.
+API_RATE_PER_KEY = int(os.environ.get("API_RATE_PER_KEY", "600"))
+API_RATE_PER_USER = int(os.environ.get("API_RATE_PER_USER", "1200"))
 # The largest request body: a batch of 100 signals with full metadata fits; an API body over it is a 413.
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DATA_UPLOAD_MAX_MEMORY_SIZE", str(2 * 1024 * 1024)))
 SPECTACULAR_SETTINGS = {
@@ -371,4 +388,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    # django-axes tells of every sign-in at INFO; its lockouts are WARNING.
+    "loggers": {"axes": {"level": "WARNING"}},
 }

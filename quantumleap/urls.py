@@ -6,6 +6,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from accounts import signin
+from accounts import views as accounts_views
 from backtests import api as backtests_api
 from backtests import views as backtests_views
 from quantumleap import api as project_api
@@ -90,6 +91,7 @@ urlpatterns = [
     path("accounts/login/code/", signin.login_code, name="login-code"),
     path("account/security/", signin.security, name="account-security"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("account/keys/", accounts_views.api_keys, name="api-keys"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

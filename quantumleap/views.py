@@ -9,7 +9,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import ensure_csrf_cookie
 
-from accounts.permissions import is_operations
+from accounts.permissions import Scope, is_operations
 from risk.selectors import trading_state_get
 from strategies.selectors import strategy_for_user, strategy_list
 from trading.selectors import account_for_user
@@ -19,7 +19,7 @@ from trading.selectors import account_for_user
 @ensure_csrf_cookie
 def dashboard(request: HttpRequest) -> HttpResponse:
     account = account_for_user(request.user)
-    strategies = strategy_list(user=request.user).filter(account=account) if account is not None else []
+    strategies = strategy_list(scope=Scope.own(request.user)).filter(account=account) if account is not None else []
     trading_state = trading_state_get(account=account) if account is not None else None
     context = {"account": account, "strategies": strategies, "trading_state": trading_state}
     return render(request, "trading/dashboard.html", context)

@@ -7,20 +7,36 @@ from rest_framework.exceptions import NotFound, PermissionDenied, ValidationErro
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import ApiKey
 from accounts.otp import otp_verify
+from accounts.permissions import KILL_SWITCH, READ, TRADE, may_operate_kill_switches, read_scope
 from quantumleap.serializers import IdField, query_data
 from risk import selectors, services
 from risk.models import KillSwitch
 from risk.serializers import KillSwitchInput, KillSwitchOutput, RiskParametersSerializer, TradingStateInput
 from strategies.models import Strategy
-from trading.selectors import account_for_user
+from trading.selectors import account_for_user, account_readable
 
 
 def _account(request):
     account = account_for_user(request.user)
     if account is None:
         raise NotFound("You have no trading account.")
+    return account
+
+
+class AccountQuery(serializers.Serializer):
+    account = IdField(required=False, help_text="An account granted to you (operations: any); default your own")
+
+
+def account_queried(request):
+    """The account a read names in ``?account=`` (one the request may read), or the reader's own."""
+    query = AccountQuery(data=query_data(request.query_params))
+    query.is_valid(raise_exception=True)
+    account = account_readable(scope=read_scope(request), account_id=query.validated_data.get("account"))
+    if account is None:
+        raise NotFound(
+            "No such account of yours." if "account" in query.validated_data else "You have no trading account."
+        )
     return account
 
 
@@ -43,17 +59,12 @@ def _strategy_queried(request, account):
     return _strategy(request, account, query.validated_data.get("strategy"))
 
 
-def _people_only(request) -> None:
-    # A signal producer's API key may not move limits or the emergency stop.
-    if isinstance(request.auth, ApiKey):
-        raise PermissionDenied("Signal keys cannot change risk settings; log in as a person.")
-
-
 class RiskParametersApi(APIView):
     """A change of limits needs the person's one-time password in ``otp`` (403 otp_required, otp_invalid,
     otp_not_enrolled)."""
 
     error_statuses = {404}  # no trading account, or no such strategy or kill switch on it
+    access = {"GET": READ, "PUT": TRADE}
 
     @extend_schema(parameters=[StrategyQuery], responses=RiskParametersSerializer)
     def get(self, request):
@@ -67,7 +78,6 @@ class RiskParametersApi(APIView):
         responses=RiskParametersSerializer,
     )
     def put(self, request):
-        _people_only(request)
         account = _account(request)
         strategy = _strategy_queried(request, account)
         current = selectors.parameters_get(account=account, strategy=strategy)
@@ -83,17 +93,20 @@ class RiskParametersApi(APIView):
 
 class RiskAssessmentApi(APIView):
     error_statuses = {404}  # no trading account, or no such strategy or kill switch on it
+    access = {"GET": READ}
 
-    @extend_schema(responses=dict)
+    @extend_schema(parameters=[AccountQuery], responses=dict)
     def get(self, request):
-        account = _account(request)
+        account = account_queried(request)
         return Response(selectors.portfolio_risk_assess(account=account).as_dict())
 
 
 class KillSwitchApi(APIView):
-    """Engaging needs no code (stopping is always allowed); a release needs the one-time password in ``otp``."""
+    """A trader engages and releases their own account's switches; operations any, the global one too. Engaging
+    needs no code (stopping is always allowed); a release needs the one-time password in ``otp``."""
 
     error_statuses = {404}  # no trading account, or no such strategy or kill switch on it
+    access = {"GET": READ, "POST": KILL_SWITCH}
 
     @extend_schema(responses=KillSwitchOutput(many=True))
     def get(self, request):
@@ -102,19 +115,18 @@ class KillSwitchApi(APIView):
 
     @extend_schema(request=KillSwitchInput, responses={201: KillSwitchOutput, 200: KillSwitchOutput})
     def post(self, request):
-        _people_only(request)
-        account = _account(request)
         data = KillSwitchInput(data=request.data)
         data.is_valid(raise_exception=True)
         args = data.validated_data
         actor = request.user.get_username()
+        operations = may_operate_kill_switches(request.user)
         if args["action"] == "release":
             if "kill_switch_id" not in args:
                 raise ValidationError({"kill_switch_id": ["Which engagement to release."]})
             switch = get_object_or_404(KillSwitch, pk=args["kill_switch_id"])
-            if switch.scope == KillSwitch.Scope.GLOBAL and not request.user.is_staff:
+            if switch.scope == KillSwitch.Scope.GLOBAL and not operations:
                 raise PermissionDenied("Only operations may release the global emergency stop.")
-            if switch.scope != KillSwitch.Scope.GLOBAL and account.pk not in (
+            if not operations and _account(request).pk not in (
                 switch.account_id,
                 switch.strategy.account_id if switch.strategy else None,
             ):
@@ -123,9 +135,22 @@ class KillSwitchApi(APIView):
             switch = services.kill_switch_release(kill_switch_id=switch.pk, actor=actor, reason=args["reason"])
             return Response(KillSwitchOutput(switch).data)
         scope = args["scope"]
-        if scope == KillSwitch.Scope.GLOBAL and not request.user.is_staff:
-            raise PermissionDenied("Only operations may engage the global emergency stop.")
-        strategy = _strategy(request, account, args.get("strategy_id"))
+        if scope == KillSwitch.Scope.GLOBAL:
+            if not operations:
+                raise PermissionDenied("Only operations may engage the global emergency stop.")
+            switch = services.kill_switch_engage(
+                scope=scope, actor=actor, reason=args["reason"], flatten=args["flatten"]
+            )
+            return Response(KillSwitchOutput(switch).data, status=201)
+        if operations and scope == KillSwitch.Scope.STRATEGY and "strategy_id" in args:
+            # Operations stop any account's strategy; a trader only their own.
+            strategy = Strategy.objects.filter(pk=args["strategy_id"]).select_related("account").first()
+            if strategy is None:
+                raise NotFound("No such strategy.")
+            account = strategy.account
+        else:
+            account = _account(request)
+            strategy = _strategy(request, account, args.get("strategy_id"))
         if scope == KillSwitch.Scope.STRATEGY and strategy is None:
             raise ValidationError({"strategy_id": ["A strategy kill switch names its strategy."]})
         switch = services.kill_switch_engage(
@@ -138,10 +163,10 @@ class TradingStateReleaseApi(APIView):
     """Lifting a halt needs the person's one-time password in ``otp``, as a kill switch release does."""
 
     error_statuses = {404}  # no trading account, or no such strategy or kill switch on it
+    access = {"POST": KILL_SWITCH}
 
     @extend_schema(request=TradingStateInput, responses=dict)
     def post(self, request):
-        _people_only(request)
         account = _account(request)
         data = TradingStateInput(data=request.data)
         data.is_valid(raise_exception=True)

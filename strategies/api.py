@@ -8,7 +8,7 @@ from rest_framework.exceptions import APIException, NotFound, PermissionDenied, 
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import ApiKey
+from accounts.permissions import POST_SIGNALS, READ_SIGNALS, READ_STRATEGY, TRADE, read_scope
 from quantumleap.serializers import query_integer
 from strategies import lifecycle, selectors
 from strategies.core.generators import STRATEGY_TYPES
@@ -66,6 +66,8 @@ def _strategy(request, strategy_id: int | None) -> Strategy:
 
 
 class SignalCreateApi(APIView):
+    access = {"POST": POST_SIGNALS}
+
     @extend_schema(request=SignalInput, responses={201: SignalOutput, 200: SignalOutput})
     def post(self, request):
         serializer = SignalInput(data=request.data)
@@ -78,6 +80,8 @@ class SignalCreateApi(APIView):
 
 
 class SignalBatchApi(APIView):
+    access = {"POST": POST_SIGNALS}
+
     @extend_schema(request=SignalBatchInput, responses={200: SignalBatchOutput})
     def post(self, request):
         """Up to 100 signals in one request, taken in order; each answer says whether it was new (created).
@@ -97,29 +101,29 @@ class SignalBatchApi(APIView):
 
 
 class SignalDetailApi(APIView):
+    access = {"GET": READ_SIGNALS}
+
     @extend_schema(responses=SignalOutput)
     def get(self, request, external_id: str):
-        signal = selectors.signal_for_user(user=request.user, external_id=external_id)
+        signal = selectors.signal_get(scope=read_scope(request), external_id=external_id)
         if signal is None:
             raise NotFound(f"No signal {external_id}.")
         return Response(SignalOutput(signal).data)
 
 
 # ---------- the strategy manager ----------
-def _scope(request) -> int | None:
-    """The strategy a key is scoped to (it may read that one only); None for a session or an unscoped key."""
-    return request.auth.strategy_id if isinstance(request.auth, ApiKey) else None
-
-
-def _people_only(request) -> None:
-    # A signal producer's key may read its strategy, never create, change or move one.
-    if isinstance(request.auth, ApiKey):
-        raise PermissionDenied("Signal keys cannot change strategies; log in as a person.")
-
-
 def _strategy_mine(request, pk: int) -> Strategy:
-    """One of the user's strategies that the credentials may see; 404 for anyone else's (ids reveal nothing)."""
-    strategy = selectors.strategy_list(user=request.user, only=_scope(request)).filter(pk=pk).first()
+    """A strategy the request may read (its scope: own, granted, every one for operations, a key's own); 404
+    for any other (ids reveal nothing)."""
+    strategy = selectors.strategy_list(scope=read_scope(request)).filter(pk=pk).first()
+    if strategy is None:
+        raise NotFound(f"You have no strategy {pk}.")
+    return strategy
+
+
+def _strategy_changeable(request, pk: int) -> Strategy:
+    """One of the person's own strategies (only its owner changes it); 404 for any other."""
+    strategy = selectors.strategy_for_user(user=request.user, strategy_id=pk)
     if strategy is None:
         raise NotFound(f"You have no strategy {pk}.")
     return strategy
@@ -153,16 +157,16 @@ def _answers():
 class StrategyListApi(generics.ListAPIView):
     """GET: the user's strategies (a scoped key: its own only). POST: a new DRAFT strategy, version 1."""
 
+    access = {"GET": READ_STRATEGY, "POST": TRADE}
     serializer_class = StrategyOutput
     error_statuses = {"POST": {404, 409}}  # no trading account; capital_exceeds_equity
     refusal_output = StrategyRefusalOutput
 
     def get_queryset(self):
-        return selectors.strategy_list(user=self.request.user, only=_scope(self.request))
+        return selectors.strategy_list(scope=read_scope(self.request))
 
     @extend_schema(request=StrategyCreateInput, responses={201: StrategyOutput})
     def post(self, request):
-        _people_only(request)
         serializer = StrategyCreateInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -187,6 +191,7 @@ class StrategyListApi(generics.ListAPIView):
 class StrategyDetailApi(APIView):
     """GET one strategy; PATCH makes a new version; DELETE a DRAFT or STOPPED one (204)."""
 
+    access = {"GET": READ_STRATEGY, "PATCH": TRADE, "DELETE": TRADE}
     error_statuses = {"PATCH": {409}, "DELETE": {409}}
     refusal_output = StrategyRefusalOutput
 
@@ -196,8 +201,7 @@ class StrategyDetailApi(APIView):
 
     @extend_schema(request=StrategyUpdateInput, responses=StrategyOutput)
     def patch(self, request, pk: int):
-        _people_only(request)
-        strategy = _strategy_mine(request, pk)
+        strategy = _strategy_changeable(request, pk)
         serializer = StrategyUpdateInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -216,8 +220,7 @@ class StrategyDetailApi(APIView):
 
     @extend_schema(request=None, responses={204: None})
     def delete(self, request, pk: int):
-        _people_only(request)
-        strategy = _strategy_mine(request, pk)
+        strategy = _strategy_changeable(request, pk)
         with _answers():
             lifecycle.strategy_delete(strategy_id=strategy.pk, user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -228,14 +231,14 @@ class StrategyActionApi(APIView):
     need the person's one-time password in ``otp``; stop cancels its open orders and, with ``flatten``,
     closes its positions."""
 
+    access = {"POST": TRADE}
     action: StrategyAction = StrategyAction.PAUSE
     input_serializer: type[StrategyActionInput] = StrategyActionInput
     error_statuses = {409}
     refusal_output = StrategyRefusalOutput
 
     def post(self, request, pk: int):
-        _people_only(request)
-        strategy = _strategy_mine(request, pk)
+        strategy = _strategy_changeable(request, pk)
         serializer = self.input_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -289,6 +292,7 @@ class StrategyStopApi(StrategyActionApi):
 
 
 class StrategyTypesApi(APIView):
+    access = {"GET": READ_STRATEGY}
     pagination_class = None
 
     @extend_schema(responses=StrategyTypeOutput(many=True))
@@ -308,6 +312,8 @@ class StrategyTypesApi(APIView):
 
 
 class StrategyVersionsApi(APIView):
+    access = {"GET": READ_STRATEGY}
+
     @extend_schema(responses=StrategyVersionOutput(many=True))
     def get(self, request, pk: int):
         """Every version of the strategy, newest first: who, when, why and the diff from the one before."""
@@ -325,6 +331,8 @@ class SignalsQuery(serializers.Serializer):
 
 
 class StrategySignalsApi(APIView):
+    access = {"GET": READ_STRATEGY}
+
     @extend_schema(parameters=[SignalsQuery], responses=SignalOutput(many=True))
     def get(self, request, pk: int):
         """The strategy's latest signals, newest first, each with its outcome (status, order, violations)."""

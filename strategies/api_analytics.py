@@ -10,11 +10,13 @@ import io
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers
-from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.exceptions import NotFound
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.permissions import READ_STRATEGY, read_scope
+from strategies import selectors
 from strategies.models import Strategy, StrategyTrade
 from strategies.performance import attribution_get, performance_get, trade_list
 
@@ -25,17 +27,11 @@ TRADE_CSV_COLUMNS = (
 
 
 def strategy_readable(request, strategy_id: int) -> Strategy:
-    """The strategy, if the caller may read it: a person's own, or the one their key is scoped to."""
-    strategy = (
-        Strategy.objects.filter(pk=strategy_id, owner=request.user, deleted_at__isnull=True)
-        .select_related("account")
-        .first()
-    )
+    """The strategy, if the request's scope reads it (a person's own or granted, operations' any, a key's own
+    strategy); 404 for any other."""
+    strategy = selectors.strategy_list(scope=read_scope(request)).filter(pk=strategy_id).first()
     if strategy is None:
         raise NotFound(f"You have no strategy {strategy_id}.")
-    key = request.auth
-    if key is not None and hasattr(key, "strategy_id") and key.strategy_id != strategy.pk:
-        raise PermissionDenied("An API key may only read the strategy it is scoped to.")
     return strategy
 
 
@@ -126,6 +122,7 @@ class AttributionOutput(serializers.Serializer):
 
 # ---------- views ----------
 class StrategyPerformanceApi(APIView):
+    access = {"GET": READ_STRATEGY}
     error_statuses = {403}
 
     @extend_schema(responses=PerformanceOutput)
@@ -154,6 +151,7 @@ class TradesCsvRenderer(BaseRenderer):
 class StrategyTradeListApi(generics.ListAPIView):
     """The strategy's closed trades, oldest exit first; `?format=csv` (or trades.csv) downloads them all as CSV."""
 
+    access = {"GET": READ_STRATEGY}
     serializer_class = TradeOutput
     renderer_classes = [JSONRenderer, TradesCsvRenderer]
     error_statuses = {403}
@@ -183,6 +181,7 @@ class StrategyTradeListApi(generics.ListAPIView):
 
 
 class StrategyAttributionApi(APIView):
+    access = {"GET": READ_STRATEGY}
     error_statuses = {403}
 
     @extend_schema(responses=AttributionOutput)

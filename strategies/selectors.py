@@ -1,8 +1,9 @@
 """Reads for strategies and signals."""
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Q, QuerySet, prefetch_related_objects
+from django.db.models import QuerySet, prefetch_related_objects
 
+from accounts.permissions import Scope
 from strategies.models import Strategy, StrategyVersion, TradingSignal
 
 
@@ -32,11 +33,16 @@ def signal_levels_latest(*, strategy_ids: set[int]) -> dict[tuple[int, str], tup
     return levels
 
 
-def strategy_list(*, user: AbstractBaseUser, only: int | None = None) -> QuerySet[Strategy]:
-    """The user's strategies by name, deleted ones left out; ``only``: just that one (a key scoped to it)."""
-    strategies = Strategy.objects.filter(owner=user, deleted_at__isnull=True)
-    if only is not None:
-        strategies = strategies.filter(pk=only)
+def strategy_list(*, scope: Scope) -> QuerySet[Strategy]:
+    """The strategies a request's scope reads, by name, deleted ones left out: a person's own (and granted
+    accounts', or every one for operations); a producer key's user's, only its own strategy when scoped."""
+    strategies = Strategy.objects.filter(deleted_at__isnull=True)
+    if scope.producer:
+        strategies = strategies.filter(owner_id=scope.user_id)
+        if scope.strategy_id is not None:
+            strategies = strategies.filter(pk=scope.strategy_id)
+    else:
+        strategies = strategies.filter(scope.accounts())
     return strategies.order_by("name", "pk")
 
 
@@ -55,10 +61,10 @@ def signal_orders_load(signals: list[TradingSignal]) -> None:
     prefetch_related_objects(signals, "orders")
 
 
-def signal_for_user(*, user: AbstractBaseUser, external_id: str) -> TradingSignal | None:
-    """A producer sees its own signals; a trader sees those sent to their strategies."""
+def signal_get(*, scope: Scope, external_id: str) -> TradingSignal | None:
+    """A producer key sees its own signals (its strategy's, if scoped); people those sent to readable accounts."""
     return (
-        TradingSignal.objects.filter(Q(producer=user) | Q(strategy__owner=user), external_id=external_id)
+        TradingSignal.objects.filter(scope.signals(), external_id=external_id)
         .prefetch_related("orders")
         .order_by("-pk")
         .first()

@@ -9,6 +9,7 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.permissions import READ, READ_ORDERS, TRADE, read_scope, write_scope
 from quantumleap.serializers import AwareDateTimeField, IdField, query_data
 from risk.selectors import trading_state_get
 from trading import selectors, services
@@ -30,9 +31,10 @@ from trading.serializers import (
 
 class OrderListApi(generics.ListAPIView):
     serializer_class = OrderOutput
+    access = {"GET": READ_ORDERS}
 
     def get_queryset(self):
-        return selectors.order_list(user=self.request.user)
+        return selectors.order_list(scope=read_scope(self.request))
 
 
 def _refused(error: OrderError | services.TradingError | BrokerError) -> Response:
@@ -42,13 +44,14 @@ def _refused(error: OrderError | services.TradingError | BrokerError) -> Respons
 class OrderDetailApi(generics.RetrieveAPIView):
     serializer_class = OrderOutput
     error_statuses = {"PATCH": {409}}
+    access = {"GET": READ_ORDERS, "PATCH": TRADE}
 
     def get_queryset(self):
-        return selectors.order_list(user=self.request.user)
+        return selectors.order_list(scope=read_scope(self.request))
 
     @extend_schema(request=OrderModifyInput, responses=OrderOutput)
     def patch(self, request, pk: int):
-        order = get_object_or_404(selectors.order_list(user=request.user), pk=pk)
+        order = get_object_or_404(selectors.order_list(scope=write_scope(request)), pk=pk)
         serializer = OrderModifyInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
@@ -62,10 +65,11 @@ class OrderDetailApi(generics.RetrieveAPIView):
 
 class OrderCancelApi(APIView):
     error_statuses = {409}
+    access = {"POST": TRADE}
 
     @extend_schema(request=None, responses=OrderOutput)
     def post(self, request, pk: int):
-        order = get_object_or_404(selectors.order_list(user=request.user), pk=pk)
+        order = get_object_or_404(selectors.order_list(scope=write_scope(request)), pk=pk)
         try:
             order = services.order_cancel(order_id=order.pk, actor=request.user.get_username())
         except (OrderError, BrokerError) as error:
@@ -75,10 +79,11 @@ class OrderCancelApi(APIView):
 
 class PositionCloseApi(APIView):
     error_statuses = {409}
+    access = {"POST": TRADE}
 
     @extend_schema(request=None, responses={202: OrderOutput})
     def post(self, request, pk: int):
-        position = get_object_or_404(selectors.position_queryset(user=request.user), pk=pk)
+        position = get_object_or_404(selectors.position_queryset(scope=write_scope(request)), pk=pk)
         try:
             order = services.position_close(position_id=position.pk, actor=request.user.get_username())
         except (OrderError, services.TradingError, BrokerError) as error:
@@ -88,13 +93,16 @@ class PositionCloseApi(APIView):
 
 class PositionListApi(generics.ListAPIView):
     serializer_class = PositionOutput
+    access = {"GET": READ}
 
     def get_queryset(self):
-        return selectors.position_list(user=self.request.user)
+        return selectors.position_list(scope=read_scope(self.request))
 
 
 class PositionHistoryApi(APIView):
     """A symbol's position after each fill, oldest first, with its average price and realized P&L."""
+
+    access = {"GET": READ}
 
     class Input(serializers.Serializer):
         symbol = serializers.CharField(max_length=32)
@@ -116,19 +124,21 @@ class PositionHistoryApi(APIView):
     def get(self, request):
         params = self.Input(data=query_data(request.query_params))
         params.is_valid(raise_exception=True)
-        history = selectors.position_history(user=request.user, symbol=params.validated_data["symbol"].upper())
+        history = selectors.position_history(scope=read_scope(request), symbol=params.validated_data["symbol"].upper())
         return Response(self.PositionHistoryOutput(history, many=True).data)
 
 
 class ExecutionListApi(generics.ListAPIView):
     serializer_class = ExecutionOutput
+    access = {"GET": READ}
 
     def get_queryset(self):
-        return selectors.execution_list(user=self.request.user)
+        return selectors.execution_list(scope=read_scope(self.request))
 
 
 class EventListApi(generics.ListAPIView):
     serializer_class = EventOutput
+    access = {"GET": READ}
 
     class Filters(serializers.Serializer):
         type = serializers.CharField(
@@ -146,21 +156,36 @@ class EventListApi(generics.ListAPIView):
         filters.is_valid(raise_exception=True)
         params = filters.validated_data
         return selectors.event_list(
-            user=self.request.user,
+            scope=read_scope(self.request),
             type=params.get("type"),
             since=params.get("since"),
             strategy_id=params.get("strategy"),
         )
 
 
-class PortfolioApi(APIView):
-    error_statuses = {404}  # a user with no trading account
+class AccountQuery(serializers.Serializer):
+    account = IdField(required=False, help_text="An account granted to you (operations: any); default your own")
 
-    @extend_schema(responses=PortfolioOutput)
+
+def account_queried(request):
+    """The account a read names in ``?account=`` (one the request may read), or the reader's own."""
+    query = AccountQuery(data=query_data(request.query_params))
+    query.is_valid(raise_exception=True)
+    account = selectors.account_readable(scope=read_scope(request), account_id=query.validated_data.get("account"))
+    if account is None:
+        raise NotFound(
+            "No such account of yours." if "account" in query.validated_data else "You have no trading account."
+        )
+    return account
+
+
+class PortfolioApi(APIView):
+    error_statuses = {404}  # no trading account, or not one the reader may see
+    access = {"GET": READ}
+
+    @extend_schema(parameters=[AccountQuery], responses=PortfolioOutput)
     def get(self, request):
-        portfolio = selectors.portfolio_get(user=request.user)
-        if portfolio is None:
-            raise NotFound("You have no trading account.")
+        portfolio = selectors.portfolio_get(account=account_queried(request))
         # The account's trading state is the risk engine's record.
         portfolio["trading_state"] = trading_state_get(account=portfolio["account"])
         return Response(PortfolioOutput(portfolio).data)
@@ -172,6 +197,8 @@ PATH_SYMBOL = {"type": "string", "pattern": r"^[A-Za-z0-9.\-]{1,16}$"}
 
 class MarketPriceApi(APIView):
     """The last price of a symbol, whether it is stale, and its 1-minute bars for charts."""
+
+    access = {"GET": READ}
 
     class Input(serializers.Serializer):
         since = AwareDateTimeField(required=False, help_text="ISO 8601 time with a zone: bars from this minute on")
@@ -233,6 +260,8 @@ class MarketPriceApi(APIView):
 
 class MarketStatusApi(APIView):
     """Per exchange: open, closed, pre_market or post_market, the next open and close, holidays, early closes."""
+
+    access = {"GET": READ}
 
     class Input(serializers.Serializer):
         at = AwareDateTimeField(

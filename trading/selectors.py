@@ -11,6 +11,7 @@ from django.core.cache import cache
 from django.db import models
 from django.db.models import QuerySet
 
+from accounts.permissions import Scope
 from trading.brokers.base import broker_get
 from trading.brokers.circuit import circuit_get
 from trading.core.orders import OPEN_STATUSES, OrderStatus, OrderType, Side
@@ -154,18 +155,20 @@ def account_for_user(user: AbstractBaseUser) -> Account | None:
     return Account.objects.filter(owner=user).order_by("pk").first()
 
 
-def order_list(*, user: AbstractBaseUser) -> QuerySet[Order]:
-    return Order.objects.filter(account__owner=user).select_related("instrument")
+def order_list(*, scope: Scope) -> QuerySet[Order]:
+    """The orders the scope reaches (accounts.permissions.Scope: own, granted, all, or a producer's)."""
+    return Order.objects.filter(scope.orders()).select_related("instrument")
 
 
-def execution_list(*, user: AbstractBaseUser) -> QuerySet[Execution]:
-    return Execution.objects.filter(account__owner=user).select_related("instrument")
+def execution_list(*, scope: Scope) -> QuerySet[Execution]:
+    return Execution.objects.filter(scope.accounts()).select_related("instrument")
 
 
 def event_list(
-    *, user: AbstractBaseUser, type: str | None = None, since: Any = None, strategy_id: int | None = None
+    *, scope: Scope, type: str | None = None, since: Any = None, strategy_id: int | None = None
 ) -> QuerySet[Event]:
-    events = Event.objects.all() if user.is_staff else Event.objects.filter(account__owner=user)
+    # Events of no account (the global kill switch, the engine's) only where every account is readable.
+    events = Event.objects.filter(scope.accounts())
     if type:
         events = events.filter(type__startswith=type) if type.endswith(".") else events.filter(type=type)
     if since:
@@ -175,13 +178,15 @@ def event_list(
     return events
 
 
-def position_queryset(*, user: AbstractBaseUser) -> QuerySet[Position]:
-    return Position.objects.filter(account__owner=user)
+def position_queryset(*, scope: Scope) -> QuerySet[Position]:
+    return Position.objects.filter(scope.accounts())
 
 
-def position_list(*, user: AbstractBaseUser, include_closed: bool = False) -> list[Position]:
+def position_list(*, scope: Scope, include_closed: bool = False, account_id: int | None = None) -> list[Position]:
     """PositionManager.get_current_positions, marked to the last price (current_price, unrealized_pnl, market_value)."""
-    positions = Position.objects.filter(account__owner=user).select_related("instrument", "strategy")
+    positions = Position.objects.filter(scope.accounts()).select_related("instrument", "strategy")
+    if account_id is not None:
+        positions = positions.filter(account_id=account_id)
     if not include_closed:
         positions = positions.exclude(quantity=0)
     positions = list(positions)
@@ -195,14 +200,14 @@ def position_list(*, user: AbstractBaseUser, include_closed: bool = False) -> li
     return positions
 
 
-def position_history(*, user: AbstractBaseUser, symbol: str) -> list[dict[str, Any]]:
+def position_history(*, scope: Scope, symbol: str) -> list[dict[str, Any]]:
     """PositionManager.get_position_history: the user's position in symbol after each fill, oldest first.
 
     Replayed from the executions with the same P&L core that books them, per strategy
     (each strategy holds its own position), so the last row of a strategy is its position now.
     """
     executions = (
-        Execution.objects.filter(account__owner=user, instrument__symbol=symbol)
+        Execution.objects.filter(scope.accounts(), instrument__symbol=symbol)
         .order_by("executed_at", "pk")
         .values_list("strategy_id", "exec_id", "order_id", "side", "quantity", "price", "commission", "executed_at")
     )
@@ -235,11 +240,15 @@ def position_history(*, user: AbstractBaseUser, symbol: str) -> list[dict[str, A
     return history
 
 
-def portfolio_get(*, user: AbstractBaseUser) -> dict[str, Any] | None:
-    account = account_for_user(user)
-    if account is None:
-        return None
-    positions = [p for p in position_list(user=user, include_closed=True) if p.account_id == account.pk]
+def account_readable(*, scope: Scope, account_id: int | None) -> Account | None:
+    """The account a read names (one the scope reaches), or the reader's own when it names none."""
+    if account_id is None:
+        return Account.objects.filter(owner_id=scope.user_id).order_by("pk").first()
+    return Account.objects.filter(scope.account_rows(), pk=account_id).first()
+
+
+def portfolio_get(*, account: Account) -> dict[str, Any]:
+    positions = position_list(scope=Scope(user_id=account.owner_id), include_closed=True, account_id=account.pk)
     market_value = sum((p.market_value for p in positions), Decimal(0))
     return {
         "account": account,

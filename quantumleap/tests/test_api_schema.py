@@ -1,6 +1,7 @@
 """Schemathesis over /api/schema/: no server error, no undocumented status, no answer outside its schema.
 
-Every operation is driven with a signal producer's key and with the trader's session, each example
+Every operation is driven with a signal producer's key and with the sessions of the trader, a viewer and
+operations (each role's credentials), each example
 in the test's own transaction (pytest-django), through the WSGI app in this process: on the real
 stack too, nothing reaches a worker and nothing outlives the test. `QL_SCHEMATHESIS_EXAMPLES` raises
 the bound for a deeper run (the default keeps the module well under two minutes).
@@ -11,6 +12,7 @@ import secrets
 
 import pytest
 import schemathesis
+from django.contrib.auth import get_user_model
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
@@ -18,6 +20,9 @@ from django.test import Client
 from hypothesis import HealthCheck, settings
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
+
+from accounts.models import AccountGrant
+from accounts.roles import role_add
 
 schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", WSGIHandler())
 EXAMPLES = int(os.environ.get("QL_SCHEMATHESIS_EXAMPLES", "8"))
@@ -39,13 +44,20 @@ def in_test_transaction():
     request_finished.connect(close_old_connections)
 
 
-@pytest.fixture(params=["key", "session"])
+@pytest.fixture(params=["key", "session", "viewer", "operations"])
 def credentials(request, demo, in_test_transaction) -> dict:
+    """A producer's key, the trader's session, and a viewer's (granted the trader's account) and operations'."""
     # Passed as explicit headers: schemathesis then knows them for credentials, and its probes take them away.
     if request.param == "key":
         return {"headers": {"Authorization": f"Bearer {demo.key}"}, "strategy": None}
+    person = demo.trader
+    if request.param in ("viewer", "operations"):
+        person = get_user_model().objects.create_user(request.param, password="not-used-here-42")
+        role_add(person, request.param)
+        if request.param == "viewer":
+            AccountGrant.objects.create(account=demo.account, viewer=person)
     client = Client()
-    client.force_login(demo.trader)
+    client.force_login(person)
     csrf = secrets.token_hex(16)
     return {
         "headers": {"Cookie": f"sessionid={client.cookies['sessionid'].value}; csrftoken={csrf}", "X-CSRFToken": csrf},

@@ -528,6 +528,7 @@ def test_the_runner_gives_up_on_a_fatal_feed(tmp_path):
 # The API -------------------------------------------------------------------------------------------
 @pytest.mark.django_db
 def test_price_api_answers_price_staleness_and_bars(client, demo):
+    client.force_login(demo.trader)  # market data is for people; a signal key reads none
     Bar.objects.bulk_create(
         [
             Bar(symbol="AAPL", minute=T0 + timedelta(minutes=i), open=1, high=2, low=1, close=d(i), volume=10)
@@ -535,14 +536,14 @@ def test_price_api_answers_price_staleness_and_bars(client, demo):
         ]
     )
     url = reverse("market-price", args=["aapl"])
-    body = client.get(url, **demo.headers()).json()
+    body = client.get(url).json()
     assert body["symbol"] == "AAPL" and Decimal(body["price"]) > 0
     assert body["stale"] is False and body["at"] is None
     assert [Decimal(b["close"]) for b in body["bars"]] == [d(i) for i in range(5)]
-    body = client.get(url, {"limit": 2}, **demo.headers()).json()
+    body = client.get(url, {"limit": 2}).json()
     assert [Decimal(b["close"]) for b in body["bars"]] == [d(3), d(4)]
     since, until = (T0 + timedelta(minutes=1)).isoformat(), (T0 + timedelta(minutes=3)).isoformat()
-    body = client.get(url, {"since": since, "until": until}, **demo.headers()).json()
+    body = client.get(url, {"since": since, "until": until}).json()
     assert [Decimal(b["close"]) for b in body["bars"]] == [d(1), d(2)]
 
 
@@ -559,23 +560,26 @@ def test_price_api_answers_price_staleness_and_bars(client, demo):
     ],
 )
 def test_price_api_refuses_bad_parameters(client, demo, params, field):
-    response = client.get(reverse("market-price", args=["AAPL"]), params, **demo.headers())
+    client.force_login(demo.trader)  # market data is for people; a signal key reads none
+    response = client.get(reverse("market-price", args=["AAPL"]), params)
     assert response.status_code == 400 and field in response.json()["errors"]
 
 
 @pytest.mark.django_db
 def test_price_api_unknown_symbol_is_404(client, demo):
-    assert client.get(reverse("market-price", args=["NOSUCH"]), **demo.headers()).status_code == 404
+    client.force_login(demo.trader)  # market data is for people; a signal key reads none
+    assert client.get(reverse("market-price", args=["NOSUCH"])).status_code == 404
 
 
 @pytest.mark.django_db
 def test_status_api_reports_each_exchange(client, demo):
+    client.force_login(demo.trader)  # market data is for people; a signal key reads none
     at = datetime(2026, 11, 27, 12, 0, tzinfo=ET).isoformat()
-    body = client.get(reverse("market-status"), {"at": at}, **demo.headers()).json()
+    body = client.get(reverse("market-status"), {"at": at}).json()
     by_exchange = {e["exchange"]: e for e in body["exchanges"]}
     assert {"XNYS", "XNAS"} <= set(by_exchange)
     assert by_exchange["XNYS"]["status"] == "open" and by_exchange["XNYS"]["is_early_close"] is True
-    body = client.get(reverse("market-status"), {"at": "2026-12-25T16:00:00Z", "exchange": "ARCX"}, **demo.headers())
+    body = client.get(reverse("market-status"), {"at": "2026-12-25T16:00:00Z", "exchange": "ARCX"})
     assert (
         body.json()["exchanges"][0] | {"exchange": "ARCX", "status": "closed", "is_holiday": True}
         == (body.json()["exchanges"][0])
@@ -588,7 +592,8 @@ def test_status_api_reports_each_exchange(client, demo):
     [({"at": "soon"}, "at"), ({"at": "2026-03-02T15:00:00"}, "at"), ({"exchange": "NOPE"}, "exchange")],
 )
 def test_status_api_refuses_bad_parameters(client, demo, params, field):
-    response = client.get(reverse("market-status"), params, **demo.headers())
+    client.force_login(demo.trader)  # market data is for people; a signal key reads none
+    response = client.get(reverse("market-status"), params)
     assert response.status_code == 400 and field in response.json()["errors"]
 
 

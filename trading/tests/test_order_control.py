@@ -7,6 +7,7 @@ import pytest
 from django.core.cache import cache
 from django.test import Client
 
+from accounts.roles import TRADER, role_add
 from trading.core.orders import OrderStatus
 from trading.marketdata import PRICE_KEY, prices_set
 from trading.models import Event, Order, PaperVenueOrder, Position
@@ -155,7 +156,9 @@ def test_other_users_orders_and_positions_are_not_found(demo, django_capture_on_
 
     order = _resting_limit(demo, django_capture_on_commit_callbacks)
     stranger = Client()
-    stranger.force_login(get_user_model().objects.create_user("stranger"))
+    stranger_user = get_user_model().objects.create_user("stranger")
+    role_add(stranger_user, TRADER)
+    stranger.force_login(stranger_user)
     assert stranger.post(f"/api/v1/orders/{order.pk}/cancel/").status_code == 404
     assert stranger.get(f"/api/v1/orders/{order.pk}/").status_code == 404
 
@@ -192,5 +195,7 @@ def test_position_history_needs_a_symbol_and_shows_only_the_users_own(demo, trad
     assert missing.json()["code"] and "symbol" in missing.json()["errors"]
 
     stranger = Client()
-    stranger.force_login(get_user_model().objects.create_user("stranger", password="x"))
+    stranger_user = get_user_model().objects.create_user("stranger", password="x")
+    role_add(stranger_user, TRADER)
+    stranger.force_login(stranger_user)
     assert stranger.get("/api/v1/positions/history/", {"symbol": "AAPL"}).json() == []
