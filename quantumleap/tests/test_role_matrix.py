@@ -27,10 +27,12 @@ from django.utils import timezone
 from rest_framework.views import APIView
 
 from accounts.models import AccountGrant
+from accounts.permissions import is_operations
 from accounts.roles import OPERATIONS, TRADER, VIEWER, role_add
 from accounts.services import api_key_create
 from quantumleap.codes import ERRORS, ORDER_REFUSALS, STRATEGY_REFUSALS
 from strategies.models import Strategy, TradingSignal
+from tests.otp import otp_client
 from trading.models import Account, Event, Execution, Instrument, Order, Position
 
 OK, PASS, DENY, HIDE, ANON, SEE, BLIND = "ok", "pass", "deny", "hide", "anon", "see", "blind"
@@ -62,6 +64,14 @@ TRADE_ONE = {
     **PRODUCERS_DENIED,
     "anonymous": ANON,
 }
+# A strategy and its figures: a producer's key reads the strategy it posts to (its scoped one only).
+STRATEGY_ROWS = {**READ_ROWS, "producer_scoped": (SEE, BLIND, BLIND), "producer_unscoped": (SEE, SEE, BLIND)}
+STRATEGY_ONE = {**READ_ONE, "producer_scoped": (OK, HIDE, HIDE), "producer_unscoped": (OK, OK, HIDE)}
+# A person's own new rows (a strategy, a backtest): the target does not matter.
+CREATE_OWN = {"trader": PASS, "operations": DENY, "viewer": DENY, **PRODUCERS_DENIED, "anonymous": ANON}
+# Another person's backtest (the matrix makes none: an id nobody has) is hidden from every person.
+BACKTEST_ONE = {"trader": HIDE, "operations": HIDE, "viewer": HIDE, **PRODUCERS_DENIED, "anonymous": ANON}
+BACKTEST_CHANGE = {"trader": HIDE, "operations": DENY, "viewer": DENY, **PRODUCERS_DENIED, "anonymous": ANON}
 PEOPLE_READ = {"trader": OK, "operations": OK, "viewer": OK, **PRODUCERS_DENIED, "anonymous": ANON}
 # Posting signals: the owner's key and the trader; another trader's strategy is not theirs (400, 403 scoped).
 POST_SIGNAL = {
@@ -115,8 +125,54 @@ EXPECTED: dict[tuple[str, str], Row] = {
             "anonymous": ANON,
         },
     ),
-    ("strategy-list", "GET"): Row(lambda w, t: "strategies/", READ_ROWS, row_id=_id("id", "strategy")),
-    ("strategy-detail", "GET"): Row(lambda w, t: f"strategies/{t.strategy.pk}/", READ_ONE),
+    ("strategy-list", "GET"): Row(lambda w, t: "strategies/", STRATEGY_ROWS, row_id=_id("id", "strategy")),
+    ("strategy-detail", "GET"): Row(lambda w, t: f"strategies/{t.strategy.pk}/", STRATEGY_ONE),
+    ("strategy-list", "POST"): Row(
+        lambda w, t: "strategies/",
+        CREATE_OWN,
+        body=lambda w, t: {"name": f"matrix-{id(t)}", "strategy_type": "EXTERNAL_AI", "capital": "1000"},
+    ),
+    ("strategy-detail", "PATCH"): Row(
+        lambda w, t: f"strategies/{t.strategy.pk}/", TRADE_ONE, body=lambda w, t: {"capital": "1000"}
+    ),
+    ("strategy-detail", "DELETE"): Row(lambda w, t: f"strategies/{t.strategy.pk}/", TRADE_ONE),
+    ("strategy-deploy", "POST"): Row(
+        lambda w, t: f"strategies/{t.strategy.pk}/deploy/", TRADE_ONE, body=lambda w, t: {}
+    ),
+    ("strategy-pause", "POST"): Row(lambda w, t: f"strategies/{t.strategy.pk}/pause/", TRADE_ONE, body=lambda w, t: {}),
+    ("strategy-resume", "POST"): Row(
+        lambda w, t: f"strategies/{t.strategy.pk}/resume/", TRADE_ONE, body=lambda w, t: {}
+    ),
+    ("strategy-stop", "POST"): Row(lambda w, t: f"strategies/{t.strategy.pk}/stop/", TRADE_ONE, body=lambda w, t: {}),
+    ("strategy-types", "GET"): Row(
+        lambda w, t: "strategies/types/",
+        {
+            "trader": OK,
+            "operations": OK,
+            "viewer": OK,
+            "producer_scoped": OK,
+            "producer_unscoped": OK,
+            "anonymous": ANON,
+        },
+    ),
+    ("strategy-versions", "GET"): Row(lambda w, t: f"strategies/{t.strategy.pk}/versions/", STRATEGY_ONE),
+    ("strategy-signals", "GET"): Row(lambda w, t: f"strategies/{t.strategy.pk}/signals/", STRATEGY_ONE),
+    ("strategy-performance", "GET"): Row(lambda w, t: f"strategies/{t.strategy.pk}/performance/", STRATEGY_ONE),
+    ("strategy-trades", "GET"): Row(lambda w, t: f"strategies/{t.strategy.pk}/trades/", STRATEGY_ONE),
+    ("strategy-trades-csv", "GET"): Row(lambda w, t: f"strategies/{t.strategy.pk}/trades.csv", STRATEGY_ONE),
+    ("strategy-attribution", "GET"): Row(lambda w, t: f"strategies/{t.strategy.pk}/attribution/", STRATEGY_ONE),
+    ("backtest-list", "GET"): Row(lambda w, t: "backtests/", PEOPLE_READ),
+    ("backtest-list", "POST"): Row(lambda w, t: "backtests/", CREATE_OWN, body=lambda w, t: {}),
+    ("backtest-detail", "GET"): Row(lambda w, t: "backtests/999999/", BACKTEST_ONE),
+    ("backtest-trades", "GET"): Row(lambda w, t: "backtests/999999/trades/", BACKTEST_ONE),
+    ("backtest-equity", "GET"): Row(lambda w, t: "backtests/999999/equity/", BACKTEST_ONE),
+    ("backtest-cancel", "POST"): Row(lambda w, t: "backtests/999999/cancel/", BACKTEST_CHANGE, body=lambda w, t: {}),
+    ("backtest-datasets", "GET"): Row(lambda w, t: "backtests/datasets/", PEOPLE_READ),
+    ("backtest-datasets", "POST"): Row(lambda w, t: "backtests/datasets/", CREATE_OWN, body=lambda w, t: {}),
+    ("backtest-sources", "GET"): Row(lambda w, t: "backtests/sources/", PEOPLE_READ),
+    ("backtest-optimizations", "GET"): Row(lambda w, t: "backtests/optimizations/", PEOPLE_READ),
+    ("backtest-optimizations", "POST"): Row(lambda w, t: "backtests/optimizations/", CREATE_OWN, body=lambda w, t: {}),
+    ("backtest-optimization-detail", "GET"): Row(lambda w, t: "backtests/optimizations/999999/", BACKTEST_ONE),
     ("order-list", "GET"): Row(
         lambda w, t: "orders/",
         {
@@ -304,7 +360,9 @@ def _user(username: str, *roles: str):
 
 def _client(user=None, key: str | None = None) -> Client:
     client = Client(raise_request_exception=False, **({"HTTP_AUTHORIZATION": f"Bearer {key}"} if key else {}))
-    if user is not None:
+    if user is not None and is_operations(user):
+        otp_client(user, client)  # operations must have a device: a verified session, as after sign-in
+    elif user is not None:
         client.force_login(user)
     return client
 
