@@ -10,7 +10,7 @@ their orders. Which rows a request may read or change is its ``Scope``: the sele
 |---|---|---|---|---|
 | READ (own or granted; operations: all) | yes | yes | yes | no |
 | READ_SIGNALS, READ_ORDERS | yes | yes | yes | its signals and their orders |
-| READ_STRATEGY (a strategy, its signals, figures) | yes | yes | yes | its strategy, or its user's if unscoped |
+| READ_STRATEGY (a strategy, its signals, figures) | yes | yes | yes | the strategy it is scoped to |
 | POST_SIGNALS | yes | no | no | yes |
 | TRADE (own strategies, orders, positions, limits) | yes | no | no | no |
 | KILL_SWITCH (own account; operations: any, global) | yes | yes | no | no |
@@ -52,7 +52,7 @@ class Access:
 
 READ = Access("read", (VIEW_OWN, VIEW_ALL))
 READ_SIGNALS = Access("read signals", (VIEW_OWN, VIEW_ALL), producer=True)
-# A producer's key reads the strategy it posts to (only that one when scoped), never another's.
+# A producer's key reads the strategy it is scoped to, never another (an unscoped key reads none).
 READ_STRATEGY = Access("read strategies", (VIEW_OWN, VIEW_ALL), producer=True)
 READ_ORDERS = Access("read orders", (VIEW_OWN, VIEW_ALL), producer=True)
 POST_SIGNALS = Access("post signals", (TRADE_PERMISSION,), producer=True)

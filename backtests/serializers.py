@@ -9,7 +9,8 @@ from backtests import conventions, sources
 from backtests.models import Backtest, Dataset, Optimization, Source
 from quantumleap.serializers import AwareDateTimeField, DecimalField, IdField, StrictSerializer
 from strategies.core.backtest.optimize import METRICS
-from strategies.core.generators import STRATEGY_TYPES
+from strategies.core.generators import GENERATOR_TYPES
+from strategies.models import Strategy
 
 SYMBOL = r"^[A-Za-z0-9.\-]{1,16}$"
 MONEY = {"max_digits": 20, "decimal_places": 6}
@@ -55,7 +56,7 @@ class DataInput(StrictSerializer):
 
 class BacktestInput(DataInput):
     name = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    strategy_type = serializers.ChoiceField(choices=list(STRATEGY_TYPES))
+    strategy_type = serializers.ChoiceField(choices=Strategy.StrategyType.choices)
     parameters = serializers.DictField(required=False, help_text="The type's parameters (GET strategies/types/)")
     strategy_id = IdField(
         required=False,
@@ -164,7 +165,7 @@ class WalkForwardInput(StrictSerializer):
 
 class OptimizationInput(DataInput):
     name = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    strategy_type = serializers.ChoiceField(choices=[t for t, info in STRATEGY_TYPES.items() if info.generator])
+    strategy_type = serializers.ChoiceField(choices=GENERATOR_TYPES)
     method = serializers.ChoiceField(choices=Optimization.Method.choices, required=False)
     space = serializers.DictField(
         child=serializers.ListField(child=serializers.JSONField(), min_length=1, max_length=50),

@@ -288,6 +288,10 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "BreachActionEnum": "risk.models.RiskParameters.BreachAction",
         "SignalStatusEnum": "strategies.models.TradingSignal.Status",
+        "BacktestStatusEnum": "backtests.models.Status",
+        "StrategyStatusEnum": "strategies.models.Strategy.Status",
+        "StrategyTypeEnum": "strategies.models.Strategy.StrategyType",
+        "GeneratorTypeEnum": "strategies.core.generators.GENERATOR_TYPES",
     },
 }
 
@@ -369,6 +373,9 @@ HOUSEKEEPING_IN_PROCESS = env_bool("HOUSEKEEPING_IN_PROCESS", True)
 MARKET_FEED = os.environ.get("MARKET_FEED", "")
 MARKET_FEED_SEED = int(os.environ.get("MARKET_FEED_SEED", "7"))
 MARKET_FEED_INTERVAL = timedelta(milliseconds=int(os.environ.get("MARKET_FEED_INTERVAL_MS", "250")))
+# The simulated feed's clock runs this many times faster than the wall clock (1: real time). At 60 a 1-minute
+# bar closes every second: the browser tests watch a built-in generator trade within a minute.
+MARKET_FEED_CLOCK_SPEEDUP = float(os.environ.get("MARKET_FEED_CLOCK_SPEEDUP", "1"))
 # Started in the process that runs the feed, each called with its market data manager to subscribe itself:
 # the stop monitor on every tick, a simulated venue's resting orders every feed interval.
 # The built-in strategy generators on every closed 1-minute bar (strategies.runner).

@@ -66,9 +66,10 @@ class RiskParametersApi(APIView):
     error_statuses = {404}  # no trading account, or no such strategy or kill switch on it
     access = {"GET": READ, "PUT": TRADE}
 
-    @extend_schema(parameters=[StrategyQuery], responses=RiskParametersSerializer)
+    @extend_schema(parameters=[AccountQuery, StrategyQuery], responses=RiskParametersSerializer)
     def get(self, request):
-        account = _account(request)
+        """The account's limits (or a strategy's own): your own account's, or one you may read (`?account=`)."""
+        account = account_queried(request)
         strategy = _strategy_queried(request, account)
         return Response(RiskParametersSerializer(selectors.parameters_get(account=account, strategy=strategy)).data)
 
@@ -108,9 +109,10 @@ class KillSwitchApi(APIView):
     error_statuses = {404}  # no trading account, or no such strategy or kill switch on it
     access = {"GET": READ, "POST": KILL_SWITCH}
 
-    @extend_schema(responses=KillSwitchOutput(many=True))
+    @extend_schema(parameters=[AccountQuery], responses=KillSwitchOutput(many=True))
     def get(self, request):
-        account = _account(request)
+        """The emergency stops engaged over your account (or one you may read, `?account=`) and the global one."""
+        account = account_queried(request)
         return Response(KillSwitchOutput(selectors.kill_switch_active(account=account), many=True).data)
 
     @extend_schema(request=KillSwitchInput, responses={201: KillSwitchOutput, 200: KillSwitchOutput})

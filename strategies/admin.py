@@ -47,7 +47,10 @@ class StrategyAdmin(admin.ModelAdmin):
                 # Before and after each field, as stored (a related row by its id).
                 stored = {field.name: field for field in obj._meta.concrete_fields}
                 pairs = {
-                    name: {"before": form.initial.get(name), "after": stored[name].value_from_object(obj)}
+                    name: {
+                        "before": stored[name].value_from_object(before),
+                        "after": stored[name].value_from_object(obj),
+                    }
                     for name in form.changed_data
                     if name in stored
                 }

@@ -36,7 +36,7 @@ def strategy_readable(request, strategy_id: int) -> Strategy:
 
 
 # ---------- answers ----------
-class EquityPointOutput(serializers.Serializer):
+class StrategyEquityPointOutput(serializers.Serializer):
     day = serializers.DateField()
     equity = serializers.CharField(help_text="Capital + realized + unrealized P&L at the day's close")
     drawdown = serializers.CharField(help_text="(peak - equity) / peak, a fraction")
@@ -47,12 +47,12 @@ class PerformanceOutput(serializers.Serializer):
         help_text="strategies/core/metrics.py PerformanceMetrics (decimals as strings, null when undefined), "
         "and `benchmark`, the symbol alpha and beta are measured against"
     )
-    equity = EquityPointOutput(many=True)
+    equity = StrategyEquityPointOutput(many=True)
     updated_at = serializers.DateTimeField(allow_null=True)
     version = serializers.IntegerField(allow_null=True, help_text="The strategy version in force when computed")
 
 
-class TradeOutput(serializers.ModelSerializer):
+class StrategyTradeOutput(serializers.ModelSerializer):
     side = serializers.CharField(help_text="BUY: a long trade; SELL: a short one")
     quantity = serializers.DecimalField(max_digits=20, decimal_places=6)
     entry_price = serializers.DecimalField(max_digits=20, decimal_places=6)
@@ -152,7 +152,7 @@ class StrategyTradeListApi(generics.ListAPIView):
     """The strategy's closed trades, oldest exit first; `?format=csv` (or trades.csv) downloads them all as CSV."""
 
     access = {"GET": READ_STRATEGY}
-    serializer_class = TradeOutput
+    serializer_class = StrategyTradeOutput
     renderer_classes = [JSONRenderer, TradesCsvRenderer]
     error_statuses = {403}
 
@@ -166,7 +166,7 @@ class StrategyTradeListApi(generics.ListAPIView):
     def get(self, request, *args, **kwargs):
         if self._csv():
             strategy = strategy_readable(request, self.kwargs["pk"])
-            rows = TradeOutput(trade_list(strategy), many=True).data
+            rows = StrategyTradeOutput(trade_list(strategy), many=True).data
             response = Response(rows)
             response["Content-Disposition"] = f'attachment; filename="strategy-{strategy.pk}-trades.csv"'
             return response

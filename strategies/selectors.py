@@ -35,12 +35,10 @@ def signal_levels_latest(*, strategy_ids: set[int]) -> dict[tuple[int, str], tup
 
 def strategy_list(*, scope: Scope) -> QuerySet[Strategy]:
     """The strategies a request's scope reads, by name, deleted ones left out: a person's own (and granted
-    accounts', or every one for operations); a producer key's user's, only its own strategy when scoped."""
+    accounts', or every one for operations); a producer key only the strategy it is scoped to (none unscoped)."""
     strategies = Strategy.objects.filter(deleted_at__isnull=True)
     if scope.producer:
-        strategies = strategies.filter(owner_id=scope.user_id)
-        if scope.strategy_id is not None:
-            strategies = strategies.filter(pk=scope.strategy_id)
+        strategies = strategies.filter(owner_id=scope.user_id, pk=scope.strategy_id)
     else:
         strategies = strategies.filter(scope.accounts())
     return strategies.order_by("name", "pk")

@@ -6,7 +6,6 @@ from rest_framework import serializers
 
 from quantumleap import codes
 from quantumleap.serializers import AwareDateTimeField, DecimalField, IdField, StrictSerializer
-from strategies.core.generators import STRATEGY_TYPES
 from strategies.core.lifecycle import SYSTEM_ACTIONS, allowed_actions, is_deletable, needs_otp
 from strategies.lifecycle import MAX_SYMBOLS
 from strategies.models import Strategy, StrategyVersion, TradingSignal
@@ -192,7 +191,7 @@ class ObjectField(serializers.JSONField):
 
 class StrategyCreateInput(StrictSerializer):
     name = serializers.CharField(max_length=64)
-    strategy_type = serializers.ChoiceField(choices=list(STRATEGY_TYPES))
+    strategy_type = serializers.ChoiceField(choices=Strategy.StrategyType.choices)
     capital = DecimalField(max_digits=20, decimal_places=6, min_value=Decimal("0.01"))
     parameters = ObjectField(
         required=False, help_text="The type's parameters (GET strategies/types/); missing ones take their defaults"

@@ -17,6 +17,7 @@ from accounts.models import ApiKey
 from accounts.roles import VIEWER, role_add
 from accounts.services import ApiKeyError, api_key_create, api_key_issue, api_key_revoke, api_key_rotate
 from strategies.models import Strategy
+from tests.otp import otp_client
 from trading.models import Account
 
 KEY = re.compile(r"ql_[0-9a-f]{8}_[A-Za-z0-9_-]{43}")
@@ -114,8 +115,7 @@ def test_a_key_for_another_users_strategy_is_refused_when_saved(demo, other_stra
 
 
 def test_the_admin_refuses_to_scope_a_key_to_another_users_strategy(demo, other_strategy):
-    admin = Client()
-    admin.force_login(get_user_model().objects.get(username="ops"))  # a superuser
+    admin = otp_client(get_user_model().objects.get(username="ops"))  # a superuser, signed in with the code
     key = ApiKey.objects.get(user=demo.trader)
     response = admin.post(
         f"/admin/accounts/apikey/{key.pk}/change/",

@@ -8,6 +8,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
+from accounts.roles import TRADER, role_add
 from backtests.models import Backtest, Dataset, Optimization, Status
 from strategies.core.backtest.data import sample_path
 from trading.models import Event
@@ -127,6 +128,7 @@ def test_a_running_backtest_stops_at_its_next_check_when_canceled(demo, monkeypa
 def test_people_only_see_their_own(run, demo, client_trader):
     backtest_id = run(URL, GOOG_SMA).json()["id"]
     other = get_user_model().objects.create_user("other", password="x-long-password")
+    role_add(other, TRADER)
     client = APIClient()
     client.force_authenticate(user=other)
     for path in ("", "trades/", "equity/"):

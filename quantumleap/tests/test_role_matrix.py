@@ -55,8 +55,6 @@ READ_ONE = {
     **PRODUCERS_DENIED,
     "anonymous": ANON,
 }
-# A person's own account (portfolio, risk): operations and the viewer here have none.
-OWN_ACCOUNT = {"trader": OK, "operations": HIDE, "viewer": HIDE, **PRODUCERS_DENIED, "anonymous": ANON}
 TRADE_ONE = {
     "trader": (PASS, PASS, HIDE),
     "operations": DENY,
@@ -64,9 +62,9 @@ TRADE_ONE = {
     **PRODUCERS_DENIED,
     "anonymous": ANON,
 }
-# A strategy and its figures: a producer's key reads the strategy it posts to (its scoped one only).
-STRATEGY_ROWS = {**READ_ROWS, "producer_scoped": (SEE, BLIND, BLIND), "producer_unscoped": (SEE, SEE, BLIND)}
-STRATEGY_ONE = {**READ_ONE, "producer_scoped": (OK, HIDE, HIDE), "producer_unscoped": (OK, OK, HIDE)}
+# A strategy and its figures: a producer's key reads the strategy it is scoped to, nothing when unscoped.
+STRATEGY_ROWS = {**READ_ROWS, "producer_scoped": (SEE, BLIND, BLIND), "producer_unscoped": BLIND}
+STRATEGY_ONE = {**READ_ONE, "producer_scoped": (OK, HIDE, HIDE), "producer_unscoped": HIDE}
 # A person's own new rows (a strategy, a backtest): the target does not matter.
 CREATE_OWN = {"trader": PASS, "operations": DENY, "viewer": DENY, **PRODUCERS_DENIED, "anonymous": ANON}
 # Another person's backtest (the matrix makes none: an id nobody has) is hidden from every person.
@@ -200,14 +198,14 @@ EXPECTED: dict[tuple[str, str], Row] = {
         lambda w, t: "operations/",
         {"trader": DENY, "operations": OK, "viewer": DENY, **PRODUCERS_DENIED, "anonymous": ANON},
     ),
-    ("risk-parameters", "GET"): Row(lambda w, t: "risk/parameters/", OWN_ACCOUNT),
+    ("risk-parameters", "GET"): Row(lambda w, t: f"risk/parameters/?account={t.strategy.account_id}", READ_ONE),
     ("risk-parameters", "PUT"): Row(
         lambda w, t: "risk/parameters/",
         {"trader": PASS, "operations": DENY, "viewer": DENY, **PRODUCERS_DENIED, "anonymous": ANON},
         body=lambda w, t: {"max_position_size": "0.2"},
     ),
     ("risk-assessment", "GET"): Row(lambda w, t: f"risk/assessment/?account={t.strategy.account_id}", READ_ONE),
-    ("risk-kill-switch", "GET"): Row(lambda w, t: "risk/kill-switch/", OWN_ACCOUNT),
+    ("risk-kill-switch", "GET"): Row(lambda w, t: f"risk/kill-switch/?account={t.strategy.account_id}", READ_ONE),
     ("risk-kill-switch", "POST"): Row(
         lambda w, t: "risk/kill-switch/",
         # Operations stop any strategy; a trader their own.

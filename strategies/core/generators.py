@@ -448,6 +448,9 @@ STRATEGY_TYPES: Mapping[str, StrategyTypeInfo] = MappingProxyType(
     }
 )
 
+# The types a built-in generator trades (the backtester's optimizations search their parameters).
+GENERATOR_TYPES: tuple[str, ...] = tuple(name for name, info in STRATEGY_TYPES.items() if info.generator is not None)
+
 
 def generator_build(
     strategy_type: str,

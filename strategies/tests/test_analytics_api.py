@@ -8,6 +8,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
+from accounts.roles import TRADER, role_add
 from accounts.services import api_key_create
 from strategies.models import Strategy
 from strategies.tests.test_performance import analyzed  # noqa: F401  (the fixture: fills analyzed)
@@ -88,6 +89,7 @@ def test_attribution_per_model_with_signal_counts_and_calibration(demo, analyzed
 @pytest.mark.parametrize("view", ["performance/", "trades/", "attribution/"])
 def test_a_person_reads_only_their_own_strategies(demo, view):
     other = get_user_model().objects.create_user("someone-else")
+    role_add(other, TRADER)
     answer = _session(other).get(f"/api/v1/strategies/{demo.strategy.pk}/{view}")
     assert answer.status_code == 404
     assert answer.json()["code"] == "not_found"
@@ -101,16 +103,18 @@ def test_a_key_reads_only_the_strategy_it_is_scoped_to_and_only_reads(demo, view
     )
     client = Client()
     assert client.get(f"/api/v1/strategies/{demo.strategy.pk}/{view}", **_key(demo.key)).status_code == 200
+    # Another strategy of the same user, or any through an unscoped key: nothing to read (ids reveal nothing).
     refused = client.get(f"/api/v1/strategies/{other.pk}/{view}", **_key(demo.key))
-    assert refused.status_code == 403 and refused.json()["code"] == "permission_denied"
+    assert refused.status_code == 404 and refused.json()["code"] == "not_found"
     unscoped = api_key_create(user=demo.trader, strategy=None)
-    assert client.get(f"/api/v1/strategies/{demo.strategy.pk}/{view}", **_key(unscoped)).status_code == 403
+    assert client.get(f"/api/v1/strategies/{demo.strategy.pk}/{view}", **_key(unscoped)).status_code == 404
     written = client.post(f"/api/v1/strategies/{demo.strategy.pk}/{view}", **_key(demo.key))
     assert written.status_code == 405
 
 
 def test_a_csv_download_of_someone_elses_trades_is_a_404(demo):
     other = get_user_model().objects.create_user("csv-stranger")
+    role_add(other, TRADER)
     for path in ("trades/?format=csv", "trades.csv"):
         answer = _session(other).get(f"/api/v1/strategies/{demo.strategy.pk}/{path}")
         assert answer.status_code == 404

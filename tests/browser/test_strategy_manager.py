@@ -5,8 +5,8 @@ a TOTP code, watches a signal become an order and a fill live, pauses, resumes a
 flatten, and reads its page (charts, metrics, trades, signals, versions, attribution).
 
 The signal comes from an EXTERNAL_AI strategy's producer over REST (POST signals/ with a key scoped to
-the new strategy): no built-in generator runs live on bars yet, so a generator's own signal cannot be
-waited for here.
+the new strategy) in the journey; a built-in generator deployed from the page trades on its own on a web
+process whose simulated feed runs 60 times faster (a 1-minute bar a second).
 
 These need the strategy manager's REST backend (issue 13: types, create, lifecycle actions with OTP,
 versions, signals) and, for the journeys that open a strategy's page, the Strategy Analyzer's (performance,
@@ -14,14 +14,16 @@ trades, attribution); test_strategy_ui.py covers the pages against the contract 
 """
 
 import re
+import subprocess
 import uuid
+from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from conftest import http_post_signal
+from conftest import daphne_start, http_post_signal
 from tests.browser.support import WAIT_MS, Browsing, in_thread, screenshot
 
 
@@ -305,3 +307,43 @@ def test_an_auto_paused_strategy_says_entries_stopped_and_resumes_with_a_passwor
     expect(page.get_by_label("One-time password")).to_be_visible()
     _confirm(page, "Resume", otp_device=totp_device, reason="reviewed the drawdown")
     expect(row.locator(".status")).to_have_text("RUNNING", timeout=WAIT_MS)
+
+
+# ---------- a built-in generator on the live feed ----------
+@pytest.fixture
+def feed_server(live_server_process, tmp_path) -> Iterator[str]:
+    """A second web process on the test database that runs the simulated feed, its clock 60 times faster than
+    the wall clock (a 1-minute bar closes every second), and the built-in generators on its bars."""
+    server, url = daphne_start(
+        tmp_path / "feed-server.log",
+        env={"MARKET_FEED": "simulated", "MARKET_FEED_CLOCK_SPEEDUP": "60", "MARKET_FEED_INTERVAL_MS": "100"},
+    )
+    try:
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+def test_a_generator_deployed_from_the_page_trades_on_the_live_feed(
+    demo_ui, totp_device, feed_server, browsing: Browsing
+):
+    # feed_server before browsing: the browser (and its socket to that server) closes before the server stops.
+    page = browsing.log_in(path=f"{feed_server}/", code=_totp_code(totp_device))
+    _create_from_form(page, "sma-e2e", "SMA_CROSSOVER", "50000", fast_period="2", slow_period="3", symbols="AAPL")
+    row = _strategy_row(page, "sma-e2e")
+    expect(row.locator(".status")).to_have_text("DRAFT", timeout=WAIT_MS)
+    row.get_by_role("button", name="Deploy").click()
+    _confirm(page, "Deploy", otp_device=totp_device)
+    expect(row.locator(".status")).to_have_text("RUNNING", timeout=WAIT_MS)
+
+    # Nobody posts a signal: the SMA 2/3 crossover's own, on the feed's closed bars, becomes an order and a
+    # fill through the same intake, pushed to the page.
+    position = page.locator('#positions-table tbody tr[data-symbol="AAPL"]').filter(has_text="sma-e2e")
+    expect(position).to_have_count(1, timeout=120_000)
+    expect(page.locator("#fills-table tbody tr[data-exec-id]").first).to_be_visible(timeout=WAIT_MS)
+    expect(page.locator("#events-feed")).to_contain_text("signal", timeout=WAIT_MS)
+    screenshot(page, "e2e-generator-filled")

@@ -6,7 +6,6 @@ faster, so a 1-minute bar closes every second. The real Celery worker submits an
 """
 
 import threading
-import time
 from datetime import timedelta
 from decimal import Decimal
 
@@ -18,15 +17,10 @@ from strategies.models import Strategy, StrategyPerformance, TradingSignal
 from trading.core.orders import OrderStatus
 from trading.marketdata.feeds.simulated import SimulatedFeed
 from trading.marketdata.manager import market_data_reset
-from trading.marketdata.runner import feed_run
+from trading.marketdata.runner import clock_accelerated, feed_run
 from trading.models import Bar, Execution, Instrument, Order
 
 pytestmark = pytest.mark.realstack
-
-
-def _fast_clock(speedup: float):
-    start, started = timezone.now(), time.monotonic()
-    return lambda: start + timedelta(seconds=(time.monotonic() - started) * speedup)
 
 
 @pytest.fixture
@@ -39,7 +33,7 @@ def fast_feed():
         seed=11,
         interval=timedelta(milliseconds=50),
         speedup=60,
-        clock=_fast_clock(60),
+        clock=clock_accelerated(60),
     )
     thread = threading.Thread(target=feed_run, args=(stop,), kwargs={"feed": feed}, daemon=True)
     market_data_reset()

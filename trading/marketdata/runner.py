@@ -2,11 +2,14 @@
 
 import logging
 import threading
-from datetime import datetime
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
 from django.db import connections
+from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from trading import loops
@@ -103,8 +106,20 @@ def simulated_feed_default(*, speedup: float) -> SimulatedFeed:
         )
     )
     return SimulatedFeed(
-        instruments, seed=settings.MARKET_FEED_SEED, interval=settings.MARKET_FEED_INTERVAL, speedup=speedup
+        instruments,
+        seed=settings.MARKET_FEED_SEED,
+        interval=settings.MARKET_FEED_INTERVAL,
+        speedup=speedup,
+        clock=clock_accelerated(settings.MARKET_FEED_CLOCK_SPEEDUP),
     )
+
+
+def clock_accelerated(speedup: float) -> Callable[[], datetime] | None:
+    """A clock that starts now and runs ``speedup`` times faster than the wall clock (None at 1: the real one)."""
+    if speedup == 1:
+        return None
+    start, started = timezone.now(), time.monotonic()
+    return lambda: start + timedelta(seconds=(time.monotonic() - started) * speedup)
 
 
 def feed_run(stop: threading.Event, *, speedup: float = 60.0, feed: Feed | None = None) -> None:

@@ -178,9 +178,16 @@ def test_a_key_revoked_in_the_admin_is_refused_and_recorded(demo, ops, django_ca
 
 
 def _form_data(client: Client, url: str) -> dict:
-    """What the admin's change form would post back unchanged."""
-    form = client.get(url).context["adminform"].form
+    """What the admin's change form (and its inlines) would post back unchanged."""
+    context = client.get(url).context
+    form = context["adminform"].form
     data = {}
+    for inline in context.get("inline_admin_formsets", []):
+        formset = inline.formset
+        for sub in [formset.management_form, *formset.forms]:
+            for name in sub.fields:
+                value = sub[name].value()
+                data[sub.add_prefix(name)] = "" if value is None else value
     for name, field in form.fields.items():
         value = form[name].value()
         if hasattr(field.widget, "widgets"):  # split date and time
