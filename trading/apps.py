@@ -20,3 +20,9 @@ class TradingConfig(AppConfig):
         pre_save.connect(recorders.api_key_before_save, sender=ApiKey, dispatch_uid="trading.api_key_before_save")
         post_save.connect(recorders.api_key_saved, sender=ApiKey, dispatch_uid="trading.api_key_saved")
         post_delete.connect(recorders.api_key_deleted, sender=ApiKey, dispatch_uid="trading.api_key_deleted")
+        # So are a person's one-time-password devices (an authenticator or backup codes) enrolled and removed.
+        for device in recorders.OTP_DEVICE_MODELS:
+            label = device._meta.label_lower
+            pre_save.connect(recorders.otp_device_before_save, sender=device, dispatch_uid=f"trading.{label}.before")
+            post_save.connect(recorders.otp_device_saved, sender=device, dispatch_uid=f"trading.{label}.saved")
+            post_delete.connect(recorders.otp_device_deleted, sender=device, dispatch_uid=f"trading.{label}.deleted")

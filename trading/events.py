@@ -96,6 +96,9 @@ class EventType(StrEnum):
     API_KEY_UPDATED = "api_key.updated"
     API_KEY_REVOKED = "api_key.revoked"
     API_KEY_DELETED = "api_key.deleted"
+    # A person's one-time-password devices (an authenticator, backup codes): enrolled, removed
+    OTP_DEVICE_ENROLLED = "otp_device.enrolled"
+    OTP_DEVICE_REMOVED = "otp_device.removed"
     CREDENTIAL_SET = "credential.set"
     CREDENTIAL_DELETED = "credential.deleted"
     CREDENTIALS_ROTATED = "credentials.rotated"

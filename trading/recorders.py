@@ -1,4 +1,5 @@
-"""Events for changes to rows of the apps below trading (accounts' API keys), which cannot import the event log.
+"""Events for changes to rows of the apps below trading (accounts' API keys, django-otp's devices), which cannot
+import the event log.
 
 Wired as model signal receivers in ``TradingConfig.ready``, so every way a key changes (a service, a
 command, the admin) is recorded, in the transaction that saves it: created, revoked, any other field
@@ -6,6 +7,9 @@ changed (before and after), deleted. Never the key or its hash: the visible pref
 """
 
 from typing import Any
+
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import ApiKey
 from trading.events import EventType, Severity, event_record
@@ -71,4 +75,46 @@ def api_key_deleted(sender, instance: ApiKey, **kwargs) -> None:
         account=_api_key_account(instance),
         severity=Severity.WARNING,
         payload={"prefix": instance.prefix, "user": instance.user.get_username()},
+    )
+
+
+# ---------- one-time-password devices: enrolled (confirmed) and removed; never a key or a code ----------
+OTP_DEVICE_MODELS = (TOTPDevice, StaticDevice)
+
+
+def _user_account(user_id: int) -> Account | None:
+    return Account.objects.filter(owner_id=user_id).order_by("pk").first()
+
+
+def _otp_device_payload(instance: Any) -> dict[str, Any]:
+    kind = "backup codes" if isinstance(instance, StaticDevice) else "authenticator"
+    return {"user": instance.user.get_username(), "device": instance.name, "kind": kind}
+
+
+def otp_device_before_save(sender, instance: Any, raw: bool = False, **kwargs) -> None:
+    # A device saves itself on every verification: only its confirmation is recorded, once.
+    instance._audit_confirmed = (
+        None
+        if raw or instance.pk is None
+        else sender.objects.filter(pk=instance.pk).values_list("confirmed", flat=True).first()
+    )
+
+
+def otp_device_saved(sender, instance: Any, created: bool, raw: bool = False, **kwargs) -> None:
+    if raw or not instance.confirmed or getattr(instance, "_audit_confirmed", None):
+        return
+    instance._audit_confirmed = True
+    event_record(
+        type=EventType.OTP_DEVICE_ENROLLED,
+        account=_user_account(instance.user_id),
+        payload=_otp_device_payload(instance),
+    )
+
+
+def otp_device_deleted(sender, instance: Any, **kwargs) -> None:
+    event_record(
+        type=EventType.OTP_DEVICE_REMOVED,
+        account=_user_account(instance.user_id),
+        severity=Severity.WARNING,
+        payload=_otp_device_payload(instance),
     )
