@@ -10,6 +10,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
+from django.db.models import Q
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.models import Device
 
@@ -55,7 +56,8 @@ def sign_in_complete(user: Any, session: Any) -> bool:
 
 @database_sync_to_async
 def _user_groups(user: Any) -> list[str]:
-    account_ids = Account.objects.filter(owner=user).values_list("id", flat=True)
+    # The user's own accounts and those granted to them (a viewer reads a granted account live too).
+    account_ids = Account.objects.filter(Q(owner=user) | Q(grants__viewer=user)).distinct().values_list("id", flat=True)
     groups = [account_group(account_id) for account_id in account_ids]
     groups.append(PRICES_GROUP)
     if is_operations(user):

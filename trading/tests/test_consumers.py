@@ -3,12 +3,14 @@
 from decimal import Decimal
 
 import pytest
+from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser, Group
 from django.contrib.sessions.backends.db import SessionStore
 
+from accounts.models import AccountGrant
 from tests.otp import otp_client, otp_device
 from trading.bus import OPERATIONS_GROUP, account_group
 from trading.consumers import CLOSE_UNAUTHENTICATED, PRICES_GROUP, TradingConsumer
@@ -80,6 +82,20 @@ async def test_user_receives_own_account_events_only(alice, bob):
     )
     received = await communicator.receive_json_from(timeout=5)
     assert received == {"kind": "event", "event": _event(2, account.id)}
+    await communicator.disconnect()
+
+
+async def test_a_viewer_receives_the_events_of_an_account_granted_to_them(alice, bob):
+    viewer, _ = alice
+    _, granted = bob
+    _, other = await database_sync_to_async(_user_with_account)("carol")
+    await database_sync_to_async(AccountGrant.objects.create)(account=granted, viewer=viewer)
+    communicator = await _connect(viewer)
+    layer = get_channel_layer()
+    await layer.group_send(account_group(other.id), {"type": "event.message", "event": _event(1, other.id)})
+    await layer.group_send(account_group(granted.id), {"type": "event.message", "event": _event(2, granted.id)})
+    received = await communicator.receive_json_from(timeout=5)
+    assert received == {"kind": "event", "event": _event(2, granted.id)}
     await communicator.disconnect()
 
 
