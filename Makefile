@@ -61,7 +61,7 @@ feed: venv
 	$(PY) manage.py market_feed
 
 # bandit (offline): no high-severity finding in the apps (a justified exception carries `# nosec` and why).
-BANDIT_PATHS := accounts trading risk strategies quantumleap tools
+BANDIT_PATHS := accounts backtests trading risk strategies quantumleap tools
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
