@@ -5,6 +5,8 @@ A signal producer is no group: it is an API key, whose capabilities are fixed (a
 
 from typing import Any
 
+from django.apps import apps as global_apps
+
 TRADER = "trader"
 OPERATIONS = "operations"
 VIEWER = "viewer"
@@ -24,8 +26,6 @@ def roles_ensure(apps: Any = None, **_: Any) -> None:
     transactional test flushed has its roles again.
     """
     if apps is None:
-        from django.apps import apps as global_apps
-
         apps = global_apps
     group_model = apps.get_model("auth", "Group")
     permission_model = apps.get_model("auth", "Permission")
@@ -42,7 +42,5 @@ def roles_ensure(apps: Any = None, **_: Any) -> None:
 
 def role_add(user: Any, role: str) -> None:
     """Give a user a role (its group, made if missing)."""
-    from django.contrib.auth.models import Group
-
     roles_ensure()
-    user.groups.add(Group.objects.get(name=role))
+    user.groups.add(global_apps.get_model("auth", "Group").objects.get(name=role))
