@@ -8,6 +8,7 @@ from rest_framework.exceptions import APIException, NotFound, PermissionDenied, 
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.models import ApiKey
 from accounts.permissions import POST_SIGNALS, READ_SIGNALS, READ_STRATEGY, TRADE, read_scope
 from quantumleap.serializers import query_integer
 from strategies import lifecycle, selectors
@@ -34,7 +35,13 @@ from strategies.services import SignalData, signal_receive, signals_receive
 from trading.selectors import account_for_user
 
 
-def _signal_data(data: dict) -> SignalData:
+def _producer_name(request) -> str:
+    """The key a signal came through, as attribution names its producer: the key's name, else its prefix."""
+    key = request.auth
+    return (key.name or key.display_prefix)[:64] if isinstance(key, ApiKey) else ""
+
+
+def _signal_data(data: dict, request) -> SignalData:
     return SignalData(
         external_id=data["id"],
         symbol=data["symbol"],
@@ -46,6 +53,7 @@ def _signal_data(data: dict) -> SignalData:
         stop_loss=data.get("stop_loss"),
         take_profit=data.get("take_profit"),
         metadata=data.get("metadata") or {},
+        producer_name=_producer_name(request),
     )
 
 
@@ -74,7 +82,7 @@ class SignalCreateApi(APIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         strategy = _strategy(request, data.get("strategy_id"))
-        signal, created = signal_receive(producer=request.user, strategy=strategy, data=_signal_data(data))
+        signal, created = signal_receive(producer=request.user, strategy=strategy, data=_signal_data(data, request))
         selectors.signal_orders_load([signal])
         return Response(SignalOutput(signal).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
@@ -92,7 +100,7 @@ class SignalBatchApi(APIView):
         serializer = SignalBatchInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         items = serializer.validated_data["signals"]
-        signals = [(_strategy(request, data.get("strategy_id")), _signal_data(data)) for data in items]
+        signals = [(_strategy(request, data.get("strategy_id")), _signal_data(data, request)) for data in items]
         received = signals_receive(producer=request.user, signals=signals)
         selectors.signal_orders_load([signal for signal, _ in received])
         # A repeated id answers twice with the same signal, created only the first time.

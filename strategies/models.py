@@ -73,6 +73,9 @@ class TradingSignal(models.Model):
     position_size = models.DecimalField(max_digits=7, decimal_places=6)
     expires_at = models.DateTimeField()
     metadata = models.JSONField(default=dict, blank=True)
+    # The producer as the Strategy Analyzer names it when metadata.model is absent: the API key's name (or its
+    # visible prefix) the signal came through; blank from a person's session or a built-in generator.
+    producer_name = models.CharField(max_length=64, blank=True)
     strategy_version = models.PositiveIntegerField(null=True, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RECEIVED, db_index=True)
     violations = models.JSONField(default=list, blank=True)

@@ -9,7 +9,8 @@ rows, extends the daily equity curve and stores every figure of
 gathers the data:
 
 - a trade's ``version`` is the ``strategy_version`` of the order that opened it; its
-  ``model`` the opening signal's ``metadata.model``, else the producer's user name; its
+  ``model`` the opening signal's ``metadata.model``, else the API key's name it came through, else the
+  producer's user name; its
   ``confidence`` the signal's ``confidence_score``;
 - the equity of a day is ``capital + realized P&L (net of commissions) + unrealized P&L``
   of the fills up to that day's end, the open quantity valued at the symbol's last
@@ -77,7 +78,7 @@ def strategy_fills(strategy: Strategy) -> list[tuple[TradeFill, int | None]]:
         model = confidence = None
         if signal is not None:
             named = (signal.metadata or {}).get("model") if isinstance(signal.metadata, dict) else None
-            model = str(named)[:128] if named else signal.producer.get_username()
+            model = str(named)[:128] if named else signal.producer_name or signal.producer.get_username()
             confidence = signal.confidence_score
         fill = TradeFill(
             symbol=row.instrument.symbol,
@@ -318,12 +319,14 @@ def trade_list(strategy: Strategy) -> QuerySet[StrategyTrade]:
 
 
 def signal_counts_by_model(strategy: Strategy) -> dict[str, int]:
-    """Signals sent to the strategy per model (``metadata.model``, else the producer's user name)."""
+    """Signals sent to the strategy per model (``metadata.model``, else the key's name, else the user name)."""
     counts: dict[str, int] = {}
-    rows = TradingSignal.objects.filter(strategy=strategy).values_list("metadata", "producer__username")
-    for metadata, username in rows.iterator():
+    rows = TradingSignal.objects.filter(strategy=strategy).values_list(
+        "metadata", "producer_name", "producer__username"
+    )
+    for metadata, key_name, username in rows.iterator():
         named = metadata.get("model") if isinstance(metadata, dict) else None
-        model = str(named)[:128] if named else username
+        model = str(named)[:128] if named else key_name or username
         counts[model] = counts.get(model, 0) + 1
     return counts
 

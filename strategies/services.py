@@ -39,6 +39,7 @@ class SignalData:
     stop_loss: Decimal | None = None
     take_profit: Decimal | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    producer_name: str = ""  # the API key's name or prefix it came through (blank: a session, a generator)
 
 
 def signal_receive(
@@ -103,6 +104,7 @@ def _signal_receive(
                 position_size=data.position_size,
                 expires_at=data.expires_at,
                 metadata=data.metadata,
+                producer_name=data.producer_name,
             )
             # One lock per account, held from here to commit: validation and order creation see and
             # leave a consistent book.

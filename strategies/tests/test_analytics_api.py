@@ -10,7 +10,8 @@ from django.test import Client
 
 from accounts.roles import TRADER, role_add
 from accounts.services import api_key_create
-from strategies.models import Strategy
+from strategies.models import Strategy, TradingSignal
+from strategies.performance import performance_update
 from strategies.tests.test_performance import analyzed  # noqa: F401  (the fixture: fills analyzed)
 from tests.browser.contract import attribution_answer, performance_answer, trades_answer
 
@@ -119,3 +120,33 @@ def test_a_csv_download_of_someone_elses_trades_is_a_404(demo):
         answer = _session(other).get(f"/api/v1/strategies/{demo.strategy.pk}/{path}")
         assert answer.status_code == 404
         assert "not_found" in answer.content.decode()
+
+
+def test_a_signal_without_a_model_is_attributed_to_the_key_it_came_through(demo, analyzed):  # noqa: F811
+    strategy, _, producer = analyzed
+    # The producer's signals name no model: attributed to the API key's name, not to the user.
+    TradingSignal.objects.filter(producer=producer).update(producer_name="alpha-key")
+    performance_update(strategy)
+    body = _session(demo.trader).get(f"/api/v1/strategies/{strategy.pk}/attribution/").json()
+    models = {m["model"]: m for m in body["models"]}
+    assert "alpha-key" in models and producer.username not in models
+    assert models["alpha-key"]["signals"] == 2 and models["alpha-key"]["trades"] == 1
+
+
+def test_a_posted_signal_records_the_name_of_the_key_it_came_through(demo):
+    named = api_key_create(user=demo.trader, strategy=demo.strategy, name="alpha-key")
+    unnamed = api_key_create(user=demo.trader, strategy=demo.strategy)
+    body = {"symbol": "AAPL", "signal_type": "HOLD", "confidence_score": "0.5", "position_size": "0.1"}
+    body["expires_at"] = "2099-01-01T00:00:00Z"
+    for key, external_id in ((named, "through-named"), (unnamed, "through-unnamed")):
+        answer = Client().post(
+            "/api/v1/signals/", {**body, "id": external_id}, content_type="application/json", **_key(key)
+        )
+        assert answer.status_code == 201, answer.json()
+    assert TradingSignal.objects.get(external_id="through-named").producer_name == "alpha-key"
+    assert TradingSignal.objects.get(external_id="through-unnamed").producer_name == f"ql_{unnamed.split('_')[1]}_"
+    # A person's session names no key.
+    answer = _session(demo.trader).post(
+        "/api/v1/signals/", {**body, "id": "by-hand", "strategy_id": demo.strategy.pk}, content_type="application/json"
+    )
+    assert answer.status_code == 201 and TradingSignal.objects.get(external_id="by-hand").producer_name == ""
