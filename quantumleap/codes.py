@@ -35,7 +35,7 @@ ERRORS: dict[str, tuple[int, str]] = {
     PARSE_ERROR: (
         400,
         "The body is not one JSON document: malformed, not UTF-8, a key repeated in one object, NaN or "
-        "Infinity, a lone surrogate, or nested deeper than 32 levels.",
+        "Infinity, a lone surrogate or a NUL character, or nested deeper than 32 levels.",
     ),
     NOT_AUTHENTICATED: (401, "No API key and no session."),
     AUTHENTICATION_FAILED: (401, "The session or credentials were refused."),

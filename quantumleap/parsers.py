@@ -31,6 +31,21 @@ def _constant(name: str) -> None:
     raise ValueError(f"{name} is not a JSON number.")
 
 
+def _holds_nul(data: Any) -> bool:
+    stack = [data]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                return True
+        elif isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return False
+
+
 def _too_deep(data: Any) -> bool:
     stack = [(data, 1)]
     while stack:
@@ -48,8 +63,9 @@ class StrictJSONParser(JSONParser):
     """JSON as RFC 8259 means it, refused when it could be read two ways.
 
     A key repeated in one object is refused (Python would keep the last: a HOLD became a BUY), and
-    so are NaN and Infinity, bytes that are not UTF-8, an escaped lone surrogate (no database stores
-    it) and nesting deeper than ``MAX_JSON_DEPTH`` (it would exhaust the stack further on).
+    so are NaN and Infinity, bytes that are not UTF-8, an escaped lone surrogate or NUL character (no
+    database stores them: PostgreSQL refuses ``\\u0000`` in text and JSON) and nesting deeper than
+    ``MAX_JSON_DEPTH`` (it would exhaust the stack further on).
     """
 
     def parse(self, stream, media_type=None, parser_context=None):
@@ -70,4 +86,6 @@ class StrictJSONParser(JSONParser):
                 json.dumps(data, ensure_ascii=False).encode("utf-8")
             except UnicodeEncodeError:
                 raise ParseError("The JSON holds a lone UTF-16 surrogate escape.") from None
+        if "\\u0000" in text and _holds_nul(data):
+            raise ParseError("The JSON holds a NUL character (\\u0000), which is stored nowhere.")
         return data

@@ -201,6 +201,21 @@ def test_json_that_cannot_mean_one_thing_is_a_parse_error(demo, raw):
     assert error(api(demo, "post", "signals/", raw), 400)["code"] == "parse_error"
 
 
+@pytest.mark.parametrize("metadata", ['{"": {"\\u0000": true}}', '{"note": "a\\u0000b"}', '{"list": ["\\u0000"]}'])
+def test_a_nul_character_anywhere_is_a_parse_error_and_changes_nothing(demo, metadata):
+    # PostgreSQL stores no NUL in text or JSON: refused at the door, not a 500 at the database (schemathesis).
+    before = counts()
+    raw = json.dumps(signal())[:-1] + f', "metadata": {metadata}}}'
+    answer = error(api(demo, "post", "signals/", raw), 400)
+    assert answer["code"] == "parse_error" and "NUL" in answer["message"]
+    assert counts() == before
+
+
+def test_an_escaped_backslash_before_u0000_is_plain_text(demo):
+    raw = json.dumps(signal())[:-1] + ', "metadata": {"note": "\\\\u0000"}}'
+    assert api(demo, "post", "signals/", raw).status_code == 201
+
+
 def test_a_body_over_the_limit_answers_413_json_and_changes_nothing(demo):
     before = counts()
     body = json.dumps(signal(metadata={"blob": "x" * 5_000_000}))

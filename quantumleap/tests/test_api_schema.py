@@ -7,6 +7,7 @@ stack too, nothing reaches a worker and nothing outlives the test. `QL_SCHEMATHE
 the bound for a deeper run (the default keeps the module well under two minutes).
 """
 
+import json
 import os
 import secrets
 
@@ -98,6 +99,10 @@ def test_api_answers_as_its_schema_says(case, credentials):
         # Likewise: a strategy type's parameters (strategies.core.params), the data fields taken together (a
         # sample, a dataset of yours, stored bars in the period) and an upload's content (the core's OHLCV
         # validation) are refused with a documented 400 (`invalid`, `invalid_ohlcv_data`).
+        excluded.append(positive_data_acceptance)
+    if case.body is not None and "\\u0000" in json.dumps(case.body, default=str):
+        # A NUL character anywhere in a JSON body (a key, a string deep in metadata) is refused with the
+        # documented 400 parse_error: PostgreSQL stores none, and JSON Schema cannot say "no NUL" at any depth.
         excluded.append(positive_data_acceptance)
     case.call_and_validate(headers=credentials["headers"], excluded_checks=excluded)
 
