@@ -167,7 +167,7 @@ def test_a_trader_creates_a_strategy_from_the_form(demo_ui, browsing: Browsing):
     expect(row.locator("button")).to_have_text(["Deploy", "Delete"])
 
     row.get_by_role("link", name="sma-e2e").click()
-    expect(page).to_have_url(re.compile(r"/strategies/\d+/$"))
+    expect(page).to_have_url(re.compile(r"/strategies/\d+/$"), timeout=WAIT_MS)
     expect(page.locator("#strategy-status .status")).to_have_text("DRAFT")
     expect(page.locator('#strategy-parameters [data-param="fast_period"]')).to_contain_text("5")
     expect(page.locator("#strategy-symbols")).to_have_text("AAPL, MSFT")
