@@ -8,9 +8,7 @@ The signal comes from an EXTERNAL_AI strategy's producer over REST (POST signals
 the new strategy) in the journey; a built-in generator deployed from the page trades on its own on a web
 process whose simulated feed runs 60 times faster (a 1-minute bar a second).
 
-These need the strategy manager's REST backend (issue 13: types, create, lifecycle actions with OTP,
-versions, signals) and, for the journeys that open a strategy's page, the Strategy Analyzer's (performance,
-trades, attribution); test_strategy_ui.py covers the pages against the contract without them.
+test_strategy_ui.py covers the same pages against the REST contract answered by the test itself.
 """
 
 import re
@@ -26,27 +24,7 @@ from playwright.sync_api import Page, expect
 from conftest import daphne_start, http_post_signal
 from tests.browser.support import WAIT_MS, Browsing, in_thread, screenshot
 
-
-def _missing(path: str) -> bool:
-    from django.urls import Resolver404, resolve
-
-    try:
-        resolve(path)
-    except Resolver404:
-        return True
-    return False
-
-
-# Until the strategy manager's REST backend is merged these are skipped (and say so), not failed.
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(_missing("/api/v1/strategies/types/"), reason="needs the strategy manager's REST backend"),
-]
-# A strategy's page also reads the Strategy Analyzer's figures; the journeys that open it wait for them.
-needs_analyzer = pytest.mark.skipif(
-    _missing("/api/v1/strategies/1/performance/") or _missing("/api/v1/strategies/1/attribution/"),
-    reason="the strategy's page needs the Strategy Analyzer's REST endpoints (performance, trades, attribution)",
-)
+pytestmark = pytest.mark.browser
 
 
 # ---------- one-time passwords ----------
@@ -146,7 +124,6 @@ def _same_document(page: Page) -> bool:
 
 
 # ---------- the journeys ----------
-@needs_analyzer
 def test_a_trader_creates_a_strategy_from_the_form(demo_ui, browsing: Browsing):
     browsing.allow(r"status of 400 .*/api/v1/strategies/\)$")
     page = browsing.log_in()
@@ -175,7 +152,6 @@ def test_a_trader_creates_a_strategy_from_the_form(demo_ui, browsing: Browsing):
     screenshot(page, "e2e-new-strategy-page")
 
 
-@needs_analyzer
 def test_deploy_a_signal_fills_live_then_pause_resume_and_stop_with_flatten(
     demo_ui, totp_device, browsing: Browsing, charts_installed, live_server_process
 ):
