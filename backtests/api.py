@@ -192,3 +192,17 @@ class OptimizationDetailApi(APIView):
         if optimization is None:
             raise NotFound(f"You have no optimization {pk}.")
         return Response(OptimizationOutput(optimization).data)
+
+
+class OptimizationCancelApi(APIView):
+    """A queued or running optimization ends at once (candidates not started are skipped, nothing is ranked)."""
+
+    access = ACCESS
+    error_statuses = {403}  # a signal producer's key
+
+    @extend_schema(request=None, responses=OptimizationOutput)
+    def post(self, request, pk: int):
+        optimization = selectors.optimization_get(user=request.user, optimization_id=pk)
+        if optimization is None:
+            raise NotFound(f"You have no optimization {pk}.")
+        return Response(OptimizationOutput(services.optimization_cancel(optimization=optimization)).data)

@@ -73,6 +73,11 @@ api_v1 = [
         backtests_api.OptimizationDetailApi.as_view(),
         name="backtest-optimization-detail",
     ),
+    path(
+        "backtests/optimizations/<int:pk>/cancel/",
+        backtests_api.OptimizationCancelApi.as_view(),
+        name="backtest-optimization-cancel",
+    ),
 ]
 
 urlpatterns = [

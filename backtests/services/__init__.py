@@ -12,7 +12,13 @@ request returns at once and the page sees the progress live, as it does from a w
 
 from backtests.services.common import InvalidBacktest, data_spec_check, frame_load
 from backtests.services.datasets import dataset_upload
-from backtests.services.optimizations import candidate_evaluate, candidate_fail, optimization_create, optimization_start
+from backtests.services.optimizations import (
+    candidate_evaluate,
+    candidate_fail,
+    optimization_cancel,
+    optimization_create,
+    optimization_start,
+)
 from backtests.services.runs import backtest_cancel, backtest_create, backtest_fail, backtest_run
 
 __all__ = [
@@ -26,6 +32,7 @@ __all__ = [
     "data_spec_check",
     "dataset_upload",
     "frame_load",
+    "optimization_cancel",
     "optimization_create",
     "optimization_start",
 ]

@@ -1,4 +1,8 @@
-"""Optimizations: candidates fanned out as tasks, each evaluated alone, the last one ranking them all."""
+"""Optimizations: candidates fanned out as tasks, each evaluated alone, the last one ranking them all.
+
+A cancel ends a queued or running optimization at once: candidates not yet started are skipped by their
+tasks, one being evaluated stops before its next walk-forward window, and nothing is ranked.
+"""
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta
@@ -176,6 +180,7 @@ def candidate_evaluate(*, optimization_id: int, index: int) -> None:
     candidate = Candidate.objects.get(optimization_id=optimization_id, index=index)
     if candidate.done or optimization.status != Status.RUNNING:
         return
+    running = Optimization.objects.filter(pk=optimization_id, status=Status.RUNNING)
     try:
         bars, interval = _optimization_data(optimization_id)
         config = config_build(optimization.settings, bar_interval=interval, total_bars=len(bars))
@@ -184,6 +189,8 @@ def candidate_evaluate(*, optimization_id: int, index: int) -> None:
         windows = []
         warmup = strategy_generator(kind, candidate.parameters).warmup_bars
         for window in _windows(optimization, len(bars)):
+            if not running.exists():
+                return  # canceled meanwhile: what this candidate found is dropped
             train = evaluate(kind, candidate.parameters, bars.window(window.train_start, window.train_stop), config)
             lead = max(0, min(warmup, window.test_start - window.train_start))
             test_config = config_build(
@@ -209,18 +216,34 @@ def _candidate_done(optimization_id: int) -> None:
     with transaction.atomic():
         Optimization.objects.filter(pk=optimization_id).update(candidates_done=F("candidates_done") + 1)
         optimization = Optimization.objects.select_for_update().select_related("owner").get(pk=optimization_id)
-        payload = {
-            "optimization_id": optimization_id,
-            "status": optimization.status,
-            "candidates_done": optimization.candidates_done,
-            "candidates_total": optimization.candidates_total,
-            "progress": round(optimization.progress, 4),
-        }
-        owner_id = optimization.owner_id
         if optimization.candidates_done >= optimization.candidates_total and optimization.status == Status.RUNNING:
             _optimization_finish(optimization)
-            payload.update(status=optimization.status, progress=1.0)
-        transaction.on_commit(lambda: progress_push(owner_id=owner_id, kind=OPTIMIZATION_PROGRESS, payload=payload))
+        _progress_push_on_commit(optimization)
+
+
+def _progress_push_on_commit(optimization: Optimization) -> None:
+    owner_id = optimization.owner_id
+    payload = {
+        "optimization_id": optimization.pk,
+        "status": optimization.status,
+        "candidates_done": optimization.candidates_done,
+        "candidates_total": optimization.candidates_total,
+        "progress": round(optimization.progress, 4),
+    }
+    transaction.on_commit(lambda: progress_push(owner_id=owner_id, kind=OPTIMIZATION_PROGRESS, payload=payload))
+
+
+def optimization_cancel(*, optimization: Optimization) -> Optimization:
+    """A queued or running optimization ends at once, unranked; a finished one stays as it is (its status says so)."""
+    with transaction.atomic():
+        locked = Optimization.objects.select_for_update().select_related("owner").get(pk=optimization.pk)
+        if locked.status in (Status.QUEUED, Status.RUNNING):
+            locked.status = Status.CANCELED
+            locked.finished_at = timezone.now()
+            locked.save(update_fields=["status", "finished_at"])
+            _finished_record(locked)
+            _progress_push_on_commit(locked)
+    return locked
 
 
 def _evaluation(document: Mapping[str, Any]) -> Evaluation:
@@ -289,6 +312,10 @@ def _optimization_finish(optimization: Optimization) -> None:
     optimization.error = "; ".join(f"{f['parameters']}: {f['error']}" for f in failed)[:1000]
     optimization.finished_at = timezone.now()
     optimization.save()
+    _finished_record(optimization)
+
+
+def _finished_record(optimization: Optimization) -> None:
     event_record(
         type=EventType.BACKTEST_OPTIMIZATION_FINISHED,
         actor=optimization.owner.get_username(),

@@ -284,3 +284,85 @@ def test_a_task_delivered_again_after_its_worker_died_runs_the_backtest_again(de
     finished = services.backtest_run(backtest_id=backtest.pk)
     assert finished.status == Status.COMPLETED and finished.bars_done == 2148
     assert services.backtest_run(backtest_id=backtest.pk) is None  # finished: a third delivery does nothing
+
+
+SMALL_SEARCH = {
+    "strategy_type": "SMA_CROSSOVER",
+    "source": "sample",
+    "sample": "GOOG",
+    "space": {"fast_period": [5, 10], "slow_period": [20]},
+    "walk_forward": {"train": 500, "test": 250},
+    "settings": {"sizing": "all_in"},
+}
+
+
+def test_cancel_a_queued_optimization_ends_it_and_nothing_of_it_runs(client_trader):
+    from backtests import services
+
+    # Not started: the POST's commit never happens inside the test's transaction, so it stays queued.
+    optimization_id = client_trader.post(f"{URL}optimizations/", SMALL_SEARCH, format="json").json()["id"]
+    answer = client_trader.post(f"{URL}optimizations/{optimization_id}/cancel/")
+    assert answer.status_code == 200
+    assert (answer.json()["status"], answer.json()["ranking"]) == ("canceled", [])
+    again = client_trader.post(f"{URL}optimizations/{optimization_id}/cancel/")
+    assert again.json()["status"] == "canceled"
+    assert Event.objects.filter(type="backtest.optimization_finished", payload__status="canceled").count() == 1
+    # Its start task, delivered late, starts nothing; a candidate's task does nothing.
+    assert services.optimization_start(optimization_id=optimization_id) == []
+    services.candidate_evaluate(optimization_id=optimization_id, index=0)
+    optimization = Optimization.objects.get(pk=optimization_id)
+    assert (optimization.status, optimization.candidates_done) == (Status.CANCELED, 0)
+    assert not optimization.candidates.filter(done=True).exists()
+
+
+def test_a_running_optimization_canceled_skips_the_candidates_not_started_and_ranks_nothing(demo, client_trader):
+    from backtests import services
+
+    optimization = services.optimization_create(owner=demo.trader, data={**SMALL_SEARCH, "walk_forward": {}})
+    assert services.optimization_start(optimization_id=optimization.pk) == [0, 1]
+    services.candidate_evaluate(optimization_id=optimization.pk, index=0)
+    answer = client_trader.post(f"{URL}optimizations/{optimization.pk}/cancel/").json()
+    assert (answer["status"], answer["candidates_done"], answer["ranking"]) == ("canceled", 1, [])
+    services.candidate_evaluate(optimization_id=optimization.pk, index=1)
+    optimization.refresh_from_db()
+    assert (optimization.status, optimization.candidates_done, optimization.ranking) == (Status.CANCELED, 1, [])
+    assert optimization.candidates.get(index=0).evaluation is not None
+    assert not optimization.candidates.get(index=1).done
+
+
+def test_a_candidate_stops_before_its_next_window_once_its_optimization_is_canceled(demo, monkeypatch):
+    from backtests import services
+    from backtests.services import optimizations
+
+    optimization = services.optimization_create(owner=demo.trader, data=SMALL_SEARCH)
+    services.optimization_start(optimization_id=optimization.pk)
+    runs = []
+    evaluate = optimizations.evaluate
+
+    def cancel_during_the_whole_period_run(*args, **kwargs):
+        runs.append(args)
+        if len(runs) == 1:
+            services.optimization_cancel(optimization=optimization)  # as POST cancel/ does meanwhile
+        return evaluate(*args, **kwargs)
+
+    monkeypatch.setattr(optimizations, "evaluate", cancel_during_the_whole_period_run)
+    services.candidate_evaluate(optimization_id=optimization.pk, index=0)
+    assert len(runs) == 1  # the whole period only: no window was run after the cancel
+    candidate = optimization.candidates.get(index=0)
+    assert (candidate.done, candidate.evaluation) == (False, None)
+    optimization.refresh_from_db()
+    assert (optimization.status, optimization.candidates_done) == (Status.CANCELED, 0)
+
+
+def test_a_finished_optimization_is_left_as_it_is_and_others_cannot_cancel_it(demo, client_trader):
+    optimization_id = client_trader.post(f"{URL}optimizations/", SMALL_SEARCH, format="json").json()["id"]
+    Optimization.objects.filter(pk=optimization_id).update(status=Status.COMPLETED)
+    answer = client_trader.post(f"{URL}optimizations/{optimization_id}/cancel/")
+    assert (answer.status_code, answer.json()["status"]) == (200, "completed")
+    other = get_user_model().objects.create_user("other", password="x-long-password")
+    role_add(other, TRADER)
+    client = APIClient()
+    client.force_authenticate(user=other)
+    refused = client.post(f"{URL}optimizations/{optimization_id}/cancel/")
+    assert (refused.status_code, refused.json()["code"]) == (404, "not_found")
+    assert not Event.objects.filter(type="backtest.optimization_finished").exists()

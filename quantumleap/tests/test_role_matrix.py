@@ -171,6 +171,9 @@ EXPECTED: dict[tuple[str, str], Row] = {
     ("backtest-optimizations", "GET"): Row(lambda w, t: "backtests/optimizations/", PEOPLE_READ),
     ("backtest-optimizations", "POST"): Row(lambda w, t: "backtests/optimizations/", CREATE_OWN, body=lambda w, t: {}),
     ("backtest-optimization-detail", "GET"): Row(lambda w, t: "backtests/optimizations/999999/", BACKTEST_ONE),
+    ("backtest-optimization-cancel", "POST"): Row(
+        lambda w, t: "backtests/optimizations/999999/cancel/", BACKTEST_CHANGE, body=lambda w, t: {}
+    ),
     ("order-list", "GET"): Row(
         lambda w, t: "orders/",
         {

@@ -32,6 +32,17 @@
     return entries.length ? entries.map(([k, v]) => k + " " + (typeof v === "object" ? JSON.stringify(v) : String(v))).join(", ") : "none";
   }
 
+  /* A table cell holding Cancel while a run or an optimization has not finished; POSTs path, then reload(). */
+  function cancelCell(run, path, reload) {
+    const cell = el("td", null);
+    if (!FINISHED.has(run.status)) {
+      const cancel = el("button", { type: "button", class: "btn btn-small" }, "Cancel");
+      cancel.addEventListener("click", () => QL.api.send("POST", path).then(reload));
+      cell.appendChild(cancel);
+    }
+    return cell;
+  }
+
   /* ---------- forms ---------- */
   function clearErrors(form) {
     for (const field of form.querySelectorAll(".field, fieldset")) {
@@ -135,5 +146,5 @@
     });
   }
 
-  QL.backtests = { FINISHED, statusBadge, percent, progressBar, dataText, paramsText, clearErrors, showErrors, value, dataBody, settingsBody, jsonField, live };
+  QL.backtests = { FINISHED, statusBadge, percent, progressBar, dataText, paramsText, cancelCell, clearErrors, showErrors, value, dataBody, settingsBody, jsonField, live };
 })();

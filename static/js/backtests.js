@@ -133,12 +133,7 @@
         status.appendChild(B.statusBadge(run.status));
         const progress = el("td", null);
         progress.append(B.progressBar(run.progress), el("span", { class: "mono small" }, " " + B.percent(run.progress)));
-        const actions = el("td", null);
-        if (!B.FINISHED.has(run.status)) {
-          const cancel = el("button", { type: "button", class: "btn btn-small" }, "Cancel");
-          cancel.addEventListener("click", () => QL.api.send("POST", "backtests/" + run.id + "/cancel/").then(loadBacktests));
-          actions.appendChild(cancel);
-        }
+        const actions = B.cancelCell(run, "backtests/" + run.id + "/cancel/", loadBacktests);
         const first = el("td", null);
         first.appendChild(link);
         row.append(
@@ -165,7 +160,7 @@
     setText("optimizations-count", body.count !== undefined ? body.count : runs.length);
     const tbody = tbodyOf("optimizations-table");
     if (!runs.length) {
-      tbody.replaceChildren(emptyRow(9, "No optimization yet."));
+      tbody.replaceChildren(emptyRow(10, "No optimization yet."));
       return;
     }
     tbody.replaceChildren(
@@ -178,7 +173,8 @@
         progress.append(B.progressBar(run.progress), el("span", { class: "mono small" }, " " + B.percent(run.progress)));
         const best = run.ranking && run.ranking.length ? B.paramsText(run.ranking[0].parameters) : "—";
         const row = el("tr", { dataset: { optimizationId: run.id } });
-        row.append(first, td(run.strategy_type), td(B.dataText(run)), td(run.metric), status, progress, td(run.candidates_done + " / " + run.candidates_total, "num"), td(best), td(fmtDateTime(run.created_at)));
+        const actions = B.cancelCell(run, "backtests/optimizations/" + run.id + "/cancel/", loadOptimizations);
+        row.append(first, td(run.strategy_type), td(B.dataText(run)), td(run.metric), status, progress, td(run.candidates_done + " / " + run.candidates_total, "num"), td(best), td(fmtDateTime(run.created_at)), actions);
         return row;
       }),
     );
@@ -209,7 +205,7 @@
     if (error instanceof QL.ApiError) tbodyOf(id).replaceChildren(emptyRow(colspan, error.message + " (" + error.code + ")", "unavailable"));
   };
   const loadBacktests = () => QL.api.get("backtests/?limit=100").then(renderBacktests).catch(fail("backtests-table", 11));
-  const loadOptimizations = () => QL.api.get("backtests/optimizations/?limit=50").then(renderOptimizations).catch(fail("optimizations-table", 9));
+  const loadOptimizations = () => QL.api.get("backtests/optimizations/?limit=50").then(renderOptimizations).catch(fail("optimizations-table", 10));
   const loadDatasets = () => QL.api.get("backtests/datasets/?limit=100").then(renderDatasets).catch(fail("datasets-table", 8));
   const loadSources = () =>
     QL.api.get("backtests/sources/").then((sources) => {

@@ -18,6 +18,7 @@
     setText("optimization-progress-text", B.percent(run.progress));
     setText("optimization-candidates", run.candidates_done + " of " + run.candidates_total + " candidates");
     root.dataset.status = run.status;
+    document.getElementById("optimization-cancel").hidden = B.FINISHED.has(run.status);
   }
 
   function renderHeatmap(heat, best) {
@@ -96,6 +97,7 @@
       box.hidden = false;
     }
   });
+  document.getElementById("optimization-cancel").addEventListener("click", () => QL.api.send("POST", BASE + "cancel/").then(load));
   const poll = setInterval(() => {
     if (B.FINISHED.has(root.dataset.status)) clearInterval(poll);
     else load();

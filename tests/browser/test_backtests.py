@@ -69,3 +69,28 @@ def test_an_optimization_from_the_page_shows_its_ranking_and_heat_map(demo_ui, b
     expect(page.locator("#heatmap-table td.best")).to_have_count(1)
     expect(page.locator("#walk-table tbody tr")).to_have_count(3)
     screenshot(page, "backtest-optimization")
+
+
+def test_an_optimization_canceled_from_its_page_stops_unranked(demo_ui, browsing: Browsing):
+    page = browsing.log_in(path="/backtests/")
+    page.select_option("#op-type", "SMA_CROSSOVER")
+    # 95 candidates, each over the whole period and 19 walk-forward windows: minutes of work, canceled at once.
+    page.fill(
+        "#op-space", '{"fast_period": [' + ", ".join(map(str, range(2, 21))) + '], "slow_period": [30, 40, 50, 60, 70]}'
+    )
+    page.fill("#op-train", "200")
+    page.fill("#op-test", "100")
+    page.click("#op-submit")
+    expect(page).to_have_url(re.compile(r"/backtests/optimizations/\d+/$"), timeout=WAIT_MS)
+    cancel = page.locator("#optimization-cancel")
+    expect(cancel).to_be_visible(timeout=WAIT_MS)
+    cancel.click()
+    expect(page.locator("#optimization-page")).to_have_attribute("data-status", "canceled", timeout=WAIT_MS)
+    expect(cancel).to_be_hidden()
+    expect(page.locator("#optimization-progress-text")).not_to_have_text("100 %")
+    expect(page.locator("#ranking-count")).to_have_text("0")
+
+    page.click("#nav-backtests")
+    row = page.locator("#optimizations-table tbody tr").first
+    expect(row).to_contain_text("canceled", timeout=WAIT_MS)
+    expect(row.locator("button")).to_have_count(0)
