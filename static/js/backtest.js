@@ -8,7 +8,7 @@
   const ID = Number(root.dataset.backtestId);
   const BASE = "backtests/" + ID + "/";
   const B = QL.backtests;
-  const { el, td, dec, fmtMoney, fmtPrice, fmtQty, fmtPercent, fmtRatio, fmtCount, fmtDays, fmtDate, fmtDateTime, pnlClass, tbodyOf, emptyRow, setText, resultsOf, ONE } = QL;
+  const { el, td, dec, fmtMoney, fmtPrice, fmtQty, fmtPercent, fmtRatio, fmtCount, fmtDays, fmtDate, fmtDateTime, pnlClass, tbodyOf, emptyRow, setText, resultsOf } = QL;
   let loaded = false; // the result is on the page
   let deepest = null; // the run's exact max drawdown over every bar
 
@@ -149,59 +149,7 @@
 
   /* ---------- charts ---------- */
   let charts = null;
-  const axisMoney = (v) => (v < 0 ? "−" : "") + QL.group3(Math.abs(v).toFixed(2).split(".")[0]) + "." + Math.abs(v).toFixed(2).split(".")[1];
-  const axisPercent = (v) => (v < 0 ? "−" : "") + Math.abs(v).toFixed(2) + "%";
-  const plotted = (value) => {
-    const n = dec(value);
-    return n === null ? null : Number(n) / Number(ONE);
-  };
-
-  function chartsNote(text) {
-    const note = document.getElementById("charts-note");
-    note.textContent = text || "";
-    note.hidden = !text;
-  }
-
-  function chartsCreate() {
-    const LC = window.LightweightCharts;
-    if (!LC || typeof LC.createChart !== "function") {
-      chartsNote("Charts are unavailable: the charting library is not installed (make static copies it into static/vendor/).");
-      return null;
-    }
-    const grid = "rgba(34, 45, 64, 0.6)";
-    const options = {
-      autoSize: true,
-      layout: { background: { type: LC.ColorType.Solid, color: "transparent" }, textColor: "#8592a8", fontSize: 11, attributionLogo: false },
-      grid: { vertLines: { color: grid }, horzLines: { color: grid } },
-      rightPriceScale: { borderColor: "#222d40" },
-      timeScale: { borderColor: "#222d40", fixLeftEdge: true, fixRightEdge: true },
-    };
-    const equityChart = LC.createChart(document.getElementById("equity-chart"), options);
-    const equity = equityChart.addSeries(LC.AreaSeries, { lineColor: "#4c8dff", topColor: "rgba(76, 141, 255, 0.28)", bottomColor: "rgba(76, 141, 255, 0.02)", lineWidth: 2, priceFormat: { type: "custom", formatter: axisMoney, minMove: 0.01 } });
-    const drawdownChart = LC.createChart(document.getElementById("drawdown-chart"), options);
-    const drawdown = drawdownChart.addSeries(LC.BaselineSeries, {
-      baseValue: { type: "price", price: 0 },
-      topLineColor: "rgba(0, 0, 0, 0)",
-      topFillColor1: "rgba(0, 0, 0, 0)",
-      topFillColor2: "rgba(0, 0, 0, 0)",
-      bottomLineColor: "#ff5b5b",
-      bottomFillColor1: "rgba(255, 91, 91, 0.05)",
-      bottomFillColor2: "rgba(255, 91, 91, 0.35)",
-      lineWidth: 2,
-      priceFormat: { type: "custom", formatter: axisPercent, minMove: 0.01 },
-    });
-    let syncing = false;
-    const link = (from, to) =>
-      from.timeScale().subscribeVisibleLogicalRangeChange((range) => {
-        if (syncing || !range) return;
-        syncing = true;
-        to.timeScale().setVisibleLogicalRange(range);
-        syncing = false;
-      });
-    link(equityChart, drawdownChart);
-    link(drawdownChart, equityChart);
-    return { equityChart, equity, drawdownChart, drawdown };
-  }
+  const { plotted } = QL.charts;
 
   function renderCharts(answer) {
     // The per-bar curve (its points are unique times, seconds since 1970 UTC for the chart).
@@ -219,19 +167,16 @@
     setText("equity-last", last ? fmtMoney(dec(last.equity)) + " at " + fmtDateTime(last.at) : "");
     // The deepest drawdown over every bar (the plotted curve keeps at most 2,048 of them).
     setText("drawdown-last", deepest !== null ? "deepest " + fmtPercent(dec(deepest)) : "");
-    if (charts === null) charts = chartsCreate() || false;
+    if (charts === null) charts = QL.charts.equityAndDrawdown() || false;
     if (!charts) return;
-    charts.equity.setData(equity);
-    charts.drawdown.setData(drawdown);
-    charts.equityChart.timeScale().fitContent();
-    charts.drawdownChart.timeScale().fitContent();
-    chartsNote(equity.length ? "" : "No equity curve: the run had no bar.");
+    charts.draw(equity, drawdown);
+    QL.charts.note(equity.length ? "" : "No equity curve: the run had no bar.");
     root.dataset.chartPoints = String(equity.length);
   }
 
   function loadResult() {
     loaded = true;
-    QL.api.get(BASE + "equity/").then(renderCharts).catch((error) => chartsNote(error.message));
+    QL.api.get(BASE + "equity/").then(renderCharts).catch((error) => QL.charts.note(error.message));
     QL.api.get(BASE + "trades/?limit=500").then(renderTrades).catch((error) => tbodyOf("trades-table").replaceChildren(emptyRow(9, error.message, "unavailable")));
   }
 

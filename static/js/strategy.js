@@ -203,79 +203,7 @@
   /* ---------- charts ---------- */
   let charts = null;
 
-  // Axis and crosshair labels: the chart hands us numbers (its own scale); money with separators, two places.
-  function axisMoney(value) {
-    const [whole, fraction] = Math.abs(value).toFixed(2).split(".");
-    return (value < 0 ? "−" : "") + QL.group3(whole) + "." + fraction;
-  }
-
-  function axisPercent(value) {
-    return (value < 0 ? "−" : "") + Math.abs(value).toFixed(2) + "%";
-  }
-
-  function chartsNote(text) {
-    const note = document.getElementById("charts-note");
-    note.textContent = text || "";
-    note.hidden = !text;
-  }
-
-  function chartsCreate() {
-    const LC = window.LightweightCharts;
-    if (!LC || typeof LC.createChart !== "function") {
-      for (const id of ["equity-chart", "drawdown-chart"]) document.getElementById(id).hidden = true;
-      chartsNote("Charts are unavailable: the charting library is not installed (make static copies it into static/vendor/).");
-      return null;
-    }
-    const grid = "rgba(34, 45, 64, 0.6)";
-    const options = {
-      autoSize: true,
-      // The library's own logo injects a <style> element, which a strict Content-Security-Policy refuses:
-      // the page credits TradingView with a plain link under the charts instead (the licence's attribution).
-      layout: { background: { type: LC.ColorType.Solid, color: "transparent" }, textColor: "#8592a8", fontSize: 11, attributionLogo: false },
-      grid: { vertLines: { color: grid }, horzLines: { color: grid } },
-      rightPriceScale: { borderColor: "#222d40" },
-      timeScale: { borderColor: "#222d40", fixLeftEdge: true, fixRightEdge: true },
-      localization: { dateFormat: "yyyy-MM-dd" },
-    };
-    const equityChart = LC.createChart(document.getElementById("equity-chart"), options);
-    const equity = equityChart.addSeries(LC.AreaSeries, {
-      lineColor: "#4c8dff",
-      topColor: "rgba(76, 141, 255, 0.28)",
-      bottomColor: "rgba(76, 141, 255, 0.02)",
-      lineWidth: 2,
-      priceFormat: { type: "custom", formatter: axisMoney, minMove: 0.01 },
-    });
-    const drawdownChart = LC.createChart(document.getElementById("drawdown-chart"), options);
-    const drawdown = drawdownChart.addSeries(LC.BaselineSeries, {
-      baseValue: { type: "price", price: 0 },
-      topLineColor: "rgba(0, 0, 0, 0)",
-      topFillColor1: "rgba(0, 0, 0, 0)",
-      topFillColor2: "rgba(0, 0, 0, 0)",
-      bottomLineColor: "#ff5b5b",
-      bottomFillColor1: "rgba(255, 91, 91, 0.05)",
-      bottomFillColor2: "rgba(255, 91, 91, 0.35)",
-      lineWidth: 2,
-      priceFormat: { type: "custom", formatter: axisPercent, minMove: 0.01 },
-    });
-    // One time axis for both: scrolling or zooming one moves the other.
-    let syncing = false;
-    const link = (from, to) =>
-      from.timeScale().subscribeVisibleLogicalRangeChange((range) => {
-        if (syncing || !range) return;
-        syncing = true;
-        to.timeScale().setVisibleLogicalRange(range);
-        syncing = false;
-      });
-    link(equityChart, drawdownChart);
-    link(drawdownChart, equityChart);
-    return { equityChart, equity, drawdownChart, drawdown };
-  }
-
-  // Only to place points: the figures people read (captions, tables) come from the exact decimals.
-  function plotted(value) {
-    const n = dec(value);
-    return n === null ? null : Number(n) / Number(ONE);
-  }
+  const { plotted } = QL.charts;
 
   function renderCharts(points) {
     const byDay = new Map();
@@ -287,7 +215,7 @@
     const last = days.length ? byDay.get(days[days.length - 1]) : null;
     setText("equity-last", last ? fmtMoney(dec(last.equity)) + " on " + days[days.length - 1] : "");
     setText("drawdown-last", last ? fmtPercent(dec(last.drawdown)) + " on " + days[days.length - 1] : "");
-    if (charts === null) charts = chartsCreate() || false;
+    if (charts === null) charts = QL.charts.equityAndDrawdown() || false;
     if (!charts) return;
     const equity = [];
     const drawdown = [];
@@ -298,11 +226,8 @@
       if (e !== null) equity.push({ time: day, value: e });
       if (d !== null) drawdown.push({ time: day, value: -Math.abs(d) * 100 });
     }
-    charts.equity.setData(equity);
-    charts.drawdown.setData(drawdown);
-    charts.equityChart.timeScale().fitContent();
-    charts.drawdownChart.timeScale().fitContent();
-    chartsNote(equity.length ? "" : "No equity history yet: the curve starts with its first trading day.");
+    charts.draw(equity, drawdown);
+    QL.charts.note(equity.length ? "" : "No equity history yet: the curve starts with its first trading day.");
     root.dataset.chartPoints = String(equity.length);
   }
 
@@ -319,8 +244,8 @@
     renderPerformance,
     (error) => {
       document.getElementById("metrics").replaceChildren(el("p", { class: "muted unavailable" }, describe(error)));
-      if (charts === null) charts = chartsCreate() || false;
-      chartsNote(describe(error));
+      if (charts === null) charts = QL.charts.equityAndDrawdown() || false;
+      QL.charts.note(describe(error));
     },
   );
 
