@@ -4,7 +4,8 @@ Every API view states, per HTTP method, the capability it needs in ``access``; a
 none is refused to everyone (``RolePermission`` is DRF's default permission class). People get
 capabilities from their role groups' permissions (``accounts.roles``); a signal producer's API key
 has a fixed few: post signals to its strategy (or its user's, unscoped), read those signals and
-their orders. Which rows a request may read or change is its ``Scope``: the selectors filter by it.
+their orders, and each only while its user's role holds the same capability (a key of a user who is
+no longer a trader posts nothing). Which rows a request may read or change is its ``Scope``: the selectors filter by it.
 
 | capability | trader | operations | viewer | producer key |
 |---|---|---|---|---|
@@ -44,8 +45,9 @@ class Access:
     producer: bool = False
 
     def allows(self, request: Any) -> bool:
-        if is_producer(request):
-            return self.producer
+        if is_producer(request) and not self.producer:
+            return False
+        # A producer key acts for its user: it holds a capability only while the user's role gives it too.
         user = request.user
         return bool(user and user.is_authenticated and any(user.has_perm(p) for p in self.permissions))
 

@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import ApiKey, key_generate, key_hash
+from accounts.permissions import TRADE_PERMISSION
 
 if TYPE_CHECKING:
     from strategies.models import Strategy
@@ -43,6 +44,8 @@ def api_key_issue(
     rate_limit_per_minute: int | None = None,
 ) -> tuple[ApiKey, str]:
     """Create a key: (its row, the raw key, shown once)."""
+    if not user.has_perm(TRADE_PERMISSION):
+        raise ApiKeyError(f"{user.get_username()} holds no trader role: a key of theirs could post no signal.")
     if strategy is not None and strategy.owner_id != user.pk:
         raise ApiKeyError(f"Strategy {strategy.name} does not belong to {user.get_username()}.")
     if expires_at is not None and expires_at <= timezone.now():

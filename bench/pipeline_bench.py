@@ -159,6 +159,7 @@ def main() -> None:
     from django.conf import settings
     from django.utils import timezone
 
+    from accounts.roles import TRADER, role_add
     from accounts.services import api_key_create
     from risk.models import RiskParameters
     from strategies.models import Strategy, TradingSignal
@@ -179,6 +180,7 @@ def main() -> None:
     strategies = [strategy]
     for number in range(2, args.accounts + 1):
         owner = type(strategy.owner).objects.create_user(username=f"bench-{number}", password=None)
+        role_add(owner, TRADER)  # its key posts only while its user is a trader
         account = Account.objects.create(owner=owner, name="bench", cash=10**10)
         RiskParameters.objects.create(
             account=account,

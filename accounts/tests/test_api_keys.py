@@ -14,7 +14,7 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.models import ApiKey
-from accounts.roles import VIEWER, role_add
+from accounts.roles import TRADER, VIEWER, role_add
 from accounts.services import ApiKeyError, api_key_create, api_key_issue, api_key_revoke, api_key_rotate
 from strategies.models import Strategy
 from tests.otp import otp_client
@@ -40,6 +40,7 @@ def run(*args) -> str:
 @pytest.fixture
 def other_strategy(demo):
     bob = get_user_model().objects.create_user("bob", password="not-used-here-42")
+    role_add(bob, TRADER)
     account = Account.objects.create(owner=bob, name="bob's", cash=1000)
     return Strategy.objects.create(owner=bob, account=account, name="bob-ai", strategy_type="EXTERNAL_AI", capital=1000)
 
@@ -223,3 +224,33 @@ def test_the_keys_page_is_for_roles_that_hold_keys(demo):
     client.force_login(viewer)
     assert client.get("/account/keys/").status_code == 403
     assert Client().get("/account/keys/").status_code == 302  # to the login page
+
+
+# A key acts for its user: it holds no more than the user's role gives -----------------------------------
+def test_a_key_stops_posting_and_reading_when_its_user_loses_the_trader_role(demo):
+    from django.contrib.auth.models import Group
+
+    _, raw = api_key_issue(user=demo.trader, strategy=demo.strategy)
+    signal = {"symbol": "AAPL", "action": "BUY", "confidence": "0.9", "position_size": "0.01"}
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+    assert _status(raw) == 200
+    demo.trader.groups.remove(Group.objects.get(name="trader"))
+    posted = Client().post("/api/v1/signals/", signal, content_type="application/json", **headers)
+    assert posted.status_code == 403
+    assert posted.json() == {"code": "permission_denied", "message": "A signal key may not post signals here."}
+    assert _status(raw) == 403  # reading its orders too
+    # A viewer may read but never trade: the key reads its signals again, and still posts none.
+    role_add(demo.trader, VIEWER)
+    assert _status(raw) == 200
+    assert Client().post("/api/v1/signals/", signal, content_type="application/json", **headers).status_code == 403
+
+
+def test_no_key_is_issued_to_a_user_without_the_trader_role(demo):
+    viewer = get_user_model().objects.create_user("vera", password="not-used-here-42")
+    role_add(viewer, VIEWER)
+    with pytest.raises(ApiKeyError) as refused:
+        api_key_create(user=viewer)
+    assert str(refused.value) == "vera holds no trader role: a key of theirs could post no signal."
+    with pytest.raises(CommandError, match="vera holds no trader role"):
+        run("create_signal_key", "--username", "vera")
+    assert not ApiKey.objects.filter(user=viewer).exists()

@@ -7,12 +7,15 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import ApiKey
+from accounts.roles import TRADER, role_add
 from accounts.services import api_key_create
 
 
 @pytest.fixture
 def producer(django_user_model):
-    return django_user_model.objects.create_user(username="producer", password="x")
+    user = django_user_model.objects.create_user(username="producer", password="x")
+    role_add(user, TRADER)  # a key holds what its user's role gives
+    return user
 
 
 def _get(key: str) -> int:

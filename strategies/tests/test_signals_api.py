@@ -171,7 +171,10 @@ def test_repost_of_the_same_id_answers_200_with_the_same_signal_and_creates_noth
 def test_signal_ids_are_unique_per_producer_not_globally(demo):
     from django.contrib.auth import get_user_model
 
+    from accounts.roles import TRADER, role_add
+
     other = get_user_model().objects.create_user("other-producer")
+    role_add(other, TRADER)
     other_strategy = Strategy.objects.create(
         owner=other, account=demo.account, name="other", strategy_type="EXTERNAL_AI", capital=1000, status="RUNNING"
     )

@@ -14,6 +14,7 @@ from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import ApiKey
+from accounts.roles import TRADER, role_add
 from accounts.services import api_key_create
 from strategies.core.lifecycle import TRANSITIONS, StrategyAction, StrategyStatus, needs_otp
 from strategies.lifecycle import strategy_create
@@ -356,6 +357,7 @@ def test_a_scoped_key_reads_its_strategy_only_and_changes_nothing(demo, trader):
 
 def test_another_users_strategy_is_not_found(demo, trader):
     stranger = get_user_model().objects.create_user("stranger", password="x" * 12)
+    role_add(stranger, TRADER)
     account = account_open(owner=stranger, name="theirs", cash=Decimal(50000), actor="test")
     theirs = strategy_create(
         owner=stranger, account=account, name="theirs", strategy_type="EXTERNAL_AI", capital=Decimal(1000)
