@@ -71,6 +71,7 @@ SIGNAL_EXPIRED = "signal_expired"
 STRATEGY_NOT_RUNNING = "strategy_not_running"
 STRATEGY_PAUSED = "strategy_paused"
 QUANTITY_BELOW_LOT = "quantity_below_lot"
+NOTHING_TO_CLOSE = "nothing_to_close"
 INVALID_STOP_LOSS = "invalid_stop_loss"
 INVALID_TAKE_PROFIT = "invalid_take_profit"
 
@@ -82,6 +83,8 @@ SIGNAL_REFUSALS: dict[str, str] = {
     STRATEGY_PAUSED: "The strategy is PAUSED or AUTO_PAUSED: it takes no new entries, only signals that reduce one of "
     "its positions (the other side, at most what it holds).",
     QUANTITY_BELOW_LOT: "`position_size` of the strategy's capital buys less than one lot.",
+    NOTHING_TO_CLOSE: "A built-in generator's exit, and the strategy holds no position in the symbol on the side "
+    "the signal closes.",
     INVALID_STOP_LOSS: "The stop loss is not on the losing side of the entry price.",
     INVALID_TAKE_PROFIT: "The take profit is not on the winning side of the entry price.",
 }

@@ -76,6 +76,9 @@ class TradingSignal(models.Model):
     # The producer as the Strategy Analyzer names it when metadata.model is absent: the API key's name (or its
     # visible prefix) the signal came through; blank from a person's session or a built-in generator.
     producer_name = models.CharField(max_length=64, blank=True)
+    # A built-in generator's exit (strategies.runner): the order closes the strategy's whole position in the
+    # symbol, sized to it and with no bracket, whatever the sizing would buy. Never set from REST.
+    closes_position = models.BooleanField(default=False)
     strategy_version = models.PositiveIntegerField(null=True, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RECEIVED, db_index=True)
     violations = models.JSONField(default=list, blank=True)

@@ -1,4 +1,4 @@
-"""Built-in generators live: every RUNNING generator strategy fed each closed 1-minute bar of its symbols.
+"""Built-in generators live: every RUNNING or paused generator strategy fed each closed 1-minute bar of its symbols.
 
 Where it runs: in the process that runs the market feed, started with it
 (``MARKET_DATA_STREAM_SUBSCRIBERS``: ``strategy_runner_start``). The manager hands each
@@ -6,7 +6,7 @@ batch of closed bars, once stored, to ``StrategyRunner.on_bars`` on the feed's t
 which only queues them; the runner's own thread feeds them to the generators and sends
 their signals, so a burst of signals never delays ticks (nor the stop monitor).
 
-Which strategies: RUNNING ones whose type has a generator (``STRATEGY_TYPES``), re-read
+Which strategies: RUNNING, PAUSED and AUTO_PAUSED ones whose type has a generator (``STRATEGY_TYPES``), re-read
 at most every ``STRATEGY_RUNNER_REFRESH_SECONDS`` and at once after a strategy event in
 this process. Each gets a generator built from its current version's
 ``configuration["parameters"]`` with ``strategy_key = f"s{strategy.id}"``, over the
@@ -16,10 +16,19 @@ Warm-up: a new generator replays up to ``STRATEGY_RUNNER_WARMUP_BARS`` stored ba
 each symbol (``on_bars``; the signals these make are history, never sent) and then
 ``set_target`` to the position the strategy really holds in the symbol.
 
-Signals: each ``GeneratedSignal`` goes through ``strategies.services.signal_receive``
-with the strategy's owner as producer, exactly as a REST post (validation, idempotency by
-the generated id, risk checks, events): it shows on the dashboard as any signal does. A
-refused signal puts the generator's target back to the position held.
+Signals: a ``GeneratedSignal`` asks for a target position (LONG, SHORT, FLAT) in its symbol, which
+is traded to as the backtest does (``strategies.core.backtest.engine``): a position held on the other
+side is closed first, by an exit signal sized to exactly what is held (``closes_position``, no bracket;
+its id is the generated one, with ``:close`` when an entry follows), then a new side is entered by the
+generated signal, sized by the strategy. Each goes through ``strategies.services.signal_receive`` with
+the strategy's owner as producer, exactly as a REST post (validation, idempotency by the id, risk
+checks, events): it shows on the dashboard as any signal does. A refused signal puts the generator's
+target back to the position held.
+
+Paused (by a person or an auto-pause rule): the generator goes on reading bars, so that a position
+it holds is still closed when its rule says so (the intake takes such a reducing signal, held to
+the position's size, and refuses entries). An entry it would make is not sent: its target goes back
+to the position held (a paused strategy only ever closes).
 
 Never dies: a failure with one strategy or one batch is recorded (``loop.failed``, once
 per kind) and the next bar goes on; the thread beats ``strategy-runner``.
@@ -50,6 +59,8 @@ from trading.models import Position
 logger = logging.getLogger(__name__)
 
 GENERATOR_TYPES = tuple(name for name, info in STRATEGY_TYPES.items() if info.generator is not None)
+# Paused strategies keep their generator so that their positions are still closed on their rule's exit.
+LIVE_STATUSES = (Strategy.Status.RUNNING, Strategy.Status.PAUSED, Strategy.Status.AUTO_PAUSED)
 QUEUE_BATCHES = 10_000  # closed-bar batches waiting for the runner's thread, at most (one a flush)
 
 
@@ -85,9 +96,26 @@ def held_targets(strategy_id: int, symbols: Iterable[str]) -> dict[str, Target]:
     return {symbol: _target_of(held.get(symbol, Decimal(0))) for symbol in symbols}
 
 
-def signal_data(signal: GeneratedSignal) -> SignalData:
-    """The generated signal as the intake takes a posted one; ``metadata.model`` is the strategy type."""
+def signal_data(signal: GeneratedSignal, *, closing: Target = Target.FLAT, entry_follows: bool = False) -> SignalData:
+    """The generated signal as the intake takes a posted one; ``metadata.model`` is the strategy type.
+
+    With ``closing`` (the side held), the exit that closes that position: the other side, sized by the
+    intake to what is held, with no bracket; its id gains ``:close`` when the generated signal's own
+    entry follows it.
+    """
     metadata = {**signal.as_payload()["metadata"], "model": signal.strategy_type}
+    if closing != Target.FLAT:
+        side = "SELL" if closing == Target.LONG else "BUY"
+        return SignalData(
+            external_id=f"{signal.id}:close" if entry_follows else signal.id,
+            symbol=signal.symbol,
+            signal_type=side,
+            confidence_score=signal.confidence_score,
+            position_size=signal.position_size,
+            expires_at=signal.expires_at,
+            metadata={**metadata, "target": str(Target.FLAT)} if entry_follows else metadata,
+            closes_position=True,
+        )
     return SignalData(
         external_id=signal.id,
         symbol=signal.symbol,
@@ -182,7 +210,7 @@ class StrategyRunner:
 
     # ---- the strategies ----
     def refresh(self, *, now: datetime | None = None, force: bool = False) -> None:
-        """Bring the live set in line with the RUNNING generator strategies (new versions rebuilt)."""
+        """Bring the live set in line with the running and paused generator strategies (new versions rebuilt)."""
         now = now or timezone.now()
         due = self._refreshed_at is None or (now - self._refreshed_at).total_seconds() >= self.refresh_seconds
         if not (force or self._dirty or due):
@@ -192,7 +220,7 @@ class StrategyRunner:
         running = {
             s.pk: s
             for s in Strategy.objects.filter(
-                status=Strategy.Status.RUNNING, strategy_type__in=GENERATOR_TYPES
+                status__in=LIVE_STATUSES, strategy_type__in=GENERATOR_TYPES
             ).select_related("owner", "account")
         }
         for strategy_id in [pk for pk in self.live if pk not in running]:
@@ -238,7 +266,7 @@ class StrategyRunner:
                 try:
                     generated = live.generator.on_bar(bar)
                     if generated is not None:
-                        sent.append(self._send(live, generated))
+                        sent.extend(self._trade_to_target(live, generated))
                 except Exception as error:
                     # This strategy's bar is lost; the others', and its next bars, go on.
                     loops.failed(loops.STRATEGY_RUNNER, error, scope=f"strategy-{strategy_id}")
@@ -253,14 +281,33 @@ class StrategyRunner:
         except Exception:
             logger.exception("could not realign strategy %s on %s with its position", live.strategy.pk, symbol)
 
-    def _send(self, live: LiveStrategy, generated: GeneratedSignal) -> TradingSignal:
-        strategy = live.strategy
-        signal, _created = signal_receive(producer=strategy.owner, strategy=strategy, data=signal_data(generated))
+    def _trade_to_target(self, live: LiveStrategy, generated: GeneratedSignal) -> list[TradingSignal]:
+        """Close a position held on the other side (sized to it), then enter the target's side (running only)."""
+        strategy, symbol = live.strategy, generated.symbol
+        held = held_targets(strategy.pk, [symbol])[symbol]
+        want = generated.target
+        enters = want not in (Target.FLAT, held) and strategy.status == Strategy.Status.RUNNING
+        sent: list[TradingSignal] = []
+        after = held  # what the strategy will hold once what is sent has traded
+        if held not in (Target.FLAT, want):
+            closing = self._send(strategy, signal_data(generated, closing=held, entry_follows=enters))
+            sent.append(closing)
+            if closing.status == TradingSignal.Status.REJECTED:
+                live.generator.set_target(symbol, held)  # nothing will trade
+                return sent
+            after = Target.FLAT
+        if enters:
+            entry = self._send(strategy, signal_data(generated))
+            sent.append(entry)
+            if entry.status != TradingSignal.Status.REJECTED:
+                return sent
+        # Refused, or a paused strategy that does not enter: the generator's belief is what will be held.
+        live.generator.set_target(symbol, after)
+        return sent
+
+    def _send(self, strategy: Strategy, data: SignalData) -> TradingSignal:
+        signal, _created = signal_receive(producer=strategy.owner, strategy=strategy, data=data)
         self.signals_sent += 1
-        if signal.status == TradingSignal.Status.REJECTED:
-            # Nothing will trade: the generator's belief goes back to what the strategy holds.
-            target = held_targets(strategy.pk, [generated.symbol])[generated.symbol]
-            live.generator.set_target(generated.symbol, target)
         return signal
 
 

@@ -103,6 +103,7 @@ class SignalOutput(serializers.ModelSerializer):
             "stop_loss",
             "take_profit",
             "position_size",
+            "closes_position",
             "expires_at",
             "metadata",
             "created_at",

@@ -40,6 +40,7 @@ class SignalData:
     take_profit: Decimal | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
     producer_name: str = ""  # the API key's name or prefix it came through (blank: a session, a generator)
+    closes_position: bool = False  # a generator's exit: sized to the position held, no bracket (never from REST)
 
 
 def signal_receive(
@@ -105,6 +106,7 @@ def _signal_receive(
                 expires_at=data.expires_at,
                 metadata=data.metadata,
                 producer_name=data.producer_name,
+                closes_position=data.closes_position,
             )
             # One lock per account, held from here to commit: validation and order creation see and
             # leave a consistent book.
@@ -189,6 +191,11 @@ def _reducible(signal: TradingSignal, *, strategy: Strategy, account: Account) -
         return None
     if not takes_reducing(strategy.status):
         return None
+    return _opposed_holding(signal, strategy=strategy, account=account)
+
+
+def _opposed_holding(signal: TradingSignal, *, strategy: Strategy, account: Account) -> Decimal | None:
+    """The size of the strategy's position in the signal's symbol when the signal trades against it, else None."""
     quantity = (
         Position.objects.filter(account=account, strategy=strategy, instrument_id=signal.instrument_id)
         .values_list("quantity", flat=True)
@@ -226,11 +233,21 @@ def _signal_to_orders(
     """Ask trading for the signal's order: it checks the bracket, asks risk for a verdict, creates the orders."""
     side = Side(signal.signal_type)
     reference_price = signal.target_price or last_price
-    # The strategy's sizing method (fixed fraction of its capital unless configured), in whole lots.
-    quantity = round_to_lot(
-        position_size_raw(strategy=strategy, signal=signal, instrument=instrument, price=reference_price),
-        instrument.lot_size,
-    )
+    stop_loss, take_profit = signal.stop_loss, signal.take_profit
+    if signal.closes_position:
+        # A generator's exit closes exactly what the strategy holds, however the price moved since its entry.
+        held = _opposed_holding(signal, strategy=strategy, account=account)
+        if held is None:
+            message = f"Strategy {strategy.name} holds no position in {instrument.symbol} that a {side} closes."
+            _signal_reject(signal, account, [Violation(codes.NOTHING_TO_CLOSE, message)])
+            return
+        quantity, stop_loss, take_profit = held, None, None
+    else:
+        # The strategy's sizing method (fixed fraction of its capital unless configured), in whole lots.
+        quantity = round_to_lot(
+            position_size_raw(strategy=strategy, signal=signal, instrument=instrument, price=reference_price),
+            instrument.lot_size,
+        )
     if quantity <= 0:
         message = f"{signal.position_size} of {strategy.capital} buys less than one lot of {instrument.symbol}."
         _signal_reject(signal, account, [Violation(codes.QUANTITY_BELOW_LOT, message)])
@@ -253,8 +270,8 @@ def _signal_to_orders(
         signal=signal,
         order_type=OrderType.LIMIT if signal.target_price is not None else OrderType.MARKET,
         price=signal.target_price,
-        stop_loss=signal.stop_loss,
-        take_profit=signal.take_profit,
+        stop_loss=stop_loss,
+        take_profit=take_profit,
     )
     placement = order_place(request, account=account, instrument=instrument, now=now)
     if not placement.accepted:

@@ -17,6 +17,8 @@ from trading.models import Event, Order, Position
 
 # SMA(2) against SMA(3): flat, then below (only recorded), then a cross above on the fifth bar.
 CROSS_UP = ["10", "10", "10", "9", "12"]
+# Above (only recorded), still above, then a cross below on the sixth bar.
+CROSS_DOWN = ["10", "10", "10", "12", "13", "7"]
 
 
 def _minutes(count: int) -> list[datetime]:
@@ -119,8 +121,9 @@ def test_a_refused_signal_puts_the_target_back_to_what_is_held(demo):
     assert runner.live[strategy.pk].generator.target("AAPL") == Target.FLAT
 
 
-def test_only_running_generator_strategies_on_their_own_symbols_get_bars(demo):
-    _sma(demo, "paused", status="PAUSED")
+def test_only_running_generator_strategies_on_their_own_symbols_enter(demo):
+    paused = _sma(demo, "paused", status="PAUSED")
+    _sma(demo, "stopped", status="STOPPED")
     _sma(demo, "other-symbol", symbols=["MSFT"])
     running = _sma(demo, "running")
     runner = StrategyRunner()
@@ -128,10 +131,43 @@ def test_only_running_generator_strategies_on_their_own_symbols_get_bars(demo):
     sent = runner.bars_process(_bars("AAPL", CROSS_UP))
 
     assert [s.strategy_id for s in sent] == [running.pk]
-    assert set(runner.live) == {running.pk, Strategy.objects.get(name="other-symbol").pk}  # demo-ai has no generator
+    # demo-ai has no generator; a stopped strategy has none running; a paused one reads bars but makes no entry.
+    assert set(runner.live) == {running.pk, paused.pk, Strategy.objects.get(name="other-symbol").pk}
+    assert runner.live[paused.pk].generator.target("AAPL") == Target.FLAT
+    assert not TradingSignal.objects.filter(strategy=paused).exists()
 
 
-def test_a_paused_strategy_leaves_and_a_new_version_is_rebuilt_at_the_next_refresh(demo):
+@pytest.mark.parametrize("status", ["PAUSED", "AUTO_PAUSED"])
+def test_a_paused_strategy_still_closes_its_position_on_its_rules_exit(demo, status):
+    strategy = _sma(demo, status=status)
+    Position.objects.create(account=demo.account, instrument_id=demo_instrument("AAPL"), strategy=strategy, quantity=5)
+    runner = StrategyRunner()
+    runner.refresh(force=True)
+    assert runner.live[strategy.pk].generator.target("AAPL") == Target.LONG  # what it holds
+
+    # SMA(2) rises above SMA(3) (only recorded: its first relation), then falls below it: the rule's exit.
+    (signal,) = runner.bars_process(_bars("AAPL", CROSS_DOWN))
+
+    assert (signal.signal_type, signal.metadata["target"]) == ("SELL", "FLAT")
+    assert signal.status == TradingSignal.Status.ACCEPTED, signal.violations  # reducing: a paused strategy takes it
+    (order,) = Order.objects.filter(signal=signal)
+    assert (order.side, order.quantity) == ("SELL", Decimal(5))  # held to the position's size
+    assert runner.live[strategy.pk].generator.target("AAPL") == Target.FLAT
+
+
+def test_a_paused_strategy_that_would_flip_only_closes(demo):
+    strategy = _sma(demo, status="PAUSED", allow_short=True)
+    Position.objects.create(account=demo.account, instrument_id=demo_instrument("AAPL"), strategy=strategy, quantity=5)
+    runner = StrategyRunner()
+
+    (signal,) = runner.bars_process(_bars("AAPL", CROSS_DOWN))
+
+    assert (signal.signal_type, signal.metadata["target"]) == ("SELL", "SHORT")
+    assert Order.objects.get(signal=signal).quantity == Decimal(5)  # the close, never the short
+    assert runner.live[strategy.pk].generator.target("AAPL") == Target.FLAT
+
+
+def test_a_stopped_strategy_leaves_and_a_new_version_is_rebuilt_at_the_next_refresh(demo):
     strategy = _sma(demo)
     runner = StrategyRunner(refresh_seconds=0)
     runner.refresh()
@@ -143,6 +179,9 @@ def test_a_paused_strategy_leaves_and_a_new_version_is_rebuilt_at_the_next_refre
     assert runner.live[strategy.pk].generator is not first
     assert runner.live[strategy.pk].generator.params.slow_period == 5
     Strategy.objects.filter(pk=strategy.pk).update(status="PAUSED")
+    runner.refresh()
+    assert runner.live[strategy.pk].strategy.status == "PAUSED"  # kept, to close what it holds
+    Strategy.objects.filter(pk=strategy.pk).update(status="STOPPED")
     runner.refresh()
     assert strategy.pk not in runner.live
 
@@ -253,3 +292,54 @@ def test_an_intake_failure_puts_the_target_back_to_what_is_held(demo, monkeypatc
     assert runner.bars_process(_bars("AAPL", CROSS_UP)) == []
     assert runner.live[strategy.pk].generator.target("AAPL") == Target.FLAT
     assert Event.objects.get(type=EventType.LOOP_FAILED).payload["scope"] == f"strategy-{strategy.pk}"
+
+
+def test_an_exit_closes_exactly_the_position_held_whatever_the_sizing_would_buy(demo):
+    strategy = _sma(demo)
+    Position.objects.create(account=demo.account, instrument_id=demo_instrument("AAPL"), strategy=strategy, quantity=5)
+    runner = StrategyRunner()
+
+    (signal,) = runner.bars_process(_bars("AAPL", CROSS_DOWN))
+
+    assert (signal.signal_type, signal.metadata["target"], signal.closes_position) == ("SELL", "FLAT", True)
+    assert signal.status == TradingSignal.Status.ACCEPTED
+    (order,) = Order.objects.filter(signal=signal)
+    # 0.1 of 100,000 at 7 would sell 1,428: the exit sells the 5 held, and no bracket guards a close.
+    assert (order.side, order.quantity) == ("SELL", Decimal(5))
+    assert not Order.objects.filter(parent=order).exists()
+
+
+def test_a_flip_closes_what_is_held_then_enters_the_other_side_sized_by_the_strategy(demo):
+    strategy = _sma(demo, allow_short=True)
+    Position.objects.create(account=demo.account, instrument_id=demo_instrument("AAPL"), strategy=strategy, quantity=5)
+    bars = _bars("AAPL", CROSS_DOWN)
+
+    closing, entry = StrategyRunner().bars_process(bars)
+
+    generated_id = f"{strategy_key(strategy.pk)}:AAPL:{bars[-1].minute.isoformat()}"
+    assert (closing.external_id, closing.closes_position, closing.metadata["target"]) == (
+        f"{generated_id}:close",
+        True,
+        "FLAT",
+    )
+    assert (entry.external_id, entry.closes_position, entry.metadata["target"]) == (generated_id, False, "SHORT")
+    assert Order.objects.get(signal=closing).quantity == Decimal(5)
+    assert Order.objects.get(signal=entry, parent=None).quantity > Decimal(5)  # 0.1 of the capital, in lots
+
+
+def test_an_exit_with_nothing_held_is_refused_and_trades_nothing(demo):
+    from strategies.runner import signal_data
+    from strategies.services import signal_receive
+
+    strategy = _sma(demo)
+    runner = StrategyRunner()
+    runner.bars_process(_bars("AAPL", CROSS_UP))  # LONG: an entry of its own
+    generated = runner.live[strategy.pk].generator.on_bar(
+        _bars("AAPL", ["1"], [timezone.now().replace(second=0, microsecond=0)])[0]
+    )
+    signal, _ = signal_receive(
+        producer=demo.trader, strategy=strategy, data=signal_data(generated, closing=Target.SHORT)
+    )
+    assert signal.status == TradingSignal.Status.REJECTED
+    assert [v["code"] for v in signal.violations] == ["nothing_to_close"]
+    assert not Order.objects.filter(signal=signal).exists()

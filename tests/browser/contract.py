@@ -194,7 +194,13 @@ def versions_answer() -> list[dict[str, Any]]:
 
 
 def signals_answer(strategy_id: int) -> list[dict[str, Any]]:
-    common = {"strategy_id": strategy_id, "target_price": None, "stop_loss": None, "take_profit": None}
+    common = {
+        "strategy_id": strategy_id,
+        "target_price": None,
+        "stop_loss": None,
+        "take_profit": None,
+        "closes_position": False,
+    }
     return [
         {
             **common,
