@@ -320,11 +320,13 @@ def _coerce(spec: ParamSpec, raw: Any) -> tuple[ParamValue, str | None]:
         if isinstance(raw, int):
             return raw, None
         if isinstance(raw, str) and re.fullmatch(r"-?[0-9]+", raw.strip()):
-            return int(raw.strip()), None
+            # Through Decimal: int() refuses strings over 4,300 digits, which are simply out of range.
+            return int(Decimal(raw)), None
         return None, "Enter a whole number."
     try:
-        # str() of a float is its shortest repr (0.1 -> "0.1"), never the binary expansion.
-        value = Decimal(str(raw))
+        # An int directly (str() refuses one over 4,300 digits); anything else through str(), which
+        # for a float is its shortest repr (0.1 -> "0.1"), never the binary expansion.
+        value = Decimal(raw if isinstance(raw, int) else str(raw))
     except InvalidOperation:
         return None, "Enter a number."
     if not value.is_finite():

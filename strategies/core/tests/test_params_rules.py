@@ -258,3 +258,9 @@ def test_spec_as_dict_keeps_ints_bools_and_missing_bounds() -> None:
         "decimal_places": 6,
         "help": "Stop loss this fraction away from the entry bar's close (0.02 = 2 %); empty for none.",
     }
+
+
+def test_a_huge_whole_number_is_out_of_range_not_a_crash() -> None:
+    # Beyond Python's 4,300-digit limit for int <-> str conversion.
+    assert _error("BOLLINGER_BREAKOUT", "period", "1" * 5000) == "Must be at most 10000."
+    assert _error("BOLLINGER_BREAKOUT", "k", 10**5000) == "Must be at most 10."
