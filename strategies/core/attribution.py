@@ -19,6 +19,7 @@ Calibration
     its bucket.
 """
 
+from bisect import bisect_right
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -107,10 +108,8 @@ def bucket_index(confidence: Decimal) -> int:
     """The calibration bucket of ``confidence`` (0..5); lower edges inclusive, 1.0 in the last."""
     if not confidence.is_finite() or not BUCKET_EDGES[0] <= confidence <= BUCKET_EDGES[-1]:
         raise ValueError(f"A confidence must lie in [0, 1], got {confidence}.")
-    for index in range(len(BUCKET_EDGES) - 2, -1, -1):
-        if confidence >= BUCKET_EDGES[index]:
-            return index
-    raise AssertionError("unreachable")  # pragma: no cover
+    # The last edge closes the last bucket instead of opening a seventh.
+    return min(bisect_right(BUCKET_EDGES, confidence) - 1, len(BUCKET_EDGES) - 2)
 
 
 def calibration(trades: Iterable[ClosedTrade]) -> tuple[CalibrationBucket, ...]:
@@ -149,7 +148,6 @@ def attribution(trades: Iterable[ClosedTrade], *, signal_counts: Mapping[str, in
         own = by_model[model]
         count = len(own)
         wins = sum(1 for t in own if t.is_win)
-        returns = sum((t.return_fraction for t in own), _ZERO)
         models.append(
             ModelAttribution(
                 model=model,
@@ -159,7 +157,7 @@ def attribution(trades: Iterable[ClosedTrade], *, signal_counts: Mapping[str, in
                 losses=sum(1 for t in own if t.is_loss),
                 pnl=sum((t.pnl for t in own), _ZERO),
                 hit_rate=_C.divide(wins, count) if count else None,
-                average_return=_C.divide(returns, count) if count else None,
+                average_return=_C.divide(sum(t.return_fraction for t in own), count) if count else None,
                 calibration=calibration(own),
             )
         )

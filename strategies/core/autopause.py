@@ -26,7 +26,7 @@ daily loss 3 %, risk-free rate 0.
 """
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -65,16 +65,12 @@ class AutoPauseConfig:
     risk_free_rate: Decimal = Decimal(0)
 
 
-def _default(name: str) -> Any:
-    return {f.name: f.default for f in fields(AutoPauseConfig)}[name]
-
-
 _ONE, _HUNDRED = Decimal(1), Decimal(100)
 CONFIG_SPECS: tuple[ParamSpec, ...] = (
     ParamSpec(
         "max_drawdown",
         DECIMAL,
-        _default("max_drawdown"),
+        AutoPauseConfig.max_drawdown,
         "Pause when equity falls this fraction below its peak (0.10 = 10 %); empty for off.",
         _ZERO,
         _ONE,
@@ -84,7 +80,7 @@ CONFIG_SPECS: tuple[ParamSpec, ...] = (
     ParamSpec(
         "max_consecutive_losses",
         INT,
-        _default("max_consecutive_losses"),
+        AutoPauseConfig.max_consecutive_losses,
         "Pause after this many losing trades in a row; empty for off.",
         _ONE,
         Decimal(1000),
@@ -93,7 +89,7 @@ CONFIG_SPECS: tuple[ParamSpec, ...] = (
     ParamSpec(
         "sharpe_window_days",
         INT,
-        _default("sharpe_window_days"),
+        AutoPauseConfig.sharpe_window_days,
         "Days over which the strategy's Sharpe ratio is compared with the benchmark's; empty for off.",
         Decimal(2),
         Decimal(10_000),
@@ -102,7 +98,7 @@ CONFIG_SPECS: tuple[ParamSpec, ...] = (
     ParamSpec(
         "sharpe_margin",
         DECIMAL,
-        _default("sharpe_margin"),
+        AutoPauseConfig.sharpe_margin,
         "How far below the benchmark's Sharpe ratio the strategy's may fall before a pause.",
         _ZERO,
         Decimal(10),
@@ -110,7 +106,7 @@ CONFIG_SPECS: tuple[ParamSpec, ...] = (
     ParamSpec(
         "daily_loss_limit",
         DECIMAL,
-        _default("daily_loss_limit"),
+        AutoPauseConfig.daily_loss_limit,
         "Pause when the day's loss reaches this fraction of the day's starting equity; empty for off.",
         _ZERO,
         _ONE,
@@ -120,7 +116,7 @@ CONFIG_SPECS: tuple[ParamSpec, ...] = (
     ParamSpec(
         "risk_free_rate",
         DECIMAL,
-        _default("risk_free_rate"),
+        AutoPauseConfig.risk_free_rate,
         "Annual risk-free rate for the Sharpe ratios.",
         _ZERO,
         _ONE,

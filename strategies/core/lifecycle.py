@@ -97,9 +97,6 @@ class StrategyLifecycleError(Exception):
         self.message = message
         super().__init__(message)
 
-    def __str__(self) -> str:
-        return self.message
-
 
 class IllegalStrategyTransition(StrategyLifecycleError):
     """Raised when an action is not allowed from a strategy's current status."""

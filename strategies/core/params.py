@@ -135,67 +135,59 @@ class ParamSpec:
         }
 
 
-def _default(cls: type[StrategyParams], name: str) -> ParamValue:
-    return {f.name: f.default for f in fields(cls)}[name]
-
-
-def _period(cls: type[StrategyParams], name: str, help: str) -> ParamSpec:
-    return ParamSpec(name, INT, _default(cls, name), help, Decimal(MIN_PERIOD), Decimal(MAX_PERIOD))
-
-
-def _common(cls: type[GeneratorParams]) -> tuple[ParamSpec, ...]:
-    return (
-        ParamSpec(
-            "position_size",
-            DECIMAL,
-            _default(cls, "position_size"),
-            "Fraction of the strategy's capital each entry signal asks for.",
-            Decimal(0),
-            Decimal(1),
-            minimum_exclusive=True,
-            places=SIGNAL_PLACES,
-        ),
-        ParamSpec(
-            "confidence",
-            DECIMAL,
-            _default(cls, "confidence"),
-            "Confidence score put on every signal (rule-based signals carry no calibrated probability).",
-            Decimal(0),
-            Decimal(1),
-            places=SIGNAL_PLACES,
-        ),
-        ParamSpec(
-            "stop_loss_pct",
-            DECIMAL,
-            _default(cls, "stop_loss_pct"),
-            "Stop loss this fraction away from the entry bar's close (0.02 = 2 %); empty for none.",
-            Decimal(0),
-            Decimal(1),
-            minimum_exclusive=True,
-            maximum_exclusive=True,
-            nullable=True,
-            places=SIGNAL_PLACES,
-        ),
-        ParamSpec(
-            "take_profit_pct",
-            DECIMAL,
-            _default(cls, "take_profit_pct"),
-            "Take profit this fraction away from the entry bar's close; empty for none.",
-            Decimal(0),
-            Decimal(1),
-            minimum_exclusive=True,
-            maximum_exclusive=True,
-            nullable=True,
-            places=SIGNAL_PLACES,
-        ),
-        ParamSpec(
-            "allow_short",
-            BOOL,
-            _default(cls, "allow_short"),
-            "Go short on a bearish signal; when off, a bearish signal only exits to flat.",
-        ),
-    )
-
+# Each default is read from its params dataclass so that the spec and the dataclass agree.
+_MIN_PERIOD, _MAX_PERIOD = Decimal(MIN_PERIOD), Decimal(MAX_PERIOD)
+_COMMON: tuple[ParamSpec, ...] = (
+    ParamSpec(
+        "position_size",
+        DECIMAL,
+        GeneratorParams.position_size,
+        "Fraction of the strategy's capital each entry signal asks for.",
+        Decimal(0),
+        Decimal(1),
+        minimum_exclusive=True,
+        places=SIGNAL_PLACES,
+    ),
+    ParamSpec(
+        "confidence",
+        DECIMAL,
+        GeneratorParams.confidence,
+        "Confidence score put on every signal (rule-based signals carry no calibrated probability).",
+        Decimal(0),
+        Decimal(1),
+        places=SIGNAL_PLACES,
+    ),
+    ParamSpec(
+        "stop_loss_pct",
+        DECIMAL,
+        GeneratorParams.stop_loss_pct,
+        "Stop loss this fraction away from the entry bar's close (0.02 = 2 %); empty for none.",
+        Decimal(0),
+        Decimal(1),
+        minimum_exclusive=True,
+        maximum_exclusive=True,
+        nullable=True,
+        places=SIGNAL_PLACES,
+    ),
+    ParamSpec(
+        "take_profit_pct",
+        DECIMAL,
+        GeneratorParams.take_profit_pct,
+        "Take profit this fraction away from the entry bar's close; empty for none.",
+        Decimal(0),
+        Decimal(1),
+        minimum_exclusive=True,
+        maximum_exclusive=True,
+        nullable=True,
+        places=SIGNAL_PLACES,
+    ),
+    ParamSpec(
+        "allow_short",
+        BOOL,
+        GeneratorParams.allow_short,
+        "Go short on a bearish signal; when off, a bearish signal only exits to flat.",
+    ),
+)
 
 PARAM_CLASSES: Mapping[str, type[StrategyParams]] = {
     SMA_CROSSOVER: SmaCrossoverParams,
@@ -207,16 +199,30 @@ PARAM_CLASSES: Mapping[str, type[StrategyParams]] = {
 
 PARAM_SPECS: Mapping[str, tuple[ParamSpec, ...]] = {
     SMA_CROSSOVER: (
-        _period(SmaCrossoverParams, "fast_period", "Bars in the fast moving average."),
-        _period(SmaCrossoverParams, "slow_period", "Bars in the slow moving average (more than the fast one)."),
-        *_common(SmaCrossoverParams),
+        ParamSpec(
+            "fast_period",
+            INT,
+            SmaCrossoverParams.fast_period,
+            "Bars in the fast moving average.",
+            _MIN_PERIOD,
+            _MAX_PERIOD,
+        ),
+        ParamSpec(
+            "slow_period",
+            INT,
+            SmaCrossoverParams.slow_period,
+            "Bars in the slow moving average (more than the fast one).",
+            _MIN_PERIOD,
+            _MAX_PERIOD,
+        ),
+        *_COMMON,
     ),
     RSI_MEAN_REVERSION: (
-        _period(RsiMeanReversionParams, "period", "Bars in Wilder's RSI."),
+        ParamSpec("period", INT, RsiMeanReversionParams.period, "Bars in Wilder's RSI.", _MIN_PERIOD, _MAX_PERIOD),
         ParamSpec(
             "oversold",
             DECIMAL,
-            _default(RsiMeanReversionParams, "oversold"),
+            RsiMeanReversionParams.oversold,
             "Buy when the RSI falls below this level.",
             Decimal(0),
             Decimal(100),
@@ -226,40 +232,61 @@ PARAM_SPECS: Mapping[str, tuple[ParamSpec, ...]] = {
         ParamSpec(
             "overbought",
             DECIMAL,
-            _default(RsiMeanReversionParams, "overbought"),
+            RsiMeanReversionParams.overbought,
             "Sell when the RSI rises above this level (more than oversold).",
             Decimal(0),
             Decimal(100),
             minimum_exclusive=True,
             maximum_exclusive=True,
         ),
-        *_common(RsiMeanReversionParams),
+        *_COMMON,
     ),
     BOLLINGER_BREAKOUT: (
-        _period(BollingerBreakoutParams, "period", "Bars in the bands' moving average and deviation."),
+        ParamSpec(
+            "period",
+            INT,
+            BollingerBreakoutParams.period,
+            "Bars in the bands' moving average and deviation.",
+            _MIN_PERIOD,
+            _MAX_PERIOD,
+        ),
         ParamSpec(
             "k",
             DECIMAL,
-            _default(BollingerBreakoutParams, "k"),
+            BollingerBreakoutParams.k,
             "Band width in population standard deviations.",
             Decimal(0),
             Decimal(10),
             minimum_exclusive=True,
         ),
-        *_common(BollingerBreakoutParams),
+        *_COMMON,
     ),
     MOMENTUM: (
-        _period(MomentumParams, "lookback", "Bars over which the rate of change is measured."),
+        ParamSpec(
+            "lookback",
+            INT,
+            MomentumParams.lookback,
+            "Bars over which the rate of change is measured.",
+            _MIN_PERIOD,
+            _MAX_PERIOD,
+        ),
         ParamSpec(
             "threshold",
             DECIMAL,
-            _default(MomentumParams, "threshold"),
+            MomentumParams.threshold,
             "Rate of change (a fraction, 0.02 = 2 %) the move must exceed, up or down.",
             Decimal(0),
             Decimal(1),
         ),
-        _period(MomentumParams, "trend_period", "Bars in the trend filter's moving average."),
-        *_common(MomentumParams),
+        ParamSpec(
+            "trend_period",
+            INT,
+            MomentumParams.trend_period,
+            "Bars in the trend filter's moving average.",
+            _MIN_PERIOD,
+            _MAX_PERIOD,
+        ),
+        *_COMMON,
     ),
     EXTERNAL_AI: (),
 }
@@ -277,9 +304,6 @@ class InvalidStrategyParameters(ValueError):
         )
         super().__init__(self.message)
 
-    def __str__(self) -> str:
-        return self.message
-
 
 def _coerce(spec: ParamSpec, raw: Any) -> tuple[ParamValue, str | None]:
     if raw is None or (raw == "" and spec.nullable):
@@ -296,11 +320,14 @@ def _coerce(spec: ParamSpec, raw: Any) -> tuple[ParamValue, str | None]:
         if isinstance(raw, int):
             return raw, None
         if isinstance(raw, str) and re.fullmatch(r"-?[0-9]+", raw.strip()):
-            return int(raw.strip()), None
+            # Through Decimal: int() refuses strings over 4,300 digits, which are simply out of range.
+            return int(Decimal(raw)), None
         return None, "Enter a whole number."
     try:
-        value = Decimal(repr(raw)) if isinstance(raw, float) else Decimal(raw if isinstance(raw, int) else str(raw))
-    except (InvalidOperation, ValueError, TypeError):
+        # An int directly (str() refuses one over 4,300 digits); anything else through str(), which
+        # for a float is its shortest repr (0.1 -> "0.1"), never the binary expansion.
+        value = Decimal(raw if isinstance(raw, int) else str(raw))
+    except InvalidOperation:
         return None, "Enter a number."
     if not value.is_finite():
         return None, "Enter a finite number."

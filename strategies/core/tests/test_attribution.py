@@ -134,3 +134,62 @@ def test_no_trades() -> None:
     result = attribution([])
     assert result.models == () and result.unscored_trades == 0
     assert all(b.trades == 0 and b.win_rate is None for b in result.calibration)
+
+
+@pytest.mark.parametrize("confidence", ["-0.000001", "1.000001", "NaN", "Infinity"])
+def test_bucket_out_of_range_says_why(confidence: str) -> None:
+    with pytest.raises(ValueError, match=rf"^A confidence must lie in \[0, 1\], got {confidence}\.$"):
+        bucket_index(D(confidence))
+
+
+@pytest.mark.parametrize(
+    ("confidence", "index"),
+    [("0.499999", 0), ("0.599999", 1), ("0.699999", 2), ("0.799999", 3), ("0.999999", 5)],
+)
+def test_bucket_just_below_each_upper_edge(confidence: str, index: int) -> None:
+    assert bucket_index(D(confidence)) == index
+
+
+def test_an_unscored_trade_is_skipped_without_ending_the_calibration() -> None:
+    buckets = calibration([trade("10", "gpt", None), trade("10", "gpt", "0.95"), trade("-5", "gpt", "0.1")])
+    assert [(b.trades, b.wins) for b in buckets] == [(1, 0), (0, 0), (0, 0), (0, 0), (0, 0), (1, 1)]
+
+
+def test_model_as_dict_with_and_without_trades() -> None:
+    result = attribution([trade("30", "gpt", "0.55"), trade("-10", "gpt", None)], signal_counts={"gpt": 3, "xgb": 1})
+    gpt, xgb = result.models
+    assert gpt.as_dict() == {
+        "model": "gpt",
+        "signals": 3,
+        "trades": 2,
+        "wins": 1,
+        "losses": 1,
+        "pnl": "20",
+        "hit_rate": "0.5",
+        "average_return": "0.01",
+        "calibration": [bucket.as_dict() for bucket in gpt.calibration],
+    }
+    assert gpt.as_dict()["calibration"][1] == {
+        "bucket": "[0.5, 0.6)",
+        "lower": "0.5",
+        "upper": "0.6",
+        "trades": 1,
+        "wins": 1,
+        "win_rate": "1",
+        "mean_confidence": "0.55",
+    }
+    assert xgb.as_dict() == {
+        "model": "xgb",
+        "signals": 1,
+        "trades": 0,
+        "wins": 0,
+        "losses": 0,
+        "pnl": "0",
+        "hit_rate": None,
+        "average_return": None,
+        "calibration": [bucket.as_dict() for bucket in xgb.calibration],
+    }
+    assert xgb.as_dict()["calibration"][0]["win_rate"] is None
+    assert xgb.as_dict()["calibration"][0]["mean_confidence"] is None
+    # Money is a Decimal even for a model without trades.
+    assert isinstance(xgb.pnl, Decimal)

@@ -136,3 +136,20 @@ def test_ensure_editable() -> None:
     assert "RUNNING" in raised.value.message
     for status in (S.DRAFT, S.PAUSED, S.AUTO_PAUSED, S.STOPPED):
         ensure_editable(status)
+
+
+@pytest.mark.parametrize("status", [S.RUNNING, S.PAUSED, S.AUTO_PAUSED])
+def test_not_deletable_carries_the_status_and_says_what_to_do(status: StrategyStatus) -> None:
+    with pytest.raises(StrategyNotDeletable) as raised:
+        ensure_deletable(str(status))
+    assert raised.value.status is status
+    expected = f"A strategy in state {status} cannot be deleted; stop it first."
+    assert raised.value.message == expected and str(raised.value) == expected
+
+
+def test_not_editable_carries_the_status_and_says_what_to_do() -> None:
+    with pytest.raises(StrategyNotEditable) as raised:
+        ensure_editable("RUNNING")
+    assert raised.value.status is S.RUNNING
+    expected = "A strategy in state RUNNING cannot be edited; pause or stop it first."
+    assert raised.value.message == expected and str(raised.value) == expected
