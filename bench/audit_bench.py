@@ -3,8 +3,8 @@
 Run on the real stack (not a timed test):
     DATABASE_URL=postgres://... REDIS_URL=redis://... .venv/bin/python bench/audit_bench.py [--events N] [--round N]
 Everything it writes is rolled back at the end. It times:
-- a signal's transaction worth of events (10, in one INSERT as the pipeline batches them), which is
-  what intake pays: the origin's three columns are all the audit trail adds to it;
+- a signal's transaction worth of events (10 ``order.created``, in one INSERT as the pipeline batches
+  them), which is what intake pays: the origin's three columns are all the audit trail adds to it;
 - sealing, in rounds of ``--round`` events (350 is a second of the pipeline's best 2,000 orders a
   minute at 10 events an order), per round and per event: the sealer's own transaction, off the
   request path;
@@ -16,6 +16,7 @@ import os
 import statistics
 import sys
 import time
+from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -30,8 +31,9 @@ from django.db import connection, transaction  # noqa: E402
 
 from accounts.origin import Channel, Origin, origin_set  # noqa: E402
 from trading.audit import audit_seal, audit_verify  # noqa: E402
-from trading.events import EventType, event_record, events_batched  # noqa: E402
-from trading.models import Account, Event  # noqa: E402
+from trading.events import events_batched  # noqa: E402
+from trading.events.orders import order_created_event  # noqa: E402
+from trading.models import Account, Event, Instrument, Order  # noqa: E402
 
 
 class Rollback(Exception):
@@ -65,22 +67,29 @@ def main() -> None:
         with transaction.atomic():
             user = get_user_model().objects.create(username=f"bench-{time.time_ns()}")
             account = Account.objects.create(owner=user, name="bench", cash=1000000)
+            instrument = Instrument.objects.create(
+                symbol=f"B{time.time_ns() % 10**9}", name="bench", sector="bench", reference_price=Decimal("101.25")
+            )
+            order = Order.objects.create(
+                account=account,
+                instrument=instrument,
+                side="BUY",
+                order_type="LIMIT",
+                quantity=Decimal(10),
+                price=Decimal("101.25"),
+                reference_price=Decimal("101.25"),
+            )
             # Seal what the database already holds, so the rounds below time only the bench's events.
             while audit_seal(limit=5000):
                 pass
             origin = Origin(channel=Channel.KEY, ip="203.0.113.7", user="bench", api_key_prefix="ab12cd34")
             record: list[float] = []
             with origin_set(origin):
-                for n in range(args.events // 10):
+                for _batch in range(args.events // 10):
                     started = time.perf_counter()
                     with transaction.atomic(), events_batched():
-                        for i in range(10):
-                            event_record(
-                                type=EventType.ORDER_CREATED,
-                                account=account,
-                                actor="bench",
-                                payload={"client_order_id": f"QL-{n}-{i}", "quantity": "10", "price": "101.25"},
-                            )
+                        for _event in range(10):
+                            order_created_event(order=order, actor="bench")
                     record.append(time.perf_counter() - started)
             rounds: list[float] = []
             cpu_before, db_before = time.process_time(), backend_cpu()

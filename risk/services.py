@@ -17,6 +17,16 @@ from django.utils import timezone
 
 from risk.core import states
 from risk.core.rules import ACTIVE, RiskValidation
+from risk.events import (
+    RISK_ENGINE,
+    risk_kill_switch_engaged_event,
+    risk_kill_switch_released_event,
+    risk_limit_breached_event,
+    risk_parameters_updated_event,
+    risk_stop_triggered_event,
+    risk_trading_state_changed_event,
+    risk_violation_event,
+)
 from risk.models import KillSwitch, RiskParameters, RiskState, StopTrigger
 from risk.selectors import (
     kill_switch_active,
@@ -27,7 +37,7 @@ from risk.selectors import (
 from strategies.selectors import strategies_live
 from trading.brokers.base import BrokerError
 from trading.core.orders import OPEN_STATUSES
-from trading.events import EventType, Severity, event_record
+from trading.events import Severity
 from trading.models import Account, Order, Position
 from trading.selectors import book_read
 from trading.services import TradingError, account_lock, order_cancel
@@ -35,8 +45,6 @@ from trading.services import position_close as trading_position_close
 from trading.services.placement import Cause
 
 logger = logging.getLogger(__name__)
-
-RISK_ENGINE = "risk-engine"
 
 
 # ---- trading states ---------------------------------------------------------------------------------
@@ -73,13 +81,14 @@ def trading_state_set(
         return state
     risk_state.trading_state = state
     risk_state.save(update_fields=["trading_state", "updated_at"])
-    event_record(
-        type=EventType.RISK_TRADING_STATE_CHANGED,
+    risk_trading_state_changed_event(
         account=account,
         strategy=strategy,
-        severity=severity,
+        previous=previous,
+        state=state,
+        reason=reason,
         actor=actor,
-        payload={"scope": "strategy" if strategy else "account", "from": previous, "to": state, "reason": reason},
+        severity=severity,
     )
     return state
 
@@ -146,19 +155,7 @@ def _loss_limits_enforce(
                 severity=Severity.CRITICAL,
                 risk_state=risk_state,
             )
-            event_record(
-                type=EventType.RISK_LIMIT_BREACHED,
-                account=account,
-                strategy=strategy,
-                severity=Severity.CRITICAL,
-                actor=RISK_ENGINE,
-                payload={
-                    "code": breach.code,
-                    "limit": breach.limit,
-                    "actual": breach.actual,
-                    "message": breach.message,
-                },
-            )
+            risk_limit_breached_event(account=account, strategy=strategy, breach=breach)
         if breach.action == states.EMERGENCY_STOP:
             stops.append(EmergencyStop(breach.code, breach.message, account, strategy))
     return stops
@@ -227,14 +224,7 @@ def kill_switch_engage(
             reason=reason,
         )
         for locked in accounts:
-            event_record(
-                type=EventType.RISK_KILL_SWITCH_ENGAGED,
-                account=locked,
-                strategy=switch.strategy,
-                severity=Severity.CRITICAL,
-                actor=actor,
-                payload={"kill_switch_id": switch.pk, "scope": scope, "reason": reason, "flatten": flatten},
-            )
+            risk_kill_switch_engaged_event(switch=switch, account=locked)
     _kill_switch_sweep(switch)
     return switch
 
@@ -286,14 +276,7 @@ def kill_switch_release(*, kill_switch_id: int, actor: str, reason: str) -> Kill
         switch.save(update_fields=["released_by", "released_at", "release_reason"])
         # One event per account in scope, as at engagement: a strategy's owner sees its release in their stream.
         for account in _accounts_released(switch):
-            event_record(
-                type=EventType.RISK_KILL_SWITCH_RELEASED,
-                account=account,
-                strategy=switch.strategy,
-                severity=Severity.WARNING,
-                actor=actor,
-                payload={"kill_switch_id": switch.pk, "scope": switch.scope, "reason": reason},
-            )
+            risk_kill_switch_released_event(switch=switch, account=account)
     return switch
 
 
@@ -331,13 +314,12 @@ def risk_violation_handle(
         return RiskResponse(action="emergency_stop", kill_switch_id=switch.pk)
     adjustments = dict(validation.recommended_adjustments) if validation is not None else {}
     with transaction.atomic():
-        event_record(
-            type=EventType.RISK_VIOLATION,
+        risk_violation_event(
             account=account,
             strategy=strategy,
-            severity=Severity.WARNING,
-            actor=RISK_ENGINE,
-            payload={"code": violation.code, "message": violation.message, "adjustments": adjustments},
+            code=violation.code,
+            message=violation.message,
+            adjustments=adjustments,
         )
     return RiskResponse(action="adjust_and_continue", adjustments=adjustments)
 
@@ -396,21 +378,7 @@ def stop_breach_close(
     with transaction.atomic():
         trigger.order = order
         trigger.save(update_fields=["order"])
-        event_record(
-            type=EventType.RISK_STOP_TRIGGERED,
-            account=order.account,
-            strategy=position.strategy,
-            order=order,
-            severity=Severity.WARNING,
-            actor=RISK_ENGINE,
-            payload={
-                "symbol": position.instrument.symbol,
-                "kind": kind,
-                "trigger_price": trigger_price,
-                "price": price,
-                "quantity": order.quantity,
-            },
-        )
+        risk_stop_triggered_event(trigger=trigger)
     return order
 
 
@@ -431,14 +399,7 @@ def parameters_update(*, account: Account, strategy=None, data: dict[str, Any], 
         parameters.full_clean()
         parameters.save()
         after = {name: getattr(parameters, name) for name in data}
-        payload: dict[str, Any] = {k: str(v) if isinstance(v, Decimal) else v for k, v in data.items()}
-        # Before and after each field, as stored (the audit trail's record of the change).
-        payload["changes"] = {name: {"before": before[name], "after": after[name]} for name in data}
-        event_record(
-            type=EventType.RISK_PARAMETERS_UPDATED,
-            account=account,
-            strategy=strategy,
-            actor=actor,
-            payload=payload,
+        risk_parameters_updated_event(
+            account=account, strategy=strategy, data=data, before=before, after=after, actor=actor
         )
     return parameters

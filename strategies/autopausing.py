@@ -24,9 +24,9 @@ from django.utils import timezone
 
 from strategies.core.autopause import AutoPauseConfig, Breach, config_validate, evaluate
 from strategies.core.lifecycle import IllegalStrategyTransition, StrategyAction, next_status
+from strategies.events import strategy_auto_paused_event
 from strategies.models import Strategy, StrategyPerformance
 from strategies.performance import benchmark_returns, benchmark_symbol, stored_trades
-from trading.events import EventType, Severity, event_record
 from trading.services.locks import account_lock
 
 logger = logging.getLogger(__name__)
@@ -104,20 +104,6 @@ def strategy_autopause_check(strategy: Strategy | int, *, now: datetime | None =
         strategy.status = status
         strategy.status_changed_at = timezone.now()
         strategy.save(update_fields=["status", "status_changed_at"])
-        event_record(
-            type=EventType.STRATEGY_AUTO_PAUSED,
-            account=strategy.account,
-            strategy=strategy,
-            severity=Severity.WARNING,
-            actor=MONITOR,
-            payload={
-                "name": strategy.name,
-                "status": status,
-                "previous_status": previous,
-                "rules": [breach.rule for breach in breaches],
-                "breaches": [breach.as_dict() for breach in breaches],
-                "message": " ".join(breach.message for breach in breaches),
-            },
-        )
+        strategy_auto_paused_event(strategy=strategy, previous=previous, breaches=breaches, actor=MONITOR)
     logger.warning("strategy %s auto-paused: %s", strategy_id, "; ".join(b.message for b in breaches))
     return breaches

@@ -45,10 +45,18 @@ from strategies.core.lifecycle import (
     next_status,
 )
 from strategies.core.params import params_dump, params_validate
+from strategies.events import (
+    strategy_created_event,
+    strategy_deleted_event,
+    strategy_deployed_event,
+    strategy_paused_event,
+    strategy_resumed_event,
+    strategy_stopped_event,
+    strategy_updated_event,
+)
 from strategies.models import Strategy, StrategyVersion
 from trading.brokers.base import BrokerError
 from trading.core.orders import OPEN_STATUSES, OrderError
-from trading.events import EventType, Severity, event_record
 from trading.models import Account, Instrument, Order, Position
 from trading.selectors import book_read
 from trading.services import TradingError, account_lock, order_cancel
@@ -57,12 +65,12 @@ logger = logging.getLogger(__name__)
 
 CAPITAL_EXCEEDS_EQUITY = "capital_exceeds_equity"
 MAX_SYMBOLS = 50
+# The event each of a person's actions records (the monitor's auto-pause records its own, with the rules it breached).
 TRANSITION_EVENTS = {
-    StrategyAction.DEPLOY: EventType.STRATEGY_DEPLOYED,
-    StrategyAction.PAUSE: EventType.STRATEGY_PAUSED,
-    StrategyAction.AUTO_PAUSE: EventType.STRATEGY_AUTO_PAUSED,
-    StrategyAction.RESUME: EventType.STRATEGY_RESUMED,
-    StrategyAction.STOP: EventType.STRATEGY_STOPPED,
+    StrategyAction.DEPLOY: strategy_deployed_event,
+    StrategyAction.PAUSE: strategy_paused_event,
+    StrategyAction.RESUME: strategy_resumed_event,
+    StrategyAction.STOP: strategy_stopped_event,
 }
 
 
@@ -267,10 +275,7 @@ def strategy_create(
                 reason=reason or "created",
                 diff={},
             )
-            payload = {"name": name, "status": strategy.status, "version": 1, "capital": capital, "reason": reason}
-            event_record(
-                type=EventType.STRATEGY_CREATED, account=account, strategy=strategy, actor=actor, payload=payload
-            )
+            strategy_created_event(strategy=strategy, account=account, actor=actor, reason=reason)
     except IntegrityError as error:
         # The same name created concurrently: the unique constraint decided.
         if Strategy.objects.filter(owner=owner, name=name, deleted_at__isnull=True).exists():
@@ -317,19 +322,8 @@ def strategy_update(
             _capital_check(account, strategy_id=strategy.pk, capital=capital)
         strategy.name, strategy.capital, strategy.configuration = name, capital, configuration
         strategy_version_add(strategy=strategy, user=user, reason=reason, diff=diff)
-        event_record(
-            type=EventType.STRATEGY_UPDATED,
-            account=account,
-            strategy=strategy,
-            actor=user.get_username(),
-            payload={
-                "name": strategy.name,
-                "status": strategy.status,
-                "version": strategy.version,
-                "reason": reason,
-                "source": "api",
-                "changes": diff,
-            },
+        strategy_updated_event(
+            strategy=strategy, account=account, actor=user.get_username(), source="api", changes=diff, reason=reason
         )
     return strategy
 
@@ -370,12 +364,8 @@ def strategy_delete(*, strategy_id: int, user: AbstractBaseUser, reason: str = "
         strategy.deleted_at = timezone.now()
         strategy.save(update_fields=["deleted_at"])
         revoked = api_keys_revoke_for_strategy(strategy_id=strategy.pk)
-        event_record(
-            type=EventType.STRATEGY_DELETED,
-            account=account,
-            strategy=strategy,
-            actor=user.get_username(),
-            payload={"name": strategy.name, "status": strategy.status, "reason": reason, "keys_revoked": revoked},
+        strategy_deleted_event(
+            strategy=strategy, account=account, actor=user.get_username(), reason=reason, keys_revoked=revoked
         )
 
 
@@ -421,7 +411,7 @@ def strategy_transition(
 
 
 def _transition_locked(
-    account: Account, strategy: Strategy, action: StrategyAction, *, actor: str, reason: str, **payload: Any
+    account: Account, strategy: Strategy, action: StrategyAction, *, actor: str, reason: str, **extra: Any
 ) -> None:
     previous = StrategyStatus(strategy.status)
     status = next_status(previous, action)
@@ -434,21 +424,8 @@ def _transition_locked(
         strategy.deployed_at = now
         update.append("deployed_at")
     strategy.save(update_fields=update)
-    event_record(
-        type=TRANSITION_EVENTS[action],
-        account=account,
-        strategy=strategy,
-        actor=actor,
-        severity=Severity.WARNING if action == StrategyAction.AUTO_PAUSE else Severity.INFO,
-        payload={
-            "name": strategy.name,
-            "status": status.value,
-            "previous_status": previous.value,
-            "action": action.value,
-            "version": strategy.version,
-            "reason": reason,
-            **payload,
-        },
+    TRANSITION_EVENTS[action](
+        strategy=strategy, account=account, previous=previous, actor=actor, reason=reason, **extra
     )
 
 

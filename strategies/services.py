@@ -16,13 +16,23 @@ from quantumleap import codes
 from risk.core.rules import HALTED, TRADING_HALTED
 from risk.selectors import position_size_raw, trading_state_get
 from strategies.core.lifecycle import takes_entries, takes_reducing
+from strategies.events import (
+    signal_accepted_event,
+    signal_executed_event,
+    signal_failed_event,
+    signal_received_event,
+    signal_recorded_event,
+    signal_rejected_event,
+    strategy_updated_event,
+)
 from strategies.models import Strategy, TradingSignal
 from trading.core.orders import OrderType, Side
 from trading.core.sizing import round_to_lot
 from trading.core.verdicts import Violation
-from trading.events import EventType, event_record, events_batched
+from trading.events import EventType, events_batched
 from trading.marketdata.prices import price_get
 from trading.models import Account, Event, Instrument, Position
+from trading.pretrade import Verdict
 from trading.services.locks import account_lock
 from trading.services.placement import Cause, OrderRequest, order_place
 
@@ -114,14 +124,7 @@ def _signal_receive(
             strategy = Strategy.objects.get(pk=strategy.pk)
             # The configuration in force when the signal was decided (its status save below writes it).
             signal.strategy_version = strategy.version
-            event_record(
-                type=EventType.SIGNAL_RECEIVED,
-                account=account,
-                strategy=strategy,
-                signal=signal,
-                actor=producer.get_username(),
-                payload={"id": data.external_id, "symbol": data.symbol, "signal_type": data.signal_type},
-            )
+            signal_received_event(signal=signal, account=account, strategy=strategy, actor=producer.get_username())
             _signal_decide(
                 signal, account=account, strategy=strategy, instrument=instrument, last_price=last_price, now=now
             )
@@ -149,7 +152,7 @@ def _signal_decide(
     elif signal.signal_type == TradingSignal.SignalType.HOLD:
         signal.status = TradingSignal.Status.RECORDED
         signal.save(update_fields=["status", "strategy_version", "updated_at"])
-        event_record(type=EventType.SIGNAL_RECORDED, account=account, strategy=strategy, signal=signal)
+        signal_recorded_event(signal=signal, account=account, strategy=strategy)
     else:
         _signal_to_orders(
             signal, account=account, strategy=strategy, instrument=instrument, last_price=last_price, now=now
@@ -207,18 +210,13 @@ def _opposed_holding(signal: TradingSignal, *, strategy: Strategy, account: Acco
     return abs(quantity) if reduces else None
 
 
-def _signal_reject(signal: TradingSignal, account: Account, violations: list[Violation], **extra: Any) -> None:
+def _signal_reject(
+    signal: TradingSignal, account: Account, violations: list[Violation], verdict: Verdict | None = None
+) -> None:
     signal.status = TradingSignal.Status.REJECTED
     signal.violations = [v.as_dict() for v in violations]
     signal.save(update_fields=["status", "violations", "strategy_version", "updated_at"])
-    event_record(
-        type=EventType.SIGNAL_REJECTED,
-        account=account,
-        strategy=signal.strategy,
-        signal=signal,
-        severity="WARNING",
-        payload={"id": signal.external_id, "symbol": signal.symbol, "violations": signal.violations, **extra},
-    )
+    signal_rejected_event(signal=signal, account=account, verdict=verdict)
 
 
 def _signal_to_orders(
@@ -275,22 +273,11 @@ def _signal_to_orders(
     )
     placement = order_place(request, account=account, instrument=instrument, now=now)
     if not placement.accepted:
-        verdict = placement.verdict
-        extra = {}
-        if verdict is not None:
-            extra = {"risk_score": str(verdict.risk_score), "recommended_adjustments": verdict.recommended_adjustments}
-        _signal_reject(signal, account, list(placement.violations), **extra)
+        _signal_reject(signal, account, list(placement.violations), placement.verdict)
         return
     signal.status = TradingSignal.Status.ACCEPTED
     signal.save(update_fields=["status", "strategy_version", "updated_at"])
-    event_record(
-        type=EventType.SIGNAL_ACCEPTED,
-        account=account,
-        strategy=strategy,
-        signal=signal,
-        order=placement.entry,
-        payload={"id": signal.external_id, "symbol": signal.symbol, "quantity": placement.entry.quantity},
-    )
+    signal_accepted_event(signal=signal, account=account, strategy=strategy, order=placement.entry)
 
 
 def signal_follow_order(event: Event) -> None:
@@ -310,22 +297,10 @@ def signal_follow_order(event: Event) -> None:
         return
     signal.status = status
     signal.save(update_fields=["status", "updated_at"])
-    event_record(
-        type=EventType.SIGNAL_EXECUTED if status == TradingSignal.Status.EXECUTED else EventType.SIGNAL_FAILED,
-        account=order.account,
-        strategy=order.strategy,
-        signal=signal,
-        order=order,
-        payload={"id": signal.external_id, "symbol": signal.symbol},
-    )
+    record = signal_executed_event if status == TradingSignal.Status.EXECUTED else signal_failed_event
+    record(signal=signal, order=order)
 
 
 def strategy_change_record(*, strategy: Strategy, changes: dict[str, Any], actor: str, source: str) -> None:
     """Record a change to a strategy (its status included), in the caller's transaction."""
-    event_record(
-        type=EventType.STRATEGY_UPDATED,
-        account=strategy.account,
-        strategy=strategy,
-        actor=actor,
-        payload={"name": strategy.name, "status": strategy.status, "source": source, "changes": changes},
-    )
+    strategy_updated_event(strategy=strategy, account=strategy.account, actor=actor, source=source, changes=changes)

@@ -27,7 +27,7 @@ import socket
 import threading
 import time
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -35,9 +35,10 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import transaction
 
 from trading import bus
-from trading.events import EventType, Severity, event_record_now
+from trading.events.health import loop_failed_event, loop_recovered_event
 
 logger = logging.getLogger(__name__)
 
@@ -184,10 +185,7 @@ def failed(name: str, error: BaseException, *, scope: str = "", **context: Any) 
             return
     except Exception:
         logger.exception("could not share the failure of %s; alerting from this process", name)
-    payload = {"loop": name, "kind": kind, "error": str(error)[:500], **context}
-    if scope:
-        payload["scope"] = scope
-    _record(EventType.LOOP_FAILED, Severity.CRITICAL, payload)
+    _record(loop_failed_event, loop=name, kind=kind, error=error, scope=scope, context=context)
 
 
 def succeeded(name: str, *, scope: str = "") -> None:
@@ -204,10 +202,7 @@ def succeeded(name: str, *, scope: str = "") -> None:
         cache.delete_many([key for key, _ in kinds.values()])
     except Exception:
         logger.exception("could not clear the failures of %s", name)
-    payload: dict[str, Any] = {"loop": name, "kinds": sorted(kinds)}
-    if scope:
-        payload["scope"] = scope
-    _record(EventType.LOOP_RECOVERED, Severity.INFO, payload)
+    _record(loop_recovered_event, loop=name, kinds=kinds, scope=scope)
 
 
 def is_failing(name: str) -> bool:
@@ -215,12 +210,14 @@ def is_failing(name: str) -> bool:
     return any(loop == name for loop, _ in list(_state.failing))  # a copy: other threads may change it
 
 
-def _record(event_type: "EventType", severity: str, payload: dict[str, Any]) -> None:
+def _record(record: Callable[..., Any], **fields: Any) -> None:
+    # In a transaction of its own: the alert is about something that wrote nothing else.
     try:
-        event_record_now(type=event_type, severity=severity, actor="engine", payload=payload)
+        with transaction.atomic():
+            record(**fields)
     except Exception:
         # The database is down too: the log has it, and the next iteration tries again.
-        logger.exception("could not record %s for loop %s", event_type, payload.get("loop"))
+        logger.exception("could not record %s for loop %s", record.__name__, fields["loop"])
 
 
 @contextmanager

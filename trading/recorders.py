@@ -12,7 +12,14 @@ from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import ApiKey
-from trading.events import EventType, Severity, event_record
+from trading.events.accounts import (
+    api_key_created_event,
+    api_key_deleted_event,
+    api_key_revoked_event,
+    api_key_updated_event,
+    otp_device_enrolled_event,
+    otp_device_removed_event,
+)
 from trading.models import Account
 
 # Not recorded: what changes on every use, and anything derived from the key itself (its hash, a secret).
@@ -50,32 +57,21 @@ def api_key_saved(sender, instance: ApiKey, created: bool, raw: bool = False, **
     if raw:
         return
     after = _api_key_fields(instance)
-    payload: dict[str, Any] = {"prefix": instance.prefix, "user": instance.user.get_username()}
     before = getattr(instance, "_audit_before", None)
     instance._audit_before = after
     if created or before is None:
-        event_type, severity = EventType.API_KEY_CREATED, Severity.INFO
-        payload.update(name=instance.name, strategy_id=instance.strategy_id)
-    else:
-        changes = {
-            name: {"before": before[name], "after": value} for name, value in after.items() if before[name] != value
-        }
-        if not changes:
-            return
-        revoked = "revoked_at" in changes and changes["revoked_at"]["before"] is None
-        event_type = EventType.API_KEY_REVOKED if revoked else EventType.API_KEY_UPDATED
-        severity = Severity.WARNING if revoked else Severity.INFO
-        payload["changes"] = changes
-    event_record(type=event_type, account=_api_key_account(instance), severity=severity, payload=payload)
+        api_key_created_event(key=instance, account=_api_key_account(instance))
+        return
+    changes = {name: {"before": before[name], "after": value} for name, value in after.items() if before[name] != value}
+    if not changes:
+        return
+    revoked = "revoked_at" in changes and changes["revoked_at"]["before"] is None
+    record = api_key_revoked_event if revoked else api_key_updated_event
+    record(key=instance, account=_api_key_account(instance), changes=changes)
 
 
 def api_key_deleted(sender, instance: ApiKey, **kwargs) -> None:
-    event_record(
-        type=EventType.API_KEY_DELETED,
-        account=_api_key_account(instance),
-        severity=Severity.WARNING,
-        payload={"prefix": instance.prefix, "user": instance.user.get_username()},
-    )
+    api_key_deleted_event(key=instance, account=_api_key_account(instance))
 
 
 # ---------- one-time-password devices: enrolled (confirmed) and removed; never a key or a code ----------
@@ -84,11 +80,6 @@ OTP_DEVICE_MODELS = (TOTPDevice, StaticDevice)
 
 def _user_account(user_id: int) -> Account | None:
     return Account.objects.filter(owner_id=user_id).order_by("pk").first()
-
-
-def _otp_device_payload(instance: Any) -> dict[str, Any]:
-    kind = "backup codes" if isinstance(instance, StaticDevice) else "authenticator"
-    return {"user": instance.user.get_username(), "device": instance.name, "kind": kind}
 
 
 def otp_device_before_save(sender, instance: Any, raw: bool = False, **kwargs) -> None:
@@ -104,17 +95,8 @@ def otp_device_saved(sender, instance: Any, created: bool, raw: bool = False, **
     if raw or not instance.confirmed or getattr(instance, "_audit_confirmed", None):
         return
     instance._audit_confirmed = True
-    event_record(
-        type=EventType.OTP_DEVICE_ENROLLED,
-        account=_user_account(instance.user_id),
-        payload=_otp_device_payload(instance),
-    )
+    otp_device_enrolled_event(device=instance, account=_user_account(instance.user_id))
 
 
 def otp_device_deleted(sender, instance: Any, **kwargs) -> None:
-    event_record(
-        type=EventType.OTP_DEVICE_REMOVED,
-        account=_user_account(instance.user_id),
-        severity=Severity.WARNING,
-        payload=_otp_device_payload(instance),
-    )
+    otp_device_removed_event(device=instance, account=_user_account(instance.user_id))

@@ -5,9 +5,9 @@ from typing import Any
 from django.db import transaction
 
 from backtests import sources
+from backtests.events import backtest_dataset_uploaded_event
 from backtests.models import Dataset
 from strategies.core.backtest.data import DataProblem, InvalidOhlcvData, OhlcvReport
-from trading.events import EventType, event_record
 
 # ---- datasets ------------------------------------------------------------------------------------------------------
 
@@ -43,9 +43,5 @@ def dataset_upload(*, owner: Any, name: str, symbol: str, filename: str, content
             end=report.end,
             report={k: v for k, v in report.as_dict().items() if k != "problems"},
         )
-        event_record(
-            type=EventType.BACKTEST_DATASET_UPLOADED,
-            actor=owner.get_username(),
-            payload={"dataset_id": dataset.pk, "symbol": symbol, "rows": report.rows, "user_id": owner.pk},
-        )
+        backtest_dataset_uploaded_event(dataset=dataset)
     return dataset

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from backtests import sources
 from backtests.conventions import config_build
+from backtests.events import backtest_optimization_finished_event, backtest_optimization_requested_event
 from backtests.models import Candidate, Optimization, Status
 from backtests.push import OPTIMIZATION_PROGRESS, progress_push
 from backtests.services.common import (
@@ -42,7 +43,6 @@ from strategies.core.backtest.optimize import (
     walk_forward_windows,
 )
 from strategies.core.generators import STRATEGY_TYPES
-from trading.events import EventType, event_record
 
 OPTIMIZATION_START_TASK = "backtests.tasks.optimization_start_task"
 MAX_CANDIDATES = 400
@@ -129,11 +129,7 @@ def optimization_create(*, owner: Any, data: Mapping[str, Any]) -> Optimization:
             Candidate(optimization=optimization, index=index, parameters=parameters)
             for index, parameters in enumerate(valid)
         )
-        event_record(
-            type=EventType.BACKTEST_OPTIMIZATION_REQUESTED,
-            actor=owner.get_username(),
-            payload={"optimization_id": optimization.pk, "candidates": len(valid), "user_id": owner.pk},
-        )
+        backtest_optimization_requested_event(optimization=optimization)
         transaction.on_commit(lambda: task_dispatch(OPTIMIZATION_START_TASK, optimization.pk))
     return optimization
 
@@ -241,7 +237,7 @@ def optimization_cancel(*, optimization: Optimization) -> Optimization:
             locked.status = Status.CANCELED
             locked.finished_at = timezone.now()
             locked.save(update_fields=["status", "finished_at"])
-            _finished_record(locked)
+            backtest_optimization_finished_event(optimization=locked)
             _progress_push_on_commit(locked)
     return locked
 
@@ -312,15 +308,7 @@ def _optimization_finish(optimization: Optimization) -> None:
     optimization.error = "; ".join(f"{f['parameters']}: {f['error']}" for f in failed)[:1000]
     optimization.finished_at = timezone.now()
     optimization.save()
-    _finished_record(optimization)
-
-
-def _finished_record(optimization: Optimization) -> None:
-    event_record(
-        type=EventType.BACKTEST_OPTIMIZATION_FINISHED,
-        actor=optimization.owner.get_username(),
-        payload={"optimization_id": optimization.pk, "status": optimization.status, "user_id": optimization.owner_id},
-    )
+    backtest_optimization_finished_event(optimization=optimization)
 
 
 def candidate_fail(*, optimization_id: int, index: int, message: str) -> None:

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from backtests.conventions import config_build
+from backtests.events import backtest_finished_event, backtest_requested_event
 from backtests.models import FINISHED, Backtest, Status
 from backtests.push import BACKTEST_PROGRESS, progress_push
 from backtests.services.common import (
@@ -29,7 +30,6 @@ from strategies.core.metrics import TradeFill
 from strategies.core.params import params_dump, params_validate
 from strategies.models import Strategy
 from trading.core.orders import Side
-from trading.events import EventType, event_record
 from trading.selectors import strategy_fills
 
 logger = logging.getLogger(__name__)
@@ -91,11 +91,7 @@ def backtest_create(*, owner: Any, data: Mapping[str, Any], dispatch: bool = Tru
             end=spec.end,
             settings=settings_data,
         )
-        event_record(
-            type=EventType.BACKTEST_REQUESTED,
-            actor=owner.get_username(),
-            payload={"backtest_id": backtest.pk, "strategy_type": strategy_type, "user_id": owner.pk},
-        )
+        backtest_requested_event(backtest=backtest)
         if dispatch:
             transaction.on_commit(lambda: task_dispatch(BACKTEST_RUN_TASK, backtest.pk))
     return backtest
@@ -124,18 +120,7 @@ def _finish(backtest: Backtest, status: str, error: str = "") -> None:
     backtest.error = error[:1000]
     backtest.finished_at = timezone.now()
     backtest.save()
-    event_record(
-        type=EventType.BACKTEST_FINISHED,
-        severity="WARNING" if status == Status.FAILED else "INFO",
-        actor=backtest.owner.get_username(),
-        payload={
-            "backtest_id": backtest.pk,
-            "status": status,
-            "final_equity": backtest.summary.get("final_equity"),
-            "error": backtest.error,
-            "user_id": backtest.owner_id,
-        },
-    )
+    backtest_finished_event(backtest=backtest)
     owner_id, payload = backtest.owner_id, _progress_payload(backtest)
     transaction.on_commit(lambda: progress_push(owner_id=owner_id, kind=BACKTEST_PROGRESS, payload=payload))
 

@@ -8,7 +8,7 @@ from django.db import transaction
 
 from trading.core.bars import Bar as ClosedBar
 from trading.core.feedhealth import Health, Transition
-from trading.events import EventType, event_record
+from trading.events.health import market_recovered_event, market_stale_event
 from trading.models import Bar, Instrument
 
 logger = logging.getLogger(__name__)
@@ -64,18 +64,9 @@ def feed_health_record(transitions: Sequence[Transition], *, stale_after_seconds
     """One alert per transition: market.stale (WARNING) when a symbol goes quiet, market.recovered when it ticks."""
     for change in transitions:
         stale = change.health is Health.STALE
+        record = market_stale_event if stale else market_recovered_event
         with transaction.atomic():
-            event_record(
-                type=EventType.MARKET_STALE if stale else EventType.MARKET_RECOVERED,
-                severity="WARNING" if stale else "INFO",
-                actor="market-data",
-                payload={
-                    "symbol": change.symbol,
-                    "last_update": change.last_seen.isoformat() if change.last_seen else None,
-                    "detected_at": change.at.isoformat(),
-                    "stale_after_seconds": stale_after_seconds,
-                },
-            )
+            record(change=change, stale_after_seconds=stale_after_seconds)
         log = logger.warning if stale else logger.info
         log("market data for %s %s (last update %s)", change.symbol, change.health.value, change.last_seen)
 

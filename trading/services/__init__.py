@@ -18,7 +18,7 @@ task dispatch happen only after commit.
 from trading.services.amendments import order_cancel, order_modify
 from trading.services.executions import execution_apply
 from trading.services.locks import account_lock
-from trading.services.moves import TradingError, order_dispatch, order_payload
+from trading.services.moves import TradingError, order_dispatch
 from trading.services.positions import position_close
 from trading.services.reconciliation import ReconcileReport, broker_reconcile
 from trading.services.submission import order_submission_failed, order_submit
@@ -33,7 +33,6 @@ __all__ = [
     "order_cancel",
     "order_dispatch",
     "order_modify",
-    "order_payload",
     "order_submission_failed",
     "order_submit",
     "orders_expire_day",

@@ -6,7 +6,7 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
-from trading.events import EventType, Severity, event_record
+from trading.events.accounts import account_cash_adjusted_event, account_opened_event, account_updated_event
 from trading.models import Account
 from trading.services.locks import account_lock
 
@@ -15,12 +15,7 @@ def account_open(*, owner: AbstractBaseUser, name: str, cash: Decimal, broker: s
     """Open an account with its starting cash, recorded (replay starts from it)."""
     with transaction.atomic():
         account = Account.objects.create(owner=owner, name=name, cash=cash, broker=broker)
-        event_record(
-            type=EventType.ACCOUNT_OPENED,
-            account=account,
-            actor=actor,
-            payload={"name": name, "cash": cash, "broker": broker},
-        )
+        account_opened_event(account=account, actor=actor)
     return account
 
 
@@ -51,13 +46,7 @@ def account_update(*, account_id: int, changes: dict[str, Any], actor: str) -> A
         account.save(update_fields=[*diff, "updated_at"])
         cash = diff.pop("cash", None)
         if cash is not None:
-            event_record(
-                type=EventType.ACCOUNT_CASH_ADJUSTED,
-                account=account,
-                severity=Severity.WARNING,
-                actor=actor,
-                payload={"cash": account.cash, "amount": cash["after"] - cash["before"], "changes": {"cash": cash}},
-            )
+            account_cash_adjusted_event(account=account, change=cash, actor=actor)
         if diff:
-            event_record(type=EventType.ACCOUNT_UPDATED, account=account, actor=actor, payload={"changes": diff})
+            account_updated_event(account=account, changes=diff, actor=actor)
     return account

@@ -24,7 +24,8 @@ from trading.core.orders import (
     Side,
     transition,
 )
-from trading.events import EventType, event_record, events_batched
+from trading.events import events_batched
+from trading.events.orders import order_released_event
 from trading.models import Account, Order, Position
 from trading.services.brokercalls import broker_call_later, broker_calls_after
 from trading.services.locks import (
@@ -36,7 +37,6 @@ from trading.services.moves import (
     TradingError,
     order_dispatch,
     order_move,
-    order_payload,
     order_state,
 )
 
@@ -220,15 +220,7 @@ def children_follow(entry: Order, *, reason: str, actor: str = "") -> None:
         elif child.status == OrderStatus.NEW:
             child.quantity = child.filled_quantity + open_quantity
             child.save(update_fields=["quantity", "updated_at"])
-            event_record(
-                type=EventType.ORDER_RELEASED,
-                account=child.account,
-                strategy=child.strategy,
-                order=child,
-                signal=child.signal,
-                actor=actor,
-                payload={**order_payload(child), "reason": reason},
-            )
+            order_released_event(order=child, reason=reason, actor=actor)
             order_dispatch(child)
         elif child.status in WORKING_STATUSES:
             guards_follow_later(child)

@@ -4,7 +4,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from trading.brokers.credentials import credential_decrypt, credential_encrypt, credential_rotate
-from trading.events import EventType, Severity, event_record
+from trading.events.accounts import credential_deleted_event, credential_set_event, credentials_rotated_event
 from trading.models import Account, BrokerCredential
 
 
@@ -17,13 +17,7 @@ def credential_set(
         credential, created = BrokerCredential.objects.select_for_update().update_or_create(
             account=account, broker=broker, name=name, defaults={"token": token}
         )
-        event_record(
-            type=EventType.CREDENTIAL_SET,
-            account=account,
-            severity=Severity.WARNING,
-            actor=actor,
-            payload={"broker": broker, "name": name, "created": created, "credential_id": credential.pk},
-        )
+        credential_set_event(credential=credential, created=created, actor=actor)
     return credential
 
 
@@ -36,13 +30,7 @@ def credential_get(*, broker: str, name: str, account: Account | None = None) ->
 def credential_delete(*, credential_id: int, actor: str = "") -> None:
     with transaction.atomic():
         credential = BrokerCredential.objects.select_for_update().get(pk=credential_id)
-        event_record(
-            type=EventType.CREDENTIAL_DELETED,
-            account=credential.account,
-            severity=Severity.WARNING,
-            actor=actor,
-            payload={"broker": credential.broker, "name": credential.name, "credential_id": credential.pk},
-        )
+        credential_deleted_event(credential=credential, actor=actor)
         credential.delete()
 
 
@@ -58,10 +46,5 @@ def credentials_rotate(*, actor: str = "") -> int:
         for credential in credentials:
             credential.token, credential.updated_at = credential_rotate(credential.token), now
         BrokerCredential.objects.bulk_update(credentials, ["token", "updated_at"])
-        event_record(
-            type=EventType.CREDENTIALS_ROTATED,
-            severity=Severity.WARNING,
-            actor=actor,
-            payload={"credentials": len(credentials)},
-        )
+        credentials_rotated_event(count=len(credentials), actor=actor)
     return len(credentials)

@@ -13,8 +13,15 @@ from trading.core.orders import (
     Side,
 )
 from trading.core.positions import PositionState, apply_fill, cash_delta, unrealized_pnl
-from trading.events import EventType, event_record, events_batched
-from trading.models import Account, Event, Execution, Order
+from trading.events import events_batched
+from trading.events.accounts import account_updated_event
+from trading.events.orders import (
+    execution_created_event,
+    order_late_fill_event,
+    order_overfilled_event,
+    position_updated_event,
+)
+from trading.models import Account, Execution, Order
 from trading.services.amendments import (
     children_follow,
     protective_orders_follow,
@@ -26,7 +33,6 @@ from trading.services.locks import (
 )
 from trading.services.moves import (
     order_move,
-    order_payload,
 )
 
 logger = logging.getLogger(__name__)
@@ -58,43 +64,15 @@ def execution_apply_locked(account: Account, order: Order, fill: BrokerFill) -> 
         executed_at=fill.executed_at,
     )
     late = order.status in (OrderStatus.CANCELED, OrderStatus.EXPIRED)
-    event_record(
-        type=EventType.EXECUTION_CREATED,
-        account=account,
-        strategy=order.strategy,
-        order=order,
-        signal=order.signal,
-        payload={
-            "exec_id": fill.exec_id,
-            "symbol": order.instrument.symbol,
-            "side": side,
-            "quantity": fill.quantity,
-            "price": fill.price,
-            "commission": fill.commission,
-        },
-    )
+    execution_created_event(execution=execution)
     if late:
-        event_record(
-            type=EventType.ORDER_LATE_FILL,
-            severity=Event.Severity.WARNING,
-            account=account,
-            strategy=order.strategy,
-            order=order,
-            payload={"exec_id": fill.exec_id, "status": order.status, "quantity": fill.quantity},
-        )
+        order_late_fill_event(order=order, execution=execution)
     # The state machine books the fill on the order: partial or full, the exact average price.
     overfill = fill.quantity - order.remaining_quantity
     if overfill > 0:
         # The broker filled more than we asked: the money moved all the same, so the position and cash take
         # all of it, the order what it was for, and a person must look.
-        event_record(
-            type=EventType.ORDER_OVERFILLED,
-            severity=Event.Severity.CRITICAL,
-            account=account,
-            strategy=order.strategy,
-            order=order,
-            payload={**order_payload(order), "exec_id": fill.exec_id, "overfill": overfill},
-        )
+        order_overfilled_event(order=order, execution=execution, overfill=overfill)
     if order.remaining_quantity > 0:
         order_move(order, Filled(min(fill.quantity, order.remaining_quantity), fill.price))
 
@@ -117,18 +95,7 @@ def execution_apply_locked(account: Account, order: Order, fill: BrokerFill) -> 
     elif state.quantity == 0:
         position.closed_at = fill.executed_at
     position.save()
-    event_record(
-        type=EventType.POSITION_UPDATED,
-        account=account,
-        strategy=order.strategy,
-        order=order,
-        payload={
-            "symbol": order.instrument.symbol,
-            "quantity": position.quantity,
-            "average_price": position.average_price,
-            "realized_pnl": position.realized_pnl,
-        },
-    )
+    position_updated_event(position=position, order=order)
 
     if abs(position.quantity) < abs(before) or position.quantity * before < 0:
         # Only a position that shrank or flipped can leave its protective orders guarding too much.
@@ -136,7 +103,7 @@ def execution_apply_locked(account: Account, order: Order, fill: BrokerFill) -> 
 
     account.cash += cash_delta(side=side, quantity=fill.quantity, price=fill.price, commission=fill.commission)
     account.save(update_fields=["cash", "updated_at"])
-    event_record(type=EventType.ACCOUNT_UPDATED, account=account, payload={"cash": account.cash})
+    account_updated_event(account=account)
 
     if order.parent_id is None:
         children_follow(order, reason="entry filled")

@@ -12,11 +12,10 @@ from trading.core.orders import (
     OrderEvent,
     OrderState,
     OrderStatus,
-    OrderTrigger,
     Transition,
     transition,
 )
-from trading.events import EventType, event_record
+from trading.events.orders import ORDER_MOVE_EVENTS
 from trading.models import Order
 
 logger = logging.getLogger(__name__)
@@ -31,36 +30,6 @@ class TradingError(Exception):
         self.message = message
 
 
-def order_payload(order: Order) -> dict[str, Any]:
-    return {
-        "client_order_id": order.client_order_id,
-        "symbol": order.instrument.symbol,
-        "side": order.side,
-        "order_type": order.order_type,
-        "quantity": order.quantity,
-        "price": order.price,
-        "stop_price": order.stop_price,
-        "status": order.status,
-        "filled_quantity": order.filled_quantity,
-        "average_fill_price": order.average_fill_price,
-    }
-
-
-# The audit event each move of the state machine records.
-MOVE_EVENTS: dict[OrderTrigger, EventType] = {
-    OrderTrigger.SUBMIT: EventType.ORDER_SUBMITTED,
-    OrderTrigger.ACCEPT: EventType.ORDER_ACCEPTED,
-    OrderTrigger.REJECT: EventType.ORDER_REJECTED,
-    OrderTrigger.PARTIAL_FILL: EventType.ORDER_PARTIALLY_FILLED,
-    OrderTrigger.FILL: EventType.ORDER_FILLED,
-    OrderTrigger.CANCEL_REQUEST: EventType.ORDER_PENDING_CANCEL,
-    OrderTrigger.CANCEL: EventType.ORDER_CANCELED,
-    OrderTrigger.CANCEL_REJECT: EventType.ORDER_CANCEL_REJECTED,
-    OrderTrigger.MODIFY_REQUEST: EventType.ORDER_PENDING_MODIFY,
-    OrderTrigger.MODIFY_ACCEPT: EventType.ORDER_MODIFIED,
-    OrderTrigger.MODIFY_REJECT: EventType.ORDER_MODIFY_REJECTED,
-    OrderTrigger.EXPIRE: EventType.ORDER_EXPIRED,
-}
 _STORED_AVERAGE = Decimal("0.000001")  # the row keeps the average to 6 places; the machine keeps the exact notional
 
 
@@ -106,21 +75,14 @@ def order_move(order: Order, event: OrderEvent, *, actor: str = "", save: bool =
     """Move an order along the state machine (the authority on its status, fills and terms) and record it.
 
     An event the order cannot take raises an OrderError and changes nothing. save=False leaves the
-    row to the caller's next save in the same transaction (two moves, one write).
+    row to the caller's next save in the same transaction (two moves, one write). extra: what the
+    move's event constructor takes besides the order (a rejection's or cancel's reason ...).
     """
     move = transition(order_state(order), event)
     _state_write(order, move.state)
     if save:
         order.save()
-    event_record(
-        type=MOVE_EVENTS[move.trigger],
-        account=order.account,
-        strategy=order.strategy,
-        order=order,
-        signal=order.signal,
-        actor=actor,
-        payload={**order_payload(order), **extra},
-    )
+    ORDER_MOVE_EVENTS[move.trigger](order=order, actor=actor, **extra)
     return move
 
 

@@ -19,11 +19,11 @@ from typing import Any
 
 from trading.core.orders import OrderType, Side
 from trading.core.verdicts import Violation
-from trading.events import EventType, event_record
+from trading.events.orders import order_created_event
 from trading.models import Account, Instrument, Order
 from trading.pretrade import Verdict, pretrade_gate
 from trading.selectors import book_read
-from trading.services.moves import order_dispatch, order_payload
+from trading.services.moves import order_dispatch
 
 
 class Cause(StrEnum):
@@ -99,20 +99,10 @@ def order_place(request: OrderRequest, *, account: Account, instrument: Instrume
         # Auto-resize (when the risk parameters ask for it) sends the largest quantity that passes.
         quantity = verdict.approved_quantity or quantity
     orders = _orders_create(request, account=account, instrument=instrument, quantity=quantity)
-    extra = dict(request.payload)
-    if verdict is not None:
-        extra["risk_score"] = verdict.risk_score
-    if request.reason:
-        extra["reason"] = request.reason
+    risk_score = None if verdict is None else verdict.risk_score
     for order in orders:
-        event_record(
-            type=EventType.ORDER_CREATED,
-            account=account,
-            strategy=order.strategy,
-            signal=order.signal,
-            order=order,
-            actor=request.actor,
-            payload={**order_payload(order), **extra},
+        order_created_event(
+            order=order, actor=request.actor, details=request.payload, risk_score=risk_score, reason=request.reason
         )
     order_dispatch(orders[0])  # its protective orders follow it once it fills
     return Placement(orders=orders, verdict=verdict)

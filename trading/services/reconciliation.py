@@ -21,8 +21,15 @@ from trading.core.orders import (
     OrderStatus,
     Rejected,
 )
-from trading.events import EventType, Severity, event_record
-from trading.models import Event, Order, Position
+from trading.events.brokers import (
+    broker_reconciled_event,
+    reconcile_fills_booked_event,
+    reconcile_position_mismatch_event,
+    reconcile_resent_event,
+    reconcile_unknown_at_broker_event,
+    reconcile_unknown_order_event,
+)
+from trading.models import Order, Position
 from trading.services.amendments import (
     cancel_resend,
     entry_has_fills,
@@ -34,7 +41,6 @@ from trading.services.locks import (
 from trading.services.moves import (
     order_dispatch,
     order_move,
-    order_payload,
 )
 from trading.services.submission import (
     order_adopt_broker_state,
@@ -81,13 +87,13 @@ def broker_reconcile(*, now: datetime) -> ReconcileReport:
     _reconcile_unknown_orders(broker, report=report)
     _reconcile_positions(broker, report=report)
     with transaction.atomic():
-        event_record(type=EventType.BROKER_RECONCILED, payload={"broker": broker.name, **report.as_dict()})
+        broker_reconciled_event(broker=broker.name, report=report.as_dict())
     return report
 
 
 def _reconcile_new_order(order_id: int, *, now: datetime, report: ReconcileReport) -> None:
     with transaction.atomic():
-        account, order = account_and_order_lock(order_id)
+        _, order = account_and_order_lock(order_id)
         if order.status != OrderStatus.NEW:
             return
         if order.parent_id and not entry_has_fills(order.parent):
@@ -102,13 +108,7 @@ def _reconcile_new_order(order_id: int, *, now: datetime, report: ReconcileRepor
             order_move(order, Canceled(reason=order.reject_reason), reason=order.reject_reason)
             report.expired += 1
             return
-        event_record(
-            type=EventType.RECONCILE_RESENT,
-            severity=Event.Severity.WARNING,
-            account=account,
-            order=order,
-            payload=order_payload(order),
-        )
+        reconcile_resent_event(order=order)
         order_dispatch(order)
         report.resent += 1
 
@@ -122,13 +122,7 @@ def _reconcile_live_order(broker: Broker, order_id: int, *, report: ReconcileRep
         if state is None:
             order.reject_code = "unknown_at_broker"
             order.reject_reason = "The broker does not know this order."
-            event_record(
-                type=EventType.RECONCILE_UNKNOWN_AT_BROKER,
-                severity=Event.Severity.CRITICAL,
-                account=account,
-                order=order,
-                payload=order_payload(order),
-            )
+            reconcile_unknown_at_broker_event(order=order)
             # Never heard of at the broker: rejected, or, if it had filled in part, ended there with its fills kept.
             ended = Canceled(reason=order.reject_reason) if order.filled_quantity > 0 else None
             order_move(
@@ -141,13 +135,7 @@ def _reconcile_live_order(broker: Broker, order_id: int, *, report: ReconcileRep
             account, order, state, broker.fills_for(order.client_order_id), reason="reconciliation"
         )
         if booked:
-            event_record(
-                type=EventType.RECONCILE_FILLS_BOOKED,
-                severity=Event.Severity.WARNING,
-                account=account,
-                order=order,
-                payload={"fills": booked},
-            )
+            reconcile_fills_booked_event(order=order, fills=booked)
         report.fills_booked += booked
         report.closed_at_broker += was_open and order.status == OrderStatus.CANCELED
         if state.is_open and order.updated_at < timezone.now() - settings.RECONCILE_NEW_ORDER_GRACE:
@@ -159,13 +147,7 @@ def _pending_settle(order: Order) -> bool:
     the cancel is asked again; the modification's answer is lost, so the order keeps its terms (a
     modification only ever lowers an order's claim, so keeping them errs on the safe side)."""
     if order.status == OrderStatus.PENDING_CANCEL:
-        event_record(
-            type=EventType.RECONCILE_RESENT,
-            severity=Severity.WARNING,
-            account=order.account,
-            order=order,
-            payload={**order_payload(order), "request": "cancel"},
-        )
+        reconcile_resent_event(order=order, request="cancel")
         cancel_resend(order)
         return True
     if order.status == OrderStatus.PENDING_MODIFY:
@@ -181,11 +163,7 @@ def _reconcile_unknown_orders(broker: Broker, *, report: ReconcileReport) -> Non
     known = set(Order.objects.filter(client_order_id__in=held).values_list("client_order_id", flat=True))
     for client_order_id in sorted(held - known):
         with transaction.atomic():
-            event_record(
-                type=EventType.RECONCILE_UNKNOWN_ORDER,
-                severity=Event.Severity.CRITICAL,
-                payload={"client_order_id": client_order_id, "broker": broker.name},
-            )
+            reconcile_unknown_order_event(client_order_id=client_order_id, broker=broker.name)
         report.unknown_at_engine += 1
 
 
@@ -199,9 +177,7 @@ def _reconcile_positions(broker: Broker, *, report: ReconcileReport) -> None:
     for symbol in sorted(set(ours) | set(theirs)):
         if ours.get(symbol, Decimal(0)) != theirs.get(symbol, Decimal(0)):
             with transaction.atomic():
-                event_record(
-                    type=EventType.RECONCILE_POSITION_MISMATCH,
-                    severity=Event.Severity.CRITICAL,
-                    payload={"symbol": symbol, "engine": ours.get(symbol, 0), "broker": theirs.get(symbol, 0)},
+                reconcile_position_mismatch_event(
+                    symbol=symbol, engine=ours.get(symbol, 0), broker=theirs.get(symbol, 0)
                 )
             report.position_mismatches += 1

@@ -31,8 +31,10 @@ from trading.core.orders import (
     Side,
     Submitted,
 )
-from trading.events import EventType, event_record, events_batched
-from trading.models import Account, Event, Execution, Order
+from trading.events import events_batched
+from trading.events.brokers import broker_circuit_closed_event, broker_circuit_opened_event
+from trading.events.orders import order_submission_failed_event
+from trading.models import Account, Execution, Order
 from trading.services.amendments import (
     children_follow,
     entry_has_fills,
@@ -49,7 +51,6 @@ from trading.services.locks import (
 )
 from trading.services.moves import (
     order_move,
-    order_payload,
 )
 
 logger = logging.getLogger(__name__)
@@ -198,36 +199,17 @@ def circuit_outcome(broker_name: str, *, ok: bool, now: datetime, error: BrokerE
     before, after = circuit_record(broker_name, ok=ok, now=now)
     if before.state == after.state:
         return
-    opened = after.state == CircuitState.OPEN
+    record = broker_circuit_opened_event if after.state == CircuitState.OPEN else broker_circuit_closed_event
     with transaction.atomic():
-        event_record(
-            type=EventType.BROKER_CIRCUIT_OPENED if opened else EventType.BROKER_CIRCUIT_CLOSED,
-            severity=Event.Severity.CRITICAL if opened else Event.Severity.INFO,
-            payload={
-                "broker": broker_name,
-                "failures": before.failures + (0 if ok else 1),
-                "error": error.message if error else "",
-            },
-        )
+        record(broker=broker_name, failures=before.failures + (0 if ok else 1), error=error.message if error else "")
 
 
 def order_submission_failed(*, order_id: int, error: BrokerError) -> Order:
     """The last placement try failed: the order waits as NEW (pending) with an alert, never dropped."""
     with transaction.atomic():
-        account, order = account_and_order_lock(order_id)
+        _, order = account_and_order_lock(order_id)
         if order.status == OrderStatus.NEW:
-            event_record(
-                type=EventType.ORDER_SUBMISSION_FAILED,
-                severity=Event.Severity.CRITICAL,
-                account=account,
-                strategy=order.strategy,
-                order=order,
-                signal=order.signal,
-                payload={
-                    **order_payload(order),
-                    "error_category": error.category,
-                    "error_code": error.code,
-                    "error": error.message,
-                },
+            order_submission_failed_event(
+                order=order, error_category=error.category, error_code=error.code, error=error.message
             )
     return order

@@ -108,9 +108,9 @@ def test_an_event_payload_holds_nested_decimals_and_times(db):
     from datetime import UTC, datetime
     from decimal import Decimal
 
-    from trading.events import event_record_now
+    from trading.events import event_record
 
-    event = event_record_now(
+    event = event_record(
         type=EventType.STRATEGY_UPDATED,
         payload={"changes": {"capital": Decimal("5000.5"), "at": datetime(2026, 1, 2, tzinfo=UTC)}, "n": [Decimal(1)]},
     )

@@ -1,9 +1,16 @@
-"""The event log and transactional outbox: every event type, defined once, and how one is written.
+"""The event log and transactional outbox: every event type, defined once, and the one writer.
 
 An event is written in the same transaction as the change it records and
 published (to in-process subscribers and browsers) only after that transaction
 commits, so nobody ever sees a change that later rolls back. Every event type
 the engine records is a member of ``EventType``; no other module spells one.
+
+Each type has one constructor, named after it (``order_filled_event`` for
+``ORDER_FILLED``), in the events module of the app that owns it: trading's in
+``trading.events.orders``, ``.accounts``, ``.brokers`` and ``.health``; then
+``risk.events``, ``strategies.events`` and ``backtests.events``. It takes what the
+event is about, builds the payload there, once, and calls ``event_record``; no
+other code calls ``event_record`` (``trading/tests/test_events.py``).
 """
 
 import threading
@@ -230,9 +237,3 @@ def event_record(
 def _hooks_run(event: Event) -> None:
     for hook in _hooks.get(event.type, ()):
         hook(event)
-
-
-def event_record_now(**fields: Any) -> Event:
-    """Record one event in a transaction of its own (an alert about something that wrote nothing else)."""
-    with transaction.atomic():
-        return event_record(**fields)
