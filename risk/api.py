@@ -24,6 +24,18 @@ def _account(request):
     return account
 
 
+def _account_named(request, account_id: int | None, *, operations: bool):
+    """The account a kill switch names by ``account_id``: operations any, a trader only their own (else 404)."""
+    if account_id is None:
+        return _account(request)
+    account = account_readable(scope=read_scope(request), account_id=account_id) if operations else None
+    if account is None:
+        account = account_for_user(request.user)
+    if account is None or account.pk != account_id:
+        raise NotFound("No such account of yours.")
+    return account
+
+
 class AccountQuery(serializers.Serializer):
     account = IdField(required=False, help_text="An account granted to you (operations: any); default your own")
 
@@ -151,7 +163,7 @@ class KillSwitchApi(APIView):
                 raise NotFound("No such strategy.")
             account = strategy.account
         else:
-            account = _account(request)
+            account = _account_named(request, args.get("account_id"), operations=operations)
             strategy = _strategy(request, account, args.get("strategy_id"))
         if scope == KillSwitch.Scope.STRATEGY and strategy is None:
             raise ValidationError({"strategy_id": ["A strategy kill switch names its strategy."]})

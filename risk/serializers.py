@@ -93,6 +93,7 @@ class KillSwitchInput(StrictSerializer):
     action = serializers.ChoiceField(choices=["engage", "release"])
     scope = serializers.ChoiceField(choices=KillSwitch.Scope.values, required=False, default=KillSwitch.Scope.ACCOUNT)
     strategy_id = IdField(required=False)
+    account_id = IdField(required=False, help_text="Engage: the account to stop (operations: any; a trader: their own)")
     kill_switch_id = IdField(required=False)
     reason = serializers.CharField(max_length=500)
     flatten = serializers.BooleanField(required=False, default=False)

@@ -411,3 +411,33 @@ def test_validation_writes_nothing_and_leaves_enforcement_to_the_monitor(demo):
     services.portfolio_risk_monitor(account_id=demo.account.pk)
     switch = KillSwitch.objects.get()
     assert (switch.scope, switch.engaged_by) == ("ACCOUNT", "risk-engine")
+
+
+def test_operations_stop_any_account_by_its_id_and_a_trader_only_their_own(demo, trader):
+    from django.contrib.auth import get_user_model
+
+    from accounts.roles import OPERATIONS, role_add
+
+    ops = get_user_model().objects.create_user("night-desk", password="not-used-here-42")
+    role_add(ops, OPERATIONS)
+    body = {"action": "engage", "scope": "ACCOUNT", "account_id": demo.account.pk, "reason": "runaway model"}
+    engaged = otp_client(ops).post("/api/v1/risk/kill-switch/", data=json.dumps(body), content_type="application/json")
+    assert engaged.status_code == 201, engaged.content
+    assert (engaged.json()["account"], engaged.json()["engaged_by"]) == (demo.account.pk, "night-desk")
+    missing = {**body, "account_id": 999_999}
+    answer = otp_client(ops).post(
+        "/api/v1/risk/kill-switch/", data=json.dumps(missing), content_type="application/json"
+    )
+    assert (answer.status_code, answer.json()["code"]) == (404, "not_found")
+
+    other = Account.objects.create(owner=ops, name="ops's own", cash=1000)
+    foreign = {**body, "account_id": other.pk}
+    refused = trader.post("/api/v1/risk/kill-switch/", data=json.dumps(foreign), content_type="application/json")
+    assert (refused.status_code, refused.json()["message"]) == (404, "No such account of yours.")
+    own = {**body, "account_id": demo.account.pk}
+    assert (
+        trader.post("/api/v1/risk/kill-switch/", data=json.dumps(own), content_type="application/json").status_code
+        == 201
+    )
+    assert KillSwitch.objects.filter(account=other).count() == 0
+    assert KillSwitch.objects.filter(account=demo.account, scope="ACCOUNT").count() == 2
