@@ -238,9 +238,9 @@ class SignalGenerator(ABC, Generic[P]):
         if bar.minute.tzinfo is None:
             raise ValueError(f"A bar's minute must carry a time zone, got {bar.minute!r}.")
         close = bar.close
-        if (close.__class__ is not Decimal and not isinstance(close, Decimal)) or not close.is_finite() or close <= 0:
+        if not isinstance(close, Decimal) or not close.is_finite() or close <= 0:
             raise ValueError(f"A bar's close must be a positive Decimal, got {close!r}.")
-        state = self._symbols.get(bar.symbol) or self._state(bar.symbol)
+        state = self._state(bar.symbol)
         if state.last_minute is not None and bar.minute <= state.last_minute:
             return None
         state.last_minute = bar.minute
@@ -305,17 +305,20 @@ class SmaCrossover(SignalGenerator[SmaCrossoverParams]):
     def _decide(self, state: _SymbolState, bar: Bar) -> Decision | None:
         fast_sma, slow_sma = state.indicators
         fast, slow = fast_sma.update(bar.close), slow_sma.update(bar.close)
-        if fast is None or slow is None or fast == slow:
+        if fast is None or slow is None:
             return None
-        relation = 1 if fast > slow else -1
+        relation = int(fast.compare(slow))  # the sign of fast - slow: -1, 0 or 1
+        if relation == 0:  # an equal bar is no cross and keeps the last sign
+            return None
         previous, state.relation = state.relation, relation
         if previous in (0, relation):
             return None
+        up = relation == 1
         p = self.params
         values = {"fast_sma": fast, "slow_sma": slow}
-        direction = "above" if relation > 0 else "below"
+        direction = "above" if up else "below"
         reason = f"SMA({p.fast_period}) {_show(fast)} crossed {direction} SMA({p.slow_period}) {_show(slow)}"
-        return Decision(Target.LONG if relation > 0 else self._bearish(), reason, values)
+        return Decision(Target.LONG if up else self._bearish(), reason, values)
 
 
 class RsiMeanReversion(SignalGenerator[RsiMeanReversionParams]):
