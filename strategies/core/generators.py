@@ -406,9 +406,15 @@ class StrategyTypeInfo:
     name: str
     label: str
     description: str
-    params_class: type[StrategyParams]
-    parameters: tuple[ParamSpec, ...]
     generator: type[SignalGenerator[Any]] | None
+
+    @property
+    def params_class(self) -> type[StrategyParams]:
+        return PARAM_CLASSES[self.name]
+
+    @property
+    def parameters(self) -> tuple[ParamSpec, ...]:
+        return PARAM_SPECS[self.name]
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -420,34 +426,32 @@ class StrategyTypeInfo:
         }
 
 
-def _info(name: str, label: str, description: str, generator: type[SignalGenerator[Any]] | None) -> StrategyTypeInfo:
-    return StrategyTypeInfo(name, label, description, PARAM_CLASSES[name], PARAM_SPECS[name], generator)
-
-
 STRATEGY_TYPES: Mapping[str, StrategyTypeInfo] = MappingProxyType(
     {
-        SMA_CROSSOVER: _info(
+        SMA_CROSSOVER: StrategyTypeInfo(
             SMA_CROSSOVER, "SMA crossover", "Long when the fast SMA crosses above the slow one.", SmaCrossover
         ),
-        RSI_MEAN_REVERSION: _info(
+        RSI_MEAN_REVERSION: StrategyTypeInfo(
             RSI_MEAN_REVERSION,
             "RSI mean reversion",
             "Long when Wilder's RSI falls below oversold, out (or short) above overbought.",
             RsiMeanReversion,
         ),
-        BOLLINGER_BREAKOUT: _info(
+        BOLLINGER_BREAKOUT: StrategyTypeInfo(
             BOLLINGER_BREAKOUT,
             "Bollinger breakout",
             "Long on a close above the upper band, out (or short) on a close below the lower band.",
             BollingerBreakout,
         ),
-        MOMENTUM: _info(
+        MOMENTUM: StrategyTypeInfo(
             MOMENTUM,
             "Momentum with trend filter",
             "Long when the rate of change beats the threshold above the trend SMA; out (or short) on the mirror.",
             MomentumTrend,
         ),
-        EXTERNAL_AI: _info(EXTERNAL_AI, "External AI", "Signals posted by an AI producer through the API.", None),
+        EXTERNAL_AI: StrategyTypeInfo(
+            EXTERNAL_AI, "External AI", "Signals posted by an AI producer through the API.", None
+        ),
     }
 )
 

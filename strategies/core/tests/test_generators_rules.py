@@ -20,6 +20,7 @@ from strategies.core.generators import (
     generator_build,
 )
 from strategies.core.params import (
+    PARAM_CLASSES,
     PARAM_SPECS,
     BollingerBreakoutParams,
     ExternalAiParams,
@@ -361,6 +362,7 @@ def test_registry_entries() -> None:
     for name, info in STRATEGY_TYPES.items():
         assert info.name == name
         assert info.parameters == PARAM_SPECS[name]
+        assert info.params_class is PARAM_CLASSES[name]
         assert described[name]["parameters"] == [spec.as_dict() for spec in PARAM_SPECS[name]]
     assert STRATEGY_TYPES["EXTERNAL_AI"].params_class is ExternalAiParams
     assert STRATEGY_TYPES["MOMENTUM"].params_class is MomentumParams
