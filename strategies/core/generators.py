@@ -238,9 +238,9 @@ class SignalGenerator(ABC, Generic[P]):
         if bar.minute.tzinfo is None:
             raise ValueError(f"A bar's minute must carry a time zone, got {bar.minute!r}.")
         close = bar.close
-        if (close.__class__ is not Decimal and not isinstance(close, Decimal)) or not close.is_finite() or close <= 0:
+        if not isinstance(close, Decimal) or not close.is_finite() or close <= 0:
             raise ValueError(f"A bar's close must be a positive Decimal, got {close!r}.")
-        state = self._symbols.get(bar.symbol) or self._state(bar.symbol)
+        state = self._state(bar.symbol)
         if state.last_minute is not None and bar.minute <= state.last_minute:
             return None
         state.last_minute = bar.minute
@@ -305,17 +305,20 @@ class SmaCrossover(SignalGenerator[SmaCrossoverParams]):
     def _decide(self, state: _SymbolState, bar: Bar) -> Decision | None:
         fast_sma, slow_sma = state.indicators
         fast, slow = fast_sma.update(bar.close), slow_sma.update(bar.close)
-        if fast is None or slow is None or fast == slow:
+        if fast is None or slow is None:
             return None
-        relation = 1 if fast > slow else -1
+        relation = int(fast.compare(slow))  # the sign of fast - slow: -1, 0 or 1
+        if relation == 0:  # an equal bar is no cross and keeps the last sign
+            return None
         previous, state.relation = state.relation, relation
         if previous in (0, relation):
             return None
+        up = relation == 1
         p = self.params
         values = {"fast_sma": fast, "slow_sma": slow}
-        direction = "above" if relation > 0 else "below"
+        direction = "above" if up else "below"
         reason = f"SMA({p.fast_period}) {_show(fast)} crossed {direction} SMA({p.slow_period}) {_show(slow)}"
-        return Decision(Target.LONG if relation > 0 else self._bearish(), reason, values)
+        return Decision(Target.LONG if up else self._bearish(), reason, values)
 
 
 class RsiMeanReversion(SignalGenerator[RsiMeanReversionParams]):
@@ -403,9 +406,15 @@ class StrategyTypeInfo:
     name: str
     label: str
     description: str
-    params_class: type[StrategyParams]
-    parameters: tuple[ParamSpec, ...]
     generator: type[SignalGenerator[Any]] | None
+
+    @property
+    def params_class(self) -> type[StrategyParams]:
+        return PARAM_CLASSES[self.name]
+
+    @property
+    def parameters(self) -> tuple[ParamSpec, ...]:
+        return PARAM_SPECS[self.name]
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -417,34 +426,32 @@ class StrategyTypeInfo:
         }
 
 
-def _info(name: str, label: str, description: str, generator: type[SignalGenerator[Any]] | None) -> StrategyTypeInfo:
-    return StrategyTypeInfo(name, label, description, PARAM_CLASSES[name], PARAM_SPECS[name], generator)
-
-
 STRATEGY_TYPES: Mapping[str, StrategyTypeInfo] = MappingProxyType(
     {
-        SMA_CROSSOVER: _info(
+        SMA_CROSSOVER: StrategyTypeInfo(
             SMA_CROSSOVER, "SMA crossover", "Long when the fast SMA crosses above the slow one.", SmaCrossover
         ),
-        RSI_MEAN_REVERSION: _info(
+        RSI_MEAN_REVERSION: StrategyTypeInfo(
             RSI_MEAN_REVERSION,
             "RSI mean reversion",
             "Long when Wilder's RSI falls below oversold, out (or short) above overbought.",
             RsiMeanReversion,
         ),
-        BOLLINGER_BREAKOUT: _info(
+        BOLLINGER_BREAKOUT: StrategyTypeInfo(
             BOLLINGER_BREAKOUT,
             "Bollinger breakout",
             "Long on a close above the upper band, out (or short) on a close below the lower band.",
             BollingerBreakout,
         ),
-        MOMENTUM: _info(
+        MOMENTUM: StrategyTypeInfo(
             MOMENTUM,
             "Momentum with trend filter",
             "Long when the rate of change beats the threshold above the trend SMA; out (or short) on the mirror.",
             MomentumTrend,
         ),
-        EXTERNAL_AI: _info(EXTERNAL_AI, "External AI", "Signals posted by an AI producer through the API.", None),
+        EXTERNAL_AI: StrategyTypeInfo(
+            EXTERNAL_AI, "External AI", "Signals posted by an AI producer through the API.", None
+        ),
     }
 )
 

@@ -180,8 +180,9 @@ class RSI:
         if previous is None:
             return None
         change = _sub(value, previous)
-        gain = self._gain.update(change if change > 0 else _ZERO)
-        loss = self._loss.update(_C.minus(change) if change < 0 else _ZERO)
+        # max(0, d) and max(0, -d); on a tie max returns its first argument, so no change feeds _ZERO itself.
+        gain = self._gain.update(max(_ZERO, change))
+        loss = self._loss.update(max(_ZERO, _C.minus(change)))
         if gain is None or loss is None:
             return None
         total = _add(gain, loss)
@@ -225,7 +226,8 @@ class RollingStd:
             return None
         mean = _div(self._sum, self.period)
         variance = _sub(_div(self._sum_sq, self.period), _mul(mean, mean))
-        std = variance.sqrt(_C) if variance > 0 else _ZERO
+        # Rounding can leave a flat window's variance a hair below 0 (-1E-33): floor it before the root.
+        std = max(_ZERO, variance).sqrt(_C)
         self.value = MeanStd(mean, std)
         return self.value
 
