@@ -4,6 +4,7 @@ import re
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from decimal import Decimal
 
+import numpy as np
 import pytest
 
 from strategies.core.backtest.fast import FastSmaCrossover
@@ -255,3 +256,9 @@ def test_a_time_zone_without_an_offset_is_refused() -> None:
     at = datetime(2026, 3, 2, 14, 30, tzinfo=NoOffset())
     with pytest.raises(ValueError, match=r"^Signal 0: time .* must carry a time zone\.$"):
         one(time=at)
+
+
+def test_numpy_numbers_are_read_by_their_value() -> None:
+    # Records taken from a DataFrame row by row carry numpy scalars (numpy 2 spells their repr np.float64(...)).
+    signal = one(position_size=np.float64(0.5), stop_loss=np.float64(99.1), take_profit=np.int64(120))
+    assert (signal.position_size, signal.stop_loss, signal.take_profit) == (D("0.5"), D("99.1"), D(120))
