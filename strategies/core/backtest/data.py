@@ -289,12 +289,12 @@ class _Validator:
                 continue
             series = frame[columns[name]]
             values, missing, unparseable = _numbers(series)
-            for i in np.flatnonzero(missing):
+            for i in np.flatnonzero(missing).tolist():
                 at = self._at(times, i)
                 self.problems.append(
                     DataProblem(MISSING_VALUE, f"{self._where(offset + i, at)}: {name} is missing.", offset + i, at)
                 )
-            for i in np.flatnonzero(unparseable):
+            for i in np.flatnonzero(unparseable).tolist():
                 at = self._at(times, i)
                 self.problems.append(
                     DataProblem(
@@ -308,7 +308,7 @@ class _Validator:
             numbers[name] = values
         prices = [name for name in REQUIRED_COLUMNS if name in numbers]
         for name in prices:
-            for i in np.flatnonzero(~bad_rows & (numbers[name] <= 0)):
+            for i in np.flatnonzero(~bad_rows & (numbers[name] <= 0)).tolist():
                 at = self._at(times, i)
                 self.problems.append(
                     DataProblem(
@@ -320,7 +320,7 @@ class _Validator:
                 )
         if "high" in numbers and "low" in numbers:
             high, low = numbers["high"], numbers["low"]
-            for i in np.flatnonzero(~bad_rows & (high < low)):
+            for i in np.flatnonzero(~bad_rows & (high < low)).tolist():
                 at = self._at(times, i)
                 self.problems.append(
                     DataProblem(
@@ -334,7 +334,7 @@ class _Validator:
                 if name not in numbers:
                     continue
                 value = numbers[name]
-                for i in np.flatnonzero(~bad_rows & (high >= low) & ((value < low) | (value > high))):
+                for i in np.flatnonzero(~bad_rows & (high >= low) & ((value < low) | (value > high))).tolist():
                     at = self._at(times, i)
                     self.problems.append(
                         DataProblem(
@@ -347,7 +347,7 @@ class _Validator:
                     )
         if VOLUME in numbers:
             volume = numbers[VOLUME]
-            for i in np.flatnonzero(~bad_rows & (volume < 0)):
+            for i in np.flatnonzero(~bad_rows & (volume < 0)).tolist():
                 at = self._at(times, i)
                 self.problems.append(
                     DataProblem(
@@ -360,7 +360,7 @@ class _Validator:
 
     def _times(self, raw: Any, times: pd.DatetimeIndex, offset: int) -> None:
         nat = np.asarray(times.isna())
-        for i in np.flatnonzero(nat):
+        for i in np.flatnonzero(nat).tolist():
             shown = raw[i] if isinstance(raw, pd.DatetimeIndex) else pd.Series(raw).iloc[i]
             self.problems.append(
                 DataProblem(
@@ -378,7 +378,7 @@ class _Validator:
         rows = valid if self.last_us is not None else valid[1:]
         steps = current - previous
         for k in np.flatnonzero(steps <= 0):
-            i = rows[k]
+            i = int(rows[k])
             at = times[i].to_pydatetime()
             before = pd.Timestamp(previous[k], unit="us", tz="UTC").to_pydatetime()
             if steps[k] == 0:
@@ -437,16 +437,10 @@ def validate_ohlcv_chunks(frames: Iterable[pd.DataFrame], *, frequency: timedelt
 
 
 def _to_decimal(value: Any) -> Decimal:
-    if isinstance(value, Decimal):
-        converted = value
-    elif isinstance(value, float):
-        converted = Decimal(repr(value))
-    elif isinstance(value, int):
-        converted = Decimal(value)
-    else:
-        converted = Decimal(str(value).strip())
+    # str() keeps text's own digits and gives a float its shortest repr (100.34, not 100.3400000000000034106).
+    converted = Decimal(str(value).strip())
     if not converted.is_finite():
-        raise ValueError(f"{value!r} is not a finite number; validate the data first (validate_ohlcv).")
+        raise ValueError  # the caller names the value
     return converted
 
 
