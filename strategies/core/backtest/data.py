@@ -542,15 +542,11 @@ class FrameBars:
 
 
 def _csv_chunks(path: str | Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
-    header = pd.read_csv(path, nrows=0, dtype=str)
-    names = [str(c).strip().lower() for c in header.columns]
-    index_col = None if any(name in TIME_COLUMNS for name in names) else 0
-    reader = pd.read_csv(
-        path, dtype=str, keep_default_na=False, chunksize=chunk_rows, index_col=index_col, skipinitialspace=True
-    )
+    reader = pd.read_csv(path, dtype=str, keep_default_na=False, chunksize=chunk_rows, skipinitialspace=True)
     for chunk in reader:
-        if index_col is not None:
-            chunk = chunk.reset_index(names="timestamp")
+        if not any(name in TIME_COLUMNS for name in _columns(chunk)):
+            # No time column named: the first one holds the times (a frame saved with its index).
+            chunk = chunk.rename(columns={chunk.columns[0]: "timestamp"})
         yield chunk
 
 

@@ -449,3 +449,34 @@ def test_samples() -> None:
     assert btc.symbol == "BTCUSD" and len(btc) == len(data.sample_frame("BTCUSD"))
     assert data.sample_bars("BTCUSD", "XBT").symbol == "XBT"
     assert data.bar_list(iter(btc))[0].symbol == "BTCUSD"
+
+
+def test_parquet_without_pandas_metadata_takes_its_datetime_column_as_the_time(tmp_path) -> None:
+    table = frame([OK_ROW, OK_ROW]).reset_index(names="when")
+    table.insert(0, "note", ["a", "b"])
+    path = tmp_path / "plain.parquet"
+    table.to_parquet(path, index=False)
+    bars = list(data.parquet_bars(path, "ACME", chunk_rows=1))
+    assert [(b.symbol, b.minute) for b in bars] == [("ACME", minute(0)), ("ACME", minute(1))]
+
+
+def test_parquet_keeps_a_named_time_column_over_another_datetime_column(tmp_path) -> None:
+    table = frame([OK_ROW, OK_ROW]).reset_index(names="loaded_at")
+    table["timestamp"] = [minute(10).isoformat(), minute(11).isoformat()]
+    path = tmp_path / "named.parquet"
+    table.to_parquet(path, index=False)
+    assert [b.minute for b in data.parquet_bars(path, "X")] == [minute(10), minute(11)]
+
+
+def test_file_streams_carry_the_symbol_and_may_skip_validation(tmp_path) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text("timestamp,open,high,low,close\n2026-03-02T14:30:00Z,10,9,11,10\n")
+    with pytest.raises(InvalidOhlcvData):
+        list(data.csv_bars(path, "X"))
+    assert [b.symbol for b in data.csv_bars(path, "ACME", validate=False)] == ["ACME"]
+    parquet = tmp_path / "bad.parquet"
+    frame([(10.0, 9.0, 11.0, 10.0, 1)]).to_parquet(parquet)
+    with pytest.raises(InvalidOhlcvData):
+        list(data.parquet_bars(parquet, "X"))
+    assert [b.symbol for b in data.parquet_bars(parquet, "ACME", validate=False)] == ["ACME"]
+    assert [p.code for p in data.validate_parquet(parquet).problems] == ["high_below_low"]
