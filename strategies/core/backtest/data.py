@@ -27,7 +27,6 @@ in the number of rows; ``csv_bars`` and ``parquet_bars`` never hold the whole fi
 """
 
 import importlib.util
-import math
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -196,10 +195,9 @@ def _is_texty(series: pd.Series) -> bool:
 def _numbers(series: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(float values, missing mask, unparseable mask) of a column."""
     if _is_texty(series):
-        text = series.astype(object)
-        missing = np.array([v is None or (isinstance(v, float) and math.isnan(v)) for v in text], dtype=bool)
-        stripped = [None if m else str(v).strip() for v, m in zip(text, missing, strict=True)]
-        missing |= np.array([s == "" or s is None for s in stripped], dtype=bool)
+        # None, NaN and pd.NA are missing, and so is blank text.
+        stripped = [None if pd.isna(v) else str(v).strip() for v in series.astype(object)]
+        missing = np.array([not s for s in stripped], dtype=bool)
         values = pd.to_numeric(pd.Series(stripped, dtype=object), errors="coerce").to_numpy(dtype=float)
         unparseable = ~missing & ~np.isfinite(values)
         return values, missing, unparseable
@@ -230,7 +228,7 @@ class _Validator:
         self.columns_checked = False
 
     def report(self) -> OhlcvReport:
-        if self.rows == 0 and not any(p.code == EMPTY for p in self.problems):
+        if self.rows == 0:
             self.problems.append(DataProblem(EMPTY, "The data has no rows."))
         return OhlcvReport(
             rows=self.rows,
@@ -361,7 +359,7 @@ class _Validator:
     def _times(self, raw: Any, times: pd.DatetimeIndex, offset: int) -> None:
         nat = np.asarray(times.isna())
         for i in np.flatnonzero(nat).tolist():
-            shown = raw[i] if isinstance(raw, pd.DatetimeIndex) else pd.Series(raw).iloc[i]
+            shown = pd.Series(raw).iloc[i]
             self.problems.append(
                 DataProblem(
                     UNPARSEABLE_TIME, f"Row {offset + i}: the time {shown!r} is not a date or time.", offset + i

@@ -480,3 +480,93 @@ def test_file_streams_carry_the_symbol_and_may_skip_validation(tmp_path) -> None
         list(data.parquet_bars(parquet, "X"))
     assert [b.symbol for b in data.parquet_bars(parquet, "ACME", validate=False)] == ["ACME"]
     assert [p.code for p in data.validate_parquet(parquet).problems] == ["high_below_low"]
+
+
+# ---- more edges --------------------------------------------------------------------------------------------------
+
+
+def test_a_frame_with_nothing_lists_every_missing_piece() -> None:
+    assert [p.code for p in validate_ohlcv(pd.DataFrame()).problems] == [
+        "missing_column",
+        "missing_column",
+        "missing_column",
+        "missing_column",
+        "missing_time",
+        "empty",
+    ]
+
+
+def test_with_a_column_missing_the_other_checks_still_run() -> None:
+    no_high = frame([(10.0, 11.0, 9.0, 10.0, -1)]).drop(columns=["high"])
+    assert [p.code for p in validate_ohlcv(no_high).problems] == ["missing_column", "negative_volume"]
+    no_open = frame([(10.0, 11.0, 9.0, 12.0, 1)]).drop(columns=["open"])
+    assert [p.code for p in validate_ohlcv(no_open).problems] == ["missing_column", "close_outside_range"]
+
+
+def test_intraday_data_is_not_counted_in_business_days() -> None:
+    report = validate_ohlcv(frame([OK_ROW] * 2))
+    assert report.business_days is False and report.as_dict()["business_days"] is False
+
+
+def test_two_weekday_midnights_are_daily_business_data() -> None:
+    days = pd.DatetimeIndex(["2026-03-06", "2026-03-09"], tz="UTC")  # Fri, Mon
+    report = validate_ohlcv(pd.DataFrame([OK_ROW] * 2, columns=COLUMNS, index=days))
+    assert report.business_days and report.frequency == timedelta(days=1) and report.gaps == ()
+
+
+def test_repeated_times_only_give_no_frequency() -> None:
+    index = pd.DatetimeIndex([minute(0), minute(0)])
+    report = validate_ohlcv(pd.DataFrame([OK_ROW] * 2, columns=COLUMNS, index=index))
+    assert [p.code for p in report.problems] == ["duplicate_time"] and report.frequency is None
+
+
+def test_a_chunk_without_a_readable_time() -> None:
+    table = pd.DataFrame({"time": ["?", "??"], "open": [1, 1], "high": [1, 1], "low": [1, 1], "close": [1, 1]})
+    report = validate_ohlcv(table)
+    assert [p.code for p in report.problems] == ["unparseable_time", "unparseable_time"]
+    assert (report.start, report.end, report.frequency) == (None, None, None)
+
+
+def test_an_unreadable_time_in_a_datetime_index() -> None:
+    index = pd.DatetimeIndex([minute(0), pd.NaT, minute(2)])
+    report = validate_ohlcv(pd.DataFrame([OK_ROW] * 3, columns=COLUMNS, index=index))
+    assert problems(report) == [("unparseable_time", "Row 1: the time NaT is not a date or time.", 1, None)]
+
+
+def test_a_missing_value_in_a_string_column_is_missing() -> None:
+    table = frame([OK_ROW] * 2)
+    table["open"] = pd.array(["10", None], dtype="string")
+    assert [(p.code, p.row) for p in validate_ohlcv(table).problems] == [("missing_value", 1)]
+
+
+def test_a_categorical_column_is_read_by_value() -> None:
+    table = frame([OK_ROW] * 2)
+    table["open"] = pd.Categorical(["10", "x"])
+    assert problems(validate_ohlcv(table)) == [
+        ("unparseable_value", f"{where(1, minute(1))}: open 'x' is not a finite number.", 1, minute(1))
+    ]
+
+
+def test_equal_numbers_of_different_types_keep_their_own_digits() -> None:
+    # The int 11 and the float 11.0 are equal (and hash alike), but convert to "11" and "11.0".
+    table = frame([(11.0, 11.0, 9.0, 10.0, 1)])
+    table["high"] = [11]
+    table["low"] = [11.0]
+    table["open"] = [11.0]
+    table["close"] = [11.0]
+    bar = next(iter(ohlcv_bars(table, "X")))
+    assert (str(bar.open), str(bar.high), str(bar.low)) == ("11.0", "11", "11.0")
+
+
+def test_an_unvalidated_missing_value_is_refused_at_conversion() -> None:
+    table = frame([OK_ROW, OK_ROW])
+    table["close"] = [10.0, np.nan]
+    with pytest.raises(ValueError, match=r"^nan is not a number; validate the data first"):
+        list(ohlcv_bars(table, "X", validate=False))
+
+
+def test_the_samples_need_the_backtesting_package(monkeypatch) -> None:
+    monkeypatch.setattr(data.importlib.util, "find_spec", lambda name: None)
+    message = r"^The sample data ships with the backtesting package: pip install backtesting==0\.6\.6\.$"
+    with pytest.raises(RuntimeError, match=message):
+        data.sample_path("GOOG")
