@@ -26,10 +26,11 @@ Streams are generators that convert a chunk of rows at a time, so memory stays f
 in the number of rows; ``csv_bars`` and ``parquet_bars`` never hold the whole file.
 """
 
+import copy
 import importlib.util
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from itertools import chain, repeat
 from operator import itemgetter
@@ -181,7 +182,7 @@ def _utc_times(values: Any) -> pd.DatetimeIndex:
         index = values
     else:
         series = pd.Series(values)
-        if series.dtype == object or pd.api.types.is_string_dtype(series.dtype):
+        if _is_texty(series):
             series = series.astype(str).str.strip().replace({"": None, "nan": None, "NaT": None})
         index = pd.DatetimeIndex(pd.to_datetime(series, errors="coerce", utc=True))
     index = index.tz_localize("UTC") if index.tz is None else index.tz_convert("UTC")
@@ -189,7 +190,8 @@ def _utc_times(values: Any) -> pd.DatetimeIndex:
 
 
 def _is_texty(series: pd.Series) -> bool:
-    return series.dtype == object or pd.api.types.is_string_dtype(series.dtype)
+    """Text or Python objects (pandas counts an object column as string-typed)."""
+    return pd.api.types.is_string_dtype(series.dtype)
 
 
 def _numbers(series: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -197,7 +199,7 @@ def _numbers(series: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if _is_texty(series):
         # None, NaN and pd.NA are missing, and so is blank text.
         stripped = [None if pd.isna(v) else str(v).strip() for v in series.astype(object)]
-        missing = np.array([not s for s in stripped], dtype=bool)
+        missing = np.array([not s for s in stripped])
         values = pd.to_numeric(pd.Series(stripped, dtype=object), errors="coerce").to_numpy(dtype=float)
         unparseable = ~missing & ~np.isfinite(values)
         return values, missing, unparseable
@@ -371,14 +373,15 @@ class _Validator:
         stamps = times.asi8[valid]
         if self.start is None:
             self.start = times[valid[0]]
-        previous = np.concatenate((([self.last_us] if self.last_us is not None else []), stamps[:-1])).astype(np.int64)
-        current = stamps if self.last_us is not None else stamps[1:]
-        rows = valid if self.last_us is not None else valid[1:]
+        if self.last_us is None:
+            previous, current, rows = stamps[:-1], stamps[1:], valid[1:]
+        else:
+            previous, current, rows = np.concatenate(([self.last_us], stamps[:-1])), stamps, valid
         steps = current - previous
         for k in np.flatnonzero(steps <= 0):
             i = int(rows[k])
             at = times[i].to_pydatetime()
-            before = pd.Timestamp(previous[k], unit="us", tz="UTC").to_pydatetime()
+            before = pd.Timestamp(previous[k], unit="us", tz=UTC).to_pydatetime()
             if steps[k] == 0:
                 code, message = DUPLICATE_TIME, f"Row {offset + i}: the time {at.isoformat()} repeats the row before."
             else:
@@ -403,8 +406,8 @@ class _Validator:
         assert self.frequency is not None
         unit = int(self.frequency / timedelta(microseconds=1))
         for k in np.flatnonzero(steps > unit):
-            after = pd.Timestamp(previous[k], unit="us", tz="UTC")
-            until = pd.Timestamp(current[k], unit="us", tz="UTC")
+            after = pd.Timestamp(previous[k], unit="us", tz=UTC)
+            until = pd.Timestamp(current[k], unit="us", tz=UTC)
             if self.business_days:
                 missing = int(np.busday_count(after.date() + DAY, until.date()))
             else:
@@ -536,7 +539,9 @@ class FrameBars:
 
     def window(self, start: int, stop: int) -> "FrameBars":
         """Rows ``[start, stop)`` (already validated as part of the whole)."""
-        return FrameBars(self.frame.iloc[start:stop], self.symbol, validate=False, chunk_rows=self.chunk_rows)
+        window = copy.copy(self)
+        window.frame = self.frame.iloc[start:stop]
+        return window
 
 
 def _csv_chunks(path: str | Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
@@ -551,8 +556,8 @@ def _csv_chunks(path: str | Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
 def read_ohlcv_csv(path: str | Path) -> pd.DataFrame:
     """A CSV file as text columns (nothing goes through a float); the time in column ``timestamp``
     unless a time column is named."""
-    chunks = list(_csv_chunks(path, DEFAULT_CHUNK_ROWS))
-    return pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame()
+    # The reader numbers rows across chunks, and a file with only a header still gives one (empty) chunk.
+    return pd.concat(_csv_chunks(path, DEFAULT_CHUNK_ROWS))
 
 
 def validate_csv(path: str | Path, *, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> OhlcvReport:

@@ -199,14 +199,16 @@ def test_an_empty_source_is_one_problem() -> None:
 def test_order_is_checked_across_chunks() -> None:
     first = frame([OK_ROW, OK_ROW], start=0)
     repeat = frame([OK_ROW, OK_ROW], start=1)  # 14:31 again, then 14:32
+    twice = pd.DataFrame([OK_ROW] * 2, columns=COLUMNS, index=pd.DatetimeIndex([minute(3), minute(3)]))
     earlier = frame([OK_ROW], start=-5)
-    report = validate_ohlcv_chunks([first, repeat, earlier])
+    report = validate_ohlcv_chunks([first, repeat, twice, earlier])
     assert problems(report) == [
         ("duplicate_time", f"Row 2: the time {minute(1).isoformat()} repeats the row before.", 2, minute(1)),
+        ("duplicate_time", f"Row 5: the time {minute(3).isoformat()} repeats the row before.", 5, minute(3)),
         (
             "unsorted_time",
-            f"Row 4: the time {minute(-5).isoformat()} comes before {minute(2).isoformat()}.",
-            4,
+            f"Row 6: the time {minute(-5).isoformat()} comes before {minute(3).isoformat()}.",
+            6,
             minute(-5),
         ),
     ]
@@ -401,13 +403,16 @@ def test_a_frame_window() -> None:
     window = source.window(1, 4)
     assert [b.open for b in window] == [11, 12, 13] and len(window) == 3
     assert (window.symbol, window.chunk_rows) == ("X", 2)
+    assert len(source.window(2, 2)) == 0 and list(source.window(2, 2)) == []  # an empty window is no error
+    assert len(source) == 5
 
 
 def test_frames_bars_validates_each_chunk_before_its_bars() -> None:
     good = frame([OK_ROW])
     bad = frame([(10.0, 8.0, 9.0, 10.0, 1)], start=1)
     stream = frames_bars([good, bad], "X")
-    assert next(stream).minute == minute(0)
+    first = next(stream)
+    assert (first.symbol, first.minute) == ("X", minute(0))
     with pytest.raises(InvalidOhlcvData) as raised:
         next(stream)
     report = raised.value.report
@@ -429,6 +434,10 @@ def test_csv_first_column_is_the_time_when_none_is_named(tmp_path) -> None:
     empty = tmp_path / "empty.csv"
     empty.write_text("timestamp,open,high,low,close\n")
     assert read_ohlcv_csv(empty).empty
+    chunked = tmp_path / "long.csv"
+    chunked.write_text("timestamp,open,high,low,close\n" + "".join(f"2026-03-0{d},1,1,1,1\n" for d in (2, 3, 4)))
+    assert list(data.validate_csv(chunked, chunk_rows=2).as_dict()["problems"]) == []
+    assert read_ohlcv_csv(chunked).index.tolist() == [0, 1, 2]
 
 
 def test_parquet_with_a_named_time_index(tmp_path) -> None:
@@ -449,6 +458,8 @@ def test_samples() -> None:
     assert btc.symbol == "BTCUSD" and len(btc) == len(data.sample_frame("BTCUSD"))
     assert data.sample_bars("BTCUSD", "XBT").symbol == "XBT"
     assert data.bar_list(iter(btc))[0].symbol == "BTCUSD"
+    goog = data.sample_bars()
+    assert goog.symbol == "GOOG" and len(data.sample_frame()) == len(goog) == 2148
 
 
 def test_parquet_without_pandas_metadata_takes_its_datetime_column_as_the_time(tmp_path) -> None:
@@ -570,3 +581,16 @@ def test_the_samples_need_the_backtesting_package(monkeypatch) -> None:
     message = r"^The sample data ships with the backtesting package: pip install backtesting==0\.6\.6\.$"
     with pytest.raises(RuntimeError, match=message):
         data.sample_path("GOOG")
+
+
+def test_a_step_of_one_microsecond_is_a_step() -> None:
+    index = pd.DatetimeIndex([T0, T0 + timedelta(microseconds=1), T0 + timedelta(microseconds=2)])
+    report = validate_ohlcv(pd.DataFrame([OK_ROW] * 3, columns=COLUMNS, index=index))
+    assert report.ok and report.frequency == timedelta(microseconds=1)
+
+
+def test_the_most_common_step_wins_even_when_it_is_not_the_shortest() -> None:
+    index = pd.DatetimeIndex([minute(0), minute(1), minute(3), minute(5), minute(9)])
+    report = validate_ohlcv(pd.DataFrame([OK_ROW] * 5, columns=COLUMNS, index=index))
+    assert report.frequency == timedelta(minutes=2)
+    assert report.gaps == (Gap(minute(5), minute(9), 1),)
