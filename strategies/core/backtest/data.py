@@ -183,9 +183,9 @@ def _utc_times(values: Any) -> pd.DatetimeIndex:
     else:
         series = pd.Series(values)
         if _is_texty(series):
-            series = series.astype(str).str.strip().replace({"": None, "nan": None, "NaT": None})
+            series = series.astype(str).str.strip()  # "", "nan", "None" and "NaT" become NaT below
         index = pd.DatetimeIndex(pd.to_datetime(series, errors="coerce", utc=True))
-    index = index.tz_localize("UTC") if index.tz is None else index.tz_convert("UTC")
+    index = index.tz_localize(UTC) if index.tz is None else index.tz_convert(UTC)
     return index.as_unit("us")
 
 
@@ -242,9 +242,8 @@ class _Validator:
             end=None if self.last is None else self.last.to_pydatetime(),
         )
 
-    def add(self, frame: pd.DataFrame) -> list[DataProblem]:
-        """Check one chunk; return the problems it added."""
-        before = len(self.problems)
+    def add(self, frame: pd.DataFrame) -> None:
+        """Check one chunk (its problems are added to ``problems``)."""
         offset = self.rows
         self.rows += len(frame)
         columns = _columns(frame)
@@ -263,13 +262,12 @@ class _Validator:
                     )
                 )
         if len(frame) == 0:
-            return self.problems[before:]
+            return
         raw_times = _time_values(frame, columns)
         times = _utc_times(raw_times) if raw_times is not None else None
         self._values(frame, columns, times, offset)
         if times is not None:
             self._times(raw_times, times, offset)
-        return self.problems[before:]
 
     def _at(self, times: pd.DatetimeIndex | None, i: int) -> datetime | None:
         if times is None or pd.isna(times[i]):
@@ -570,10 +568,10 @@ def _validated_chunks(chunks: Iterable[pd.DataFrame], symbol: str, validate: boo
     decimals = _Decimals()
     for chunk in chunks:
         if validate:
-            problems = validator.add(chunk)
-            if problems:
+            validator.add(chunk)
+            if validator.problems:  # all from this chunk: an earlier chunk with a problem raised already
                 raise InvalidOhlcvData(
-                    OhlcvReport(rows=validator.rows, problems=tuple(problems), frequency=validator.frequency)
+                    OhlcvReport(rows=validator.rows, problems=tuple(validator.problems), frequency=validator.frequency)
                 )
         yield _frame_chunk_bars(chunk, symbol, decimals)
 

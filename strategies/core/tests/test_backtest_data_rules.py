@@ -594,3 +594,26 @@ def test_the_most_common_step_wins_even_when_it_is_not_the_shortest() -> None:
     report = validate_ohlcv(pd.DataFrame([OK_ROW] * 5, columns=COLUMNS, index=index))
     assert report.frequency == timedelta(minutes=2)
     assert report.gaps == (Gap(minute(5), minute(9), 1),)
+
+
+def test_a_row_whose_high_is_its_low_still_bounds_open_and_close() -> None:
+    report = validate_ohlcv(frame([(6.0, 5.0, 5.0, 4.0, 1)]))
+    assert [p.code for p in report.problems] == ["open_outside_range", "close_outside_range"]
+
+
+def test_without_times_a_value_problem_has_no_time() -> None:
+    no_time = pd.DataFrame({"open": [1], "high": [1], "low": [1], "close": [1], "volume": [-1]})
+    assert problems(validate_ohlcv(no_time))[1:] == [("negative_volume", "Row 0: volume -1 is negative.", 0, None)]
+
+
+def test_times_with_different_offsets_are_converted_to_utc() -> None:
+    table = pd.DataFrame(
+        {
+            "time": ["2026-03-02T14:30:00+00:00", "2026-03-02T15:31:00+01:00", "2026-03-02T09:32:00-05:00"],
+            "open": [1] * 3,
+            "high": [1] * 3,
+            "low": [1] * 3,
+            "close": [1] * 3,
+        }
+    )
+    assert [b.minute for b in ohlcv_bars(table, "X")] == [minute(0), minute(1), minute(2)]
