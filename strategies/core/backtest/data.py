@@ -26,11 +26,11 @@ Streams are generators that convert a chunk of rows at a time, so memory stays f
 in the number of rows; ``csv_bars`` and ``parquet_bars`` never hold the whole file.
 """
 
+import copy
 import importlib.util
-import math
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from itertools import chain, repeat
 from operator import itemgetter
@@ -182,24 +182,24 @@ def _utc_times(values: Any) -> pd.DatetimeIndex:
         index = values
     else:
         series = pd.Series(values)
-        if series.dtype == object or pd.api.types.is_string_dtype(series.dtype):
-            series = series.astype(str).str.strip().replace({"": None, "nan": None, "NaT": None})
+        if _is_texty(series):
+            series = series.astype(str).str.strip()  # "", "nan", "None" and "NaT" become NaT below
         index = pd.DatetimeIndex(pd.to_datetime(series, errors="coerce", utc=True))
-    index = index.tz_localize("UTC") if index.tz is None else index.tz_convert("UTC")
+    index = index.tz_localize(UTC) if index.tz is None else index.tz_convert(UTC)
     return index.as_unit("us")
 
 
 def _is_texty(series: pd.Series) -> bool:
-    return series.dtype == object or pd.api.types.is_string_dtype(series.dtype)
+    """Text or Python objects (pandas counts an object column as string-typed)."""
+    return pd.api.types.is_string_dtype(series.dtype)
 
 
 def _numbers(series: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(float values, missing mask, unparseable mask) of a column."""
     if _is_texty(series):
-        text = series.astype(object)
-        missing = np.array([v is None or (isinstance(v, float) and math.isnan(v)) for v in text], dtype=bool)
-        stripped = [None if m else str(v).strip() for v, m in zip(text, missing, strict=True)]
-        missing |= np.array([s == "" or s is None for s in stripped], dtype=bool)
+        # None, NaN and pd.NA are missing, and so is blank text.
+        stripped = [None if pd.isna(v) else str(v).strip() for v in series.astype(object)]
+        missing = np.array([not s for s in stripped])
         values = pd.to_numeric(pd.Series(stripped, dtype=object), errors="coerce").to_numpy(dtype=float)
         unparseable = ~missing & ~np.isfinite(values)
         return values, missing, unparseable
@@ -230,7 +230,7 @@ class _Validator:
         self.columns_checked = False
 
     def report(self) -> OhlcvReport:
-        if self.rows == 0 and not any(p.code == EMPTY for p in self.problems):
+        if self.rows == 0:
             self.problems.append(DataProblem(EMPTY, "The data has no rows."))
         return OhlcvReport(
             rows=self.rows,
@@ -242,9 +242,8 @@ class _Validator:
             end=None if self.last is None else self.last.to_pydatetime(),
         )
 
-    def add(self, frame: pd.DataFrame) -> list[DataProblem]:
-        """Check one chunk; return the problems it added."""
-        before = len(self.problems)
+    def add(self, frame: pd.DataFrame) -> None:
+        """Check one chunk (its problems are added to ``problems``)."""
         offset = self.rows
         self.rows += len(frame)
         columns = _columns(frame)
@@ -263,13 +262,12 @@ class _Validator:
                     )
                 )
         if len(frame) == 0:
-            return self.problems[before:]
+            return
         raw_times = _time_values(frame, columns)
         times = _utc_times(raw_times) if raw_times is not None else None
         self._values(frame, columns, times, offset)
         if times is not None:
             self._times(raw_times, times, offset)
-        return self.problems[before:]
 
     def _at(self, times: pd.DatetimeIndex | None, i: int) -> datetime | None:
         if times is None or pd.isna(times[i]):
@@ -289,12 +287,12 @@ class _Validator:
                 continue
             series = frame[columns[name]]
             values, missing, unparseable = _numbers(series)
-            for i in np.flatnonzero(missing):
+            for i in np.flatnonzero(missing).tolist():
                 at = self._at(times, i)
                 self.problems.append(
                     DataProblem(MISSING_VALUE, f"{self._where(offset + i, at)}: {name} is missing.", offset + i, at)
                 )
-            for i in np.flatnonzero(unparseable):
+            for i in np.flatnonzero(unparseable).tolist():
                 at = self._at(times, i)
                 self.problems.append(
                     DataProblem(
@@ -308,7 +306,7 @@ class _Validator:
             numbers[name] = values
         prices = [name for name in REQUIRED_COLUMNS if name in numbers]
         for name in prices:
-            for i in np.flatnonzero(~bad_rows & (numbers[name] <= 0)):
+            for i in np.flatnonzero(~bad_rows & (numbers[name] <= 0)).tolist():
                 at = self._at(times, i)
                 self.problems.append(
                     DataProblem(
@@ -320,7 +318,7 @@ class _Validator:
                 )
         if "high" in numbers and "low" in numbers:
             high, low = numbers["high"], numbers["low"]
-            for i in np.flatnonzero(~bad_rows & (high < low)):
+            for i in np.flatnonzero(~bad_rows & (high < low)).tolist():
                 at = self._at(times, i)
                 self.problems.append(
                     DataProblem(
@@ -334,7 +332,7 @@ class _Validator:
                 if name not in numbers:
                     continue
                 value = numbers[name]
-                for i in np.flatnonzero(~bad_rows & (high >= low) & ((value < low) | (value > high))):
+                for i in np.flatnonzero(~bad_rows & (high >= low) & ((value < low) | (value > high))).tolist():
                     at = self._at(times, i)
                     self.problems.append(
                         DataProblem(
@@ -347,7 +345,7 @@ class _Validator:
                     )
         if VOLUME in numbers:
             volume = numbers[VOLUME]
-            for i in np.flatnonzero(~bad_rows & (volume < 0)):
+            for i in np.flatnonzero(~bad_rows & (volume < 0)).tolist():
                 at = self._at(times, i)
                 self.problems.append(
                     DataProblem(
@@ -360,8 +358,8 @@ class _Validator:
 
     def _times(self, raw: Any, times: pd.DatetimeIndex, offset: int) -> None:
         nat = np.asarray(times.isna())
-        for i in np.flatnonzero(nat):
-            shown = raw[i] if isinstance(raw, pd.DatetimeIndex) else pd.Series(raw).iloc[i]
+        for i in np.flatnonzero(nat).tolist():
+            shown = pd.Series(raw).iloc[i]
             self.problems.append(
                 DataProblem(
                     UNPARSEABLE_TIME, f"Row {offset + i}: the time {shown!r} is not a date or time.", offset + i
@@ -373,14 +371,15 @@ class _Validator:
         stamps = times.asi8[valid]
         if self.start is None:
             self.start = times[valid[0]]
-        previous = np.concatenate((([self.last_us] if self.last_us is not None else []), stamps[:-1])).astype(np.int64)
-        current = stamps if self.last_us is not None else stamps[1:]
-        rows = valid if self.last_us is not None else valid[1:]
+        if self.last_us is None:
+            previous, current, rows = stamps[:-1], stamps[1:], valid[1:]
+        else:
+            previous, current, rows = np.concatenate(([self.last_us], stamps[:-1])), stamps, valid
         steps = current - previous
         for k in np.flatnonzero(steps <= 0):
-            i = rows[k]
+            i = int(rows[k])
             at = times[i].to_pydatetime()
-            before = pd.Timestamp(previous[k], unit="us", tz="UTC").to_pydatetime()
+            before = pd.Timestamp(previous[k], unit="us", tz=UTC).to_pydatetime()
             if steps[k] == 0:
                 code, message = DUPLICATE_TIME, f"Row {offset + i}: the time {at.isoformat()} repeats the row before."
             else:
@@ -405,8 +404,8 @@ class _Validator:
         assert self.frequency is not None
         unit = int(self.frequency / timedelta(microseconds=1))
         for k in np.flatnonzero(steps > unit):
-            after = pd.Timestamp(previous[k], unit="us", tz="UTC")
-            until = pd.Timestamp(current[k], unit="us", tz="UTC")
+            after = pd.Timestamp(previous[k], unit="us", tz=UTC)
+            until = pd.Timestamp(current[k], unit="us", tz=UTC)
             if self.business_days:
                 missing = int(np.busday_count(after.date() + DAY, until.date()))
             else:
@@ -437,16 +436,10 @@ def validate_ohlcv_chunks(frames: Iterable[pd.DataFrame], *, frequency: timedelt
 
 
 def _to_decimal(value: Any) -> Decimal:
-    if isinstance(value, Decimal):
-        converted = value
-    elif isinstance(value, float):
-        converted = Decimal(repr(value))
-    elif isinstance(value, int):
-        converted = Decimal(value)
-    else:
-        converted = Decimal(str(value).strip())
+    # str() keeps text's own digits and gives a float its shortest repr (100.34, not 100.3400000000000034106).
+    converted = Decimal(str(value).strip())
     if not converted.is_finite():
-        raise ValueError(f"{value!r} is not a finite number; validate the data first (validate_ohlcv).")
+        raise ValueError  # the caller names the value
     return converted
 
 
@@ -544,27 +537,25 @@ class FrameBars:
 
     def window(self, start: int, stop: int) -> "FrameBars":
         """Rows ``[start, stop)`` (already validated as part of the whole)."""
-        return FrameBars(self.frame.iloc[start:stop], self.symbol, validate=False, chunk_rows=self.chunk_rows)
+        window = copy.copy(self)
+        window.frame = self.frame.iloc[start:stop]
+        return window
 
 
 def _csv_chunks(path: str | Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
-    header = pd.read_csv(path, nrows=0, dtype=str)
-    names = [str(c).strip().lower() for c in header.columns]
-    index_col = None if any(name in TIME_COLUMNS for name in names) else 0
-    reader = pd.read_csv(
-        path, dtype=str, keep_default_na=False, chunksize=chunk_rows, index_col=index_col, skipinitialspace=True
-    )
+    reader = pd.read_csv(path, dtype=str, keep_default_na=False, chunksize=chunk_rows, skipinitialspace=True)
     for chunk in reader:
-        if index_col is not None:
-            chunk = chunk.reset_index(names="timestamp")
+        if not any(name in TIME_COLUMNS for name in _columns(chunk)):
+            # No time column named: the first one holds the times (a frame saved with its index).
+            chunk = chunk.rename(columns={chunk.columns[0]: "timestamp"})
         yield chunk
 
 
 def read_ohlcv_csv(path: str | Path) -> pd.DataFrame:
     """A CSV file as text columns (nothing goes through a float); the time in column ``timestamp``
     unless a time column is named."""
-    chunks = list(_csv_chunks(path, DEFAULT_CHUNK_ROWS))
-    return pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame()
+    # The reader numbers rows across chunks, and a file with only a header still gives one (empty) chunk.
+    return pd.concat(_csv_chunks(path, DEFAULT_CHUNK_ROWS))
 
 
 def validate_csv(path: str | Path, *, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> OhlcvReport:
@@ -577,10 +568,10 @@ def _validated_chunks(chunks: Iterable[pd.DataFrame], symbol: str, validate: boo
     decimals = _Decimals()
     for chunk in chunks:
         if validate:
-            problems = validator.add(chunk)
-            if problems:
+            validator.add(chunk)
+            if validator.problems:  # all from this chunk: an earlier chunk with a problem raised already
                 raise InvalidOhlcvData(
-                    OhlcvReport(rows=validator.rows, problems=tuple(problems), frequency=validator.frequency)
+                    OhlcvReport(rows=validator.rows, problems=tuple(validator.problems), frequency=validator.frequency)
                 )
         yield _frame_chunk_bars(chunk, symbol, decimals)
 

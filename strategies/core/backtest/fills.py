@@ -22,7 +22,7 @@ Limit and stop orders, on a bar ``(open, high, low, close)``
 Commission (``commission(quantity, price) -> Decimal`` per fill; entry and exit each pay)
     ``PerShare(rate, minimum)``, ``PerOrder(fee)`` and ``Bps(bps)`` are
     ``trading.core.fills.FillModel``'s models (the live paper venue's), rounded
-    half-up to the cent as it does. ``PercentOfValue(percent)`` is
+    half-up to the cent as it does (the tests hold them to FillModel's amounts). ``PercentOfValue(percent)`` is
     ``quantity * price * percent / 100``. Each takes ``quantum``: the cent by default,
     or ``None`` for the exact amount (backtesting.py does not round commissions;
     the oracle test uses ``None``).
@@ -31,7 +31,7 @@ Slippage (``price(side, price) -> Decimal``, always against the trader)
     ``NO_SLIPPAGE``; ``BpsSlippage(bps, tick_size)``: ``price * (1 +/- bps / 10000)``,
     with a tick size rounded against the trader exactly as ``FillModel.market_price``
     does (it is that function), without one exact; ``FixedSlippage(amount)``:
-    ``price +/- amount`` (a sell never below one tick of ``amount``'s grid above 0).
+    ``price +/- amount`` (a sell never at or below 0: one step of the price's own grid instead).
 """
 
 from dataclasses import dataclass, field
@@ -40,7 +40,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from trading.core.bars import Bar
-from trading.core.fills import CommissionModel, FillModel
+from trading.core.fills import FillModel
 from trading.core.orders import OrderType, Side
 
 CENT = Decimal("0.01")
@@ -63,25 +63,23 @@ def market_fill_price(bar: Bar, timing: FillTiming) -> Decimal:
 
 
 def limit_fill_price(side: Side, limit: Decimal, bar: Bar) -> Decimal | None:
-    """Fill price of a limit order working through ``bar``, or None when the bar does not reach it."""
+    """Fill price of a limit order working through ``bar``, or None when the bar does not reach it.
+
+    The limit, or the open when it is better (the bar opened beyond the limit; ``low <= open <= high``).
+    """
     if side is Side.BUY:
-        if bar.open <= limit:
-            return bar.open
-        return limit if bar.low <= limit else None
-    if bar.open >= limit:
-        return bar.open
-    return limit if bar.high >= limit else None
+        return min(bar.open, limit) if bar.low <= limit else None
+    return max(bar.open, limit) if bar.high >= limit else None
 
 
 def stop_fill_price(side: Side, stop: Decimal, bar: Bar) -> Decimal | None:
-    """Fill price (before slippage) of a stop order working through ``bar``, or None when not triggered."""
+    """Fill price (before slippage) of a stop order working through ``bar``, or None when not triggered.
+
+    The stop, or the open when it is worse (the bar gapped through the stop; ``low <= open <= high``).
+    """
     if side is Side.BUY:
-        if bar.open >= stop:
-            return bar.open
-        return stop if bar.high >= stop else None
-    if bar.open <= stop:
-        return bar.open
-    return stop if bar.low <= stop else None
+        return max(bar.open, stop) if bar.high >= stop else None
+    return min(bar.open, stop) if bar.low <= stop else None
 
 
 def reached_at_open(order_type: OrderType, side: Side, level: Decimal, bar: Bar) -> bool:
@@ -120,22 +118,12 @@ class PerShare:
     rate: Decimal
     minimum: Decimal = _ZERO
     quantum: Decimal | None = CENT
-    _model: FillModel | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if min(self.rate, self.minimum) < 0:
             raise ValueError("Commission rates must not be negative.")
-        if self.quantum == CENT:
-            model = FillModel(
-                commission_model=CommissionModel.PER_SHARE,
-                commission_per_share=self.rate,
-                commission_minimum=self.minimum,
-            )
-            object.__setattr__(self, "_model", model)
 
     def commission(self, quantity: Decimal, price: Decimal) -> Decimal:
-        if self._model is not None:
-            return self._model.commission(quantity, price)
         return _round(max(self.rate * quantity, self.minimum), self.quantum)
 
     def describe(self) -> str:
@@ -148,18 +136,12 @@ class PerOrder:
 
     fee: Decimal
     quantum: Decimal | None = CENT
-    _model: FillModel | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.fee < 0:
             raise ValueError("Commission rates must not be negative.")
-        if self.quantum == CENT:
-            model = FillModel(commission_model=CommissionModel.PER_ORDER, commission_per_order=self.fee)
-            object.__setattr__(self, "_model", model)
 
     def commission(self, quantity: Decimal, price: Decimal) -> Decimal:
-        if self._model is not None:
-            return self._model.commission(quantity, price)
         return _round(self.fee, self.quantum)
 
     def describe(self) -> str:
@@ -172,18 +154,12 @@ class Bps:
 
     bps: Decimal
     quantum: Decimal | None = CENT
-    _model: FillModel | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.bps < 0:
             raise ValueError("Commission rates must not be negative.")
-        if self.quantum == CENT:
-            model = FillModel(commission_model=CommissionModel.BPS, commission_bps=self.bps)
-            object.__setattr__(self, "_model", model)
 
     def commission(self, quantity: Decimal, price: Decimal) -> Decimal:
-        if self._model is not None:
-            return self._model.commission(quantity, price)
         return _round(quantity * price * self.bps / _BPS, self.quantum)
 
     def describe(self) -> str:

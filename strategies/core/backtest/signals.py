@@ -70,7 +70,8 @@ def _decimal(raw: Any, name: str, index: int, *, required: bool = False) -> Deci
             raise ValueError(f"Signal {index}: {name} is missing.")
         return None
     try:
-        value = Decimal(repr(raw)) if isinstance(raw, float) else Decimal(str(raw))
+        # str() of a float is its shortest repr (99.1, not 99.0999...), and of a numpy scalar its bare value.
+        value = Decimal(str(raw))
     except (InvalidOperation, ValueError):
         raise ValueError(f"Signal {index}: {name} {raw!r} is not a number.") from None
     if not value.is_finite():
@@ -94,7 +95,7 @@ def external_signals(records: Iterable[Mapping[str, Any]]) -> list[ExternalSigna
         raw_time = record.get("time", record.get("at", record.get("created_at")))
         if raw_time is None:
             raise ValueError(f"Signal {index}: time is missing.")
-        signal_type = str(record.get("signal_type", "")).upper()
+        signal_type = str(record.get("signal_type")).upper()
         if signal_type not in SIGNAL_TYPES:
             raise ValueError(
                 f"Signal {index}: signal_type must be BUY, SELL or HOLD, got {record.get('signal_type')!r}."

@@ -128,21 +128,20 @@ class AllIn:
 
 def all_in_quantity(*, available: Decimal, price: Decimal, lot_size: Decimal, commission: Commission) -> Decimal:
     """The largest whole-lot ``q`` with ``q * price + commission(q, price) <= available`` (0 if none)."""
-    if available <= 0:
-        return _ZERO
     upper = round_to_lot(available / price, lot_size)
     if upper <= 0:
         return _ZERO
     fee = commission.commission(upper, price)
-    if _cost(upper, price, commission) <= available:
+    if upper * price + fee <= available:
         return upper
-    # The per-unit fee at the upper bound gives an estimate within a lot or two; exact checks settle it.
-    quantity = min(upper, round_to_lot(available / (price + fee / upper), lot_size))
+    # The per-unit fee at the upper bound gives an estimate within a lot or two (below upper, which is known
+    # too dear, so the climb stops there at the latest); exact checks settle it.
+    quantity = round_to_lot(available / (price + fee / upper), lot_size)
     while quantity > 0 and _cost(quantity, price, commission) > available:
         quantity -= lot_size
-    while quantity + lot_size < upper and _cost(quantity + lot_size, price, commission) <= available:
+    while _cost(quantity + lot_size, price, commission) <= available:
         quantity += lot_size
-    return max(quantity, _ZERO)
+    return quantity
 
 
 ALL_IN = AllIn()

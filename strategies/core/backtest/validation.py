@@ -27,6 +27,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from itertools import pairwise
 from typing import Any
 
 from scipy.stats import chi2
@@ -65,15 +66,11 @@ class KupiecResult:
         }
 
 
-def _x_log_y(x: float, y: float) -> float:
-    return 0.0 if x == 0 else x * math.log(y)
-
-
 def kupiec_pof(
     exceptions: int, observations: int, *, confidence: float = 0.95, significance: float = 0.05
 ) -> KupiecResult:
     """Kupiec's proportion-of-failures likelihood ratio and its p-value (see the module docstring)."""
-    if observations < 0 or not 0 <= exceptions <= max(observations, 0):
+    if not 0 <= exceptions <= observations:
         raise ValueError(f"Need 0 <= exceptions <= observations, got {exceptions} of {observations}.")
     if not 0 < confidence < 1:
         raise ValueError(f"The confidence must lie in (0, 1), got {confidence}.")
@@ -82,9 +79,9 @@ def kupiec_pof(
         return KupiecResult(0, 0, p, None, None, None, significance)
     n, x = observations, exceptions
     pi = x / n
-    null = _x_log_y(n - x, 1 - p) + _x_log_y(x, p)
-    alternative = _x_log_y(n - x, 1 - pi) + _x_log_y(x, pi)
-    lr = max(-2 * (null - alternative), 0.0)
+    # LR = 2 [(n - x) ln((1 - pi) / (1 - p)) + x ln(pi / p)]; a count of 0 drops its term (0 ln 0 = 0).
+    terms = ((n - x, 1 - pi, 1 - p), (x, pi, p))
+    lr = max(2 * sum(count * math.log(rate / expected) for count, rate, expected in terms if count), 0.0)
     return KupiecResult(n, x, p, pi, lr, float(chi2.sf(lr, 1)), significance)
 
 
@@ -149,26 +146,23 @@ def var_backtest_series(
         raise ValueError("The VaR needs at least two days of returns (lookback and min_history >= 2).")
     exposure_of = dict(exposures)
     history: dict[str, deque[Decimal]] = {}
-    previous_marks: Mapping[str, Decimal] = {}
-    previous_day: date | None = None
     days: list[VarDay] = []
-    for day, today in marks:
+    for (previous_day, previous_marks), (day, today) in pairwise(marks):
         returns_today = {
             s: (price - previous_marks[s]) / previous_marks[s]
             for s, price in today.items()
             if s in previous_marks and previous_marks[s] > 0
         }
-        held = exposure_of.get(previous_day, {}) if previous_day is not None else {}
+        held = exposure_of.get(previous_day)
         if held and any(held.values()):
             returns = {s: list(history.get(s, ())) for s in held}
             var, observations = historical_var(held, returns, confidence=confidence)
             if var is not None and observations >= min_history:
                 hypothetical = sum((value * returns_today.get(s, _ZERO) for s, value in held.items()), _ZERO)
-                actual = equity[day] - equity[previous_day]  # type: ignore[index]
+                actual = equity[day] - equity[previous_day]
                 days.append(VarDay(day, var, hypothetical, actual, observations))
         for symbol, value in returns_today.items():
             history.setdefault(symbol, deque(maxlen=lookback)).append(value)
-        previous_marks, previous_day = today, day
     level = float(confidence)
     hypothetical_exceptions = sum(1 for d in days if d.hypothetical_exception)
     actual_exceptions = sum(1 for d in days if d.actual_exception)
