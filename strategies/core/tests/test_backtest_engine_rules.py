@@ -1,0 +1,564 @@
+"""The engine's rules, one at a time, on a few hand-made bars: config checks, the result's JSON, the run log,
+the replay intake's boundaries, resting orders and the risk snapshot's pending orders."""
+
+import re
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from risk.core.rules import RiskLimits
+from strategies.core.backtest.engine import BacktestConfig, RunLogEntry, run_backtest
+from strategies.core.backtest.fills import NO_COMMISSION, NO_SLIPPAGE, FillTiming, FixedSlippage, PerOrder
+from strategies.core.backtest.signals import external_signals, strategy_generator
+from strategies.core.backtest.sizing import FixedQuantity
+from trading.core.bars import Bar
+from trading.core.orders import Side
+
+D = Decimal
+T0 = datetime(2026, 3, 2, 14, 30, tzinfo=UTC)
+MIN = timedelta(minutes=1)
+SEC = timedelta(seconds=1)
+TEN = BacktestConfig(sizing=FixedQuantity(D(10)))
+
+
+def exactly(message: str) -> str:
+    return f"^{re.escape(message)}$"
+
+
+def t(index: int) -> datetime:
+    """The time of the index-th bar (1-based), one a minute."""
+    return T0 + (index - 1) * MIN
+
+
+def ohlc(*rows: str, symbol: str = "X", step: timedelta = MIN) -> list[Bar]:
+    """Bars from "open high low close" rows, one every ``step`` from T0."""
+    bars = []
+    for index, row in enumerate(rows):
+        o, h, low, c = (D(x) for x in row.split())
+        bars.append(Bar(symbol, T0 + index * step, o, h, low, c, D(100)))
+    return bars
+
+
+def flat(n: int, price: str = "10", symbol: str = "X") -> list[Bar]:
+    return ohlc(*[f"{price} {price} {price} {price}"] * n, symbol=symbol)
+
+
+def replay(*records: dict) -> list:
+    return external_signals([{"symbol": "X", "position_size": "0.1", **r} for r in records])
+
+
+def during(index: int, seconds: int = 30) -> str:
+    """A time inside the index-th bar."""
+    return (t(index) + seconds * SEC).isoformat()
+
+
+# ---- the configuration -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("cash", [D(0), D(-1), D("NaN"), D("Infinity")])
+def test_the_starting_cash_must_be_positive_and_finite(cash: Decimal) -> None:
+    with pytest.raises(ValueError, match=exactly(f"The starting cash must be positive, got {cash}.")):
+        BacktestConfig(initial_cash=cash)
+
+
+@pytest.mark.parametrize("lot", [D(0), D(-1), D("Infinity")])
+def test_the_lot_size_must_be_positive_and_finite(lot: Decimal) -> None:
+    with pytest.raises(ValueError, match=exactly(f"The lot size must be positive, got {lot}.")):
+        BacktestConfig(lot_size=lot)
+
+
+def test_the_smallest_valid_values_are_accepted() -> None:
+    config = BacktestConfig(
+        initial_cash=D("0.01"),
+        lot_size=D("0.001"),
+        bar_interval=timedelta(microseconds=1),
+        curve_points=2,
+        progress_every=1,
+        trade_from=T0,
+        fill_timing="this_close",
+    )
+    assert config.fill_timing is FillTiming.THIS_CLOSE
+    assert BacktestConfig().fill_timing is FillTiming.NEXT_OPEN
+
+
+def test_the_bar_interval_must_be_positive() -> None:
+    with pytest.raises(ValueError, match=exactly("The bar interval must be positive.")):
+        BacktestConfig(bar_interval=timedelta(0))
+
+
+@pytest.mark.parametrize("points, every", [(1, 1), (2, 0)])
+def test_curve_points_and_progress_every_have_a_floor(points: int, every: int) -> None:
+    with pytest.raises(ValueError, match=exactly("curve_points must be at least 2 and progress_every at least 1.")):
+        BacktestConfig(curve_points=points, progress_every=every)
+
+
+def test_trade_from_must_carry_a_time_zone() -> None:
+    with pytest.raises(ValueError, match=exactly("trade_from must carry a time zone.")):
+        BacktestConfig(trade_from=datetime(2026, 3, 2, 14, 30))
+
+
+def test_the_conventions_in_words() -> None:
+    assert BacktestConfig().describe() == {
+        "fill_timing": "next_open",
+        "commission": NO_COMMISSION.describe(),
+        "slippage": NO_SLIPPAGE.describe(),
+        "sizing": "the signal's position_size",
+        "initial_cash": "10000",
+        "lot_size": "1",
+        "strategy_capital": "equity",
+    }
+    config = BacktestConfig(
+        fill_timing="this_close",
+        commission=PerOrder(D(1)),
+        slippage=FixedSlippage(D("0.01")),
+        sizing=FixedQuantity(D(5)),
+        initial_cash=D(500),
+        lot_size=D(10),
+        strategy_capital=D(300),
+    )
+    assert config.describe() == {
+        "fill_timing": "this_close",
+        "commission": PerOrder(D(1)).describe(),
+        "slippage": "0.01 a share",
+        "sizing": "5 shares",
+        "initial_cash": "500",
+        "lot_size": "10",
+        "strategy_capital": "300",
+    }
+
+
+# ---- the result as JSON, the run log ---------------------------------------------------------------------------
+
+JSON_BARS = ohlc("10 10 10 10", "10 11 10 11", "12 12 12 12", "12 12 12 12")
+JSON_SIGNALS = [
+    {"id": "buy-1", "time": during(1), "signal_type": "BUY"},
+    {"id": "late", "time": during(1, 40), "signal_type": "BUY", "expires_at": t(2).isoformat()},
+    {"id": "sell-1", "time": during(2), "signal_type": "SELL"},
+    {"id": "buy-2", "time": during(3), "signal_type": "BUY"},
+    {"id": "after", "time": during(9), "signal_type": "SELL"},
+]
+
+
+def test_the_result_as_json() -> None:
+    result = run_backtest(JSON_BARS, replay(*JSON_SIGNALS), TEN)
+    assert result.metrics is not None
+    assert result.as_dict() == {
+        "status": "completed",
+        "bars": 4,
+        "start": "2026-03-02T14:30:00+00:00",
+        "end": "2026-03-02T14:33:00+00:00",
+        "conventions": TEN.describe(),
+        "final_cash": "9900",
+        "final_equity": "10020",
+        "max_drawdown_bar": "0",
+        "signals": 4,
+        "orders": 3,
+        "metrics": result.metrics.as_dict(),
+        "trades": [
+            {
+                "symbol": "X",
+                "side": "BUY",
+                "quantity": "10",
+                "entry_time": "2026-03-02T14:31:00+00:00",
+                "exit_time": "2026-03-02T14:32:00+00:00",
+                "entry_price": "10",
+                "exit_price": "12",
+                "pnl": "20",
+                "commission": "0",
+            }
+        ],
+        "equity_daily": [["2026-03-02", "10020"]],
+        "equity_curve": [
+            ["2026-03-02T14:30:00+00:00", "10000", "0"],
+            ["2026-03-02T14:31:00+00:00", "10010", "0"],
+            ["2026-03-02T14:32:00+00:00", "10020", "0"],
+            ["2026-03-02T14:33:00+00:00", "10020", "0"],
+        ],
+        "drawdown_daily": [["2026-03-02", "0"]],
+        "run_log": [
+            {
+                "at": "2026-03-02T14:31:00+00:00",
+                "kind": "skipped",
+                "symbol": "X",
+                "side": "BUY",
+                "quantity": None,
+                "purpose": "entry",
+                "signal_id": "late",
+                "codes": ["signal_expired"],
+                "message": "The signal expired at 2026-03-02T14:31:00+00:00.",
+            },
+            {
+                "at": "2026-03-02T14:33:00+00:00",
+                "kind": "skipped",
+                "symbol": "X",
+                "side": None,
+                "quantity": None,
+                "purpose": "entry",
+                "signal_id": "after",
+                "codes": ["no_bar_after_signal"],
+                "message": f"No bar of X came after the signal of {during(9)}.",
+            },
+        ],
+        "run_log_total": 2,
+        "positions": {"X": "10"},
+    }
+
+
+def test_an_empty_run_as_json() -> None:
+    result = run_backtest([], replay(), TEN)
+    summary = result.as_dict()
+    assert (summary["status"], summary["bars"], summary["start"], summary["end"]) == ("completed", 0, None, None)
+    assert (summary["metrics"], summary["equity_daily"], summary["drawdown_daily"]) == (None, [], [])
+    assert result.drawdown_daily == []
+
+
+def test_a_run_log_entry_with_a_quantity_as_json() -> None:
+    entry = RunLogEntry(t(1), "refused", "X", "SELL", D("2.5"), "exit", None, ("a", "b"), "no")
+    assert entry.as_dict() == {
+        "at": "2026-03-02T14:30:00+00:00",
+        "kind": "refused",
+        "symbol": "X",
+        "side": "SELL",
+        "quantity": "2.5",
+        "purpose": "exit",
+        "signal_id": None,
+        "codes": ["a", "b"],
+        "message": "no",
+    }
+
+
+@pytest.mark.parametrize("keep", [1, 2])
+def test_the_run_log_keeps_at_most_max_log_entries_and_counts_them_all(keep: int) -> None:
+    records = [{"id": f"s{i}", "time": during(9 + i), "signal_type": "BUY"} for i in range(3)]
+    result = run_backtest(flat(2), replay(*records), BacktestConfig(max_log_entries=keep))
+    assert [entry.signal_id for entry in result.run_log] == ["s0", "s1", "s2"][:keep]
+    assert result.run_log_total == 3
+
+
+# ---- the replay intake: what it skips, at its boundaries --------------------------------------------------------
+
+
+def skipped(side: str | None, quantity: Decimal | None, signal_id: str, code: str, message: str) -> RunLogEntry:
+    return RunLogEntry(t(2), "skipped", "X", side, quantity, "entry", signal_id, (code,), message)
+
+
+@pytest.mark.parametrize(
+    "record, entry",
+    [
+        (
+            {"signal_type": "BUY", "expires_at": t(2).isoformat()},  # expires as the bar opens: too late
+            skipped("BUY", None, "s", "signal_expired", "The signal expired at 2026-03-02T14:31:00+00:00."),
+        ),
+        (
+            {"signal_type": "BUY", "position_size": "0.00099"},  # 9.90 of capital at 10: 0.99 of a share
+            skipped("BUY", D(0), "s", "quantity_below_lot", "0.00099 of capital buys less than one lot of X."),
+        ),
+        (
+            {"signal_type": "BUY", "stop_loss": "10"},  # at the price is not on the losing side
+            skipped("BUY", D(100), "s", "invalid_stop_loss", "A BUY stop loss must lie on the losing side of 10."),
+        ),
+        (
+            {"signal_type": "SELL", "stop_loss": "10"},
+            skipped("SELL", D(100), "s", "invalid_stop_loss", "A SELL stop loss must lie on the losing side of 10."),
+        ),
+        (
+            {"signal_type": "SELL", "stop_loss": "9"},
+            skipped("SELL", D(100), "s", "invalid_stop_loss", "A SELL stop loss must lie on the losing side of 10."),
+        ),
+        (
+            {"signal_type": "BUY", "stop_loss": "9", "take_profit": "10"},  # at the price is not a profit
+            skipped("BUY", D(100), "s", "invalid_take_profit", "A BUY take profit must lie on the winning side of 10."),
+        ),
+        (
+            {"signal_type": "SELL", "stop_loss": "11", "take_profit": "10.01"},
+            skipped(
+                "SELL", D(100), "s", "invalid_take_profit", "A SELL take profit must lie on the winning side of 10."
+            ),
+        ),
+    ],
+)
+def test_the_intake_skips_with_the_live_codes(record: dict, entry: RunLogEntry) -> None:
+    result = run_backtest(flat(3), replay({"id": "s", "time": during(1), **record}), BacktestConfig())
+    assert result.run_log == [entry]
+    assert result.orders == 0 and result.fills == []
+
+
+@pytest.mark.parametrize(
+    "record, orders",
+    [
+        ({"expires_at": (t(2) + timedelta(microseconds=1)).isoformat()}, 1),  # still valid at the open
+        ({"position_size": "0.001"}, 1),  # exactly one share
+        ({"stop_loss": "9.99", "take_profit": "10.01"}, 3),  # a cent either side: a bracket
+        ({"stop_loss": "9.99"}, 2),  # a stop alone
+        ({"take_profit": "5"}, 1),  # a take profit without a stop is not used, so not checked
+    ],
+)
+def test_the_intake_takes_what_lies_just_inside_its_limits(record: dict, orders: int) -> None:
+    result = run_backtest(flat(3), replay({"time": during(1), "signal_type": "BUY", **record}), BacktestConfig())
+    assert result.run_log == [] and result.orders == orders
+    assert [(f.side, f.price, f.at) for f in result.fills] == [(Side.BUY, D(10), t(2))]
+
+
+def test_a_market_entrys_take_profit_and_stop_work_from_its_bar() -> None:
+    bars = ohlc("10 10 10 10", "10 10 10 10", "10 11.5 10 11", "11 11 11 11")
+    signals = replay({"time": during(1), "signal_type": "BUY", "stop_loss": "9", "take_profit": "11"})
+    [trade] = run_backtest(bars, signals, BacktestConfig()).trades
+    assert (trade.exit_time, trade.exit_price) == (t(3), D(11))
+    bars = ohlc("10 10 10 10", "10 10 10 10", "10 10 8 9", "9 9 9 9")
+    [trade] = run_backtest(bars, signals, BacktestConfig()).trades
+    assert (trade.exit_time, trade.exit_price) == (t(3), D(9))
+
+
+def test_a_refused_market_entry_is_logged_with_its_signal_and_places_no_stop() -> None:
+    limits = RiskLimits(max_position_fraction=D("0.01"), reserve_buffer=D(0), reject_stale_prices=False)
+    signals = replay({"id": "r", "time": during(1), "signal_type": "BUY", "stop_loss": "9"})
+    result = run_backtest(flat(3), signals, BacktestConfig(risk_limits=limits))
+    [entry] = result.run_log
+    assert (entry.kind, entry.purpose, entry.signal_id, entry.codes) == (
+        "refused",
+        "entry",
+        "r",
+        ("max_position_size_exceeded",),
+    )
+    assert result.orders == 1 and result.fills == []
+
+
+# ---- resting limit entries ------------------------------------------------------------------------------------
+
+BUFFERED = RiskLimits(max_position_fraction=D(1_000_000), reserve_buffer=D("0.02"), reject_stale_prices=False)
+
+
+def test_a_limit_entry_reserves_no_buffer_a_market_entry_does() -> None:
+    # All the cash at 10: a limit order cannot fill above its price, a market order reserves 2 % more.
+    config = BacktestConfig(sizing=FixedQuantity(D(1000)), risk_limits=BUFFERED)
+    limit = run_backtest(flat(3), replay({"time": during(1), "signal_type": "BUY", "target_price": "10"}), config)
+    assert limit.run_log == [] and [(f.price, f.at) for f in limit.fills] == [(D(10), t(2))]
+    market = run_backtest(flat(3), replay({"id": "m", "time": during(1), "signal_type": "BUY"}), config)
+    [entry] = market.run_log
+    assert (entry.signal_id, entry.purpose, entry.codes) == (
+        "m",
+        "entry",
+        ("strategy_capital_exceeded", "insufficient_funds"),
+    )
+
+
+def test_resting_limit_orders_reserve_no_buffer_in_later_checks() -> None:
+    # Two BUY limits at 10 under bars at 11, 500 each: the second fits the cash exactly beside the first.
+    config = BacktestConfig(sizing=FixedQuantity(D(500)), risk_limits=BUFFERED)
+    records = [{"time": during(1, s), "signal_type": "BUY", "target_price": "10"} for s in (10, 20)]
+    result = run_backtest(flat(3, "11"), replay(*records), config)
+    assert result.run_log == [] and result.orders == 2 and result.fills == []
+
+
+def test_a_refused_limit_entry_is_logged_with_its_signal() -> None:
+    limits = RiskLimits(max_position_fraction=D("0.01"), reserve_buffer=D(0), reject_stale_prices=False)
+    signals = replay({"id": "r", "time": during(1), "signal_type": "BUY", "target_price": "9"})
+    [entry] = run_backtest(flat(3), signals, BacktestConfig(risk_limits=limits)).run_log
+    assert (entry.purpose, entry.signal_id, entry.codes) == ("entry", "r", ("max_position_size_exceeded",))
+
+
+def test_a_resting_limit_is_a_pending_order_a_market_order_can_self_cross() -> None:
+    limits = RiskLimits(
+        max_position_fraction=D(1_000_000), reserve_buffer=D(0), reject_stale_prices=False, prevent_self_cross=True
+    )
+    records = [
+        {"time": during(1, 10), "signal_type": "BUY", "target_price": "9"},
+        {"id": "cross", "time": during(1, 20), "signal_type": "SELL"},
+    ]
+    result = run_backtest(flat(3), replay(*records), BacktestConfig(risk_limits=limits))
+    [entry] = result.run_log
+    assert (entry.signal_id, entry.codes) == ("cross", ("self_cross",))
+    assert entry.message == "The order would trade against the account's own resting BUY limit order in X at 9."
+
+
+def test_a_limit_entry_fill_carries_the_signals_model_and_its_exits_work_from_the_next_bar() -> None:
+    # A BUY limit at 9 fills in bar 3 (low 8.8) with its stop at 8.5 and target at 10.5; bar 3 also falls to 8.4,
+    # but the exits work only from bar 4, where the target is reached. Order rates are counted (a limit is set).
+    limits = RiskLimits(
+        max_position_fraction=D(1_000_000),
+        reserve_buffer=D(0),
+        reject_stale_prices=False,
+        max_strategy_orders_per_minute=100,
+    )
+    bars = ohlc("10 10 10 10", "10 10 10 10", "10 10 8.4 9", "9 11 9 11", "11 11 11 11")
+    records = [
+        {
+            "time": during(1),
+            "signal_type": "BUY",
+            "target_price": "9",
+            "stop_loss": "8.5",
+            "take_profit": "10.5",
+            "confidence": "0.6",
+            "metadata": {"model": "m1"},
+        },
+        {"time": during(4), "signal_type": "BUY", "position_size": "0.01"},
+    ]
+    result = run_backtest(bars, replay(*records), BacktestConfig(risk_limits=limits))
+    assert [(f.side, f.quantity, f.price, f.at, f.model, f.confidence) for f in result.fills] == [
+        (Side.BUY, D(111), D(9), t(3), "m1", D("0.6")),  # 1,000 of capital sized at the limit price
+        (Side.SELL, D(111), D("10.5"), t(4), None, None),
+        (Side.BUY, D(9), D(11), t(5), None, None),
+    ]
+    assert result.run_log == [] and result.orders == 4
+
+
+# ---- protective orders working through a bar --------------------------------------------------------------------
+
+
+def test_a_shorts_target_reached_at_the_open_fills_before_its_stop() -> None:
+    # Short at 10 with a BUY stop at 11 and target at 9; bar 3 opens at 8.5 (past the target) and rises to 11.5.
+    bars = ohlc("10 10 10 10", "10 10 10 10", "8.5 11.5 8.5 11", "11 11 11 11")
+    signals = replay({"time": during(1), "signal_type": "SELL", "stop_loss": "11", "take_profit": "9"})
+    [trade] = run_backtest(bars, signals, BacktestConfig()).trades
+    assert (trade.side, trade.exit_time, trade.exit_price) == (Side.SELL, t(3), D("8.5"))
+
+
+def test_a_shorts_stop_triggers_on_the_high_and_slips_upwards() -> None:
+    bars = ohlc("10 10 10 10", "10 10 10 10", "10 11.5 10 11", "11 11 11 11")
+    signals = replay({"time": during(1), "signal_type": "SELL", "stop_loss": "11"})
+    result = run_backtest(bars, signals, BacktestConfig(slippage=FixedSlippage(D("0.05"))))
+    assert [(f.side, f.price, f.at) for f in result.fills] == [
+        (Side.SELL, D("9.95"), t(2)),
+        (Side.BUY, D("11.05"), t(3)),
+    ]
+
+
+TWO_BRACKETS = [
+    {"time": during(1, 10), "signal_type": "BUY", "stop_loss": "9", "take_profit": "20"},
+    {"time": during(1, 20), "signal_type": "BUY", "stop_loss": "8", "take_profit": "12"},
+]
+
+
+def test_orders_the_bar_does_not_reach_leave_the_others_working() -> None:
+    # The second entry's stop (8) and target (12) are not reached by bar 3; the first entry's stop (9) is.
+    # Its target then is cancelled (never fills at 20); the other stop still works in bar 4, its target is gone.
+    bars = ohlc("10 10 10 10", "10 10 10 10", "10 10.5 8.5 9", "9 9 7.5 8", "20 25 20 25")
+    result = run_backtest(bars, replay(*TWO_BRACKETS), BacktestConfig())
+    assert [(f.side, f.price, f.at) for f in result.fills] == [
+        (Side.BUY, D(10), t(2)),
+        (Side.BUY, D(10), t(2)),
+        (Side.SELL, D(9), t(3)),
+        (Side.SELL, D(8), t(4)),
+    ]
+
+
+def test_a_bar_through_both_stops_fills_both_and_cancels_both_targets() -> None:
+    bars = ohlc("10 10 10 10", "10 10 10 10", "10 10 7.5 8", "20 25 20 25")
+    result = run_backtest(bars, replay(*TWO_BRACKETS), BacktestConfig())
+    assert [(f.side, f.price, f.at) for f in result.fills] == [
+        (Side.BUY, D(10), t(2)),
+        (Side.BUY, D(10), t(2)),
+        (Side.SELL, D(8), t(3)),
+        (Side.SELL, D(9), t(3)),
+    ]
+
+
+# ---- the generator's target follows the book --------------------------------------------------------------------
+
+# SMA(2)/SMA(3): LONG on bar 10, FLAT on bar 12 (long only); with shorts SHORT on bar 7, LONG on 10, SHORT on 12.
+CLOSES = ["10", "10", "10", "11", "12", "11", "9", "8", "9", "11", "12", "8", "10"]
+
+
+def closes(values: list[str], lows: dict[int, str] | None = None, step: timedelta = MIN) -> list[Bar]:
+    """Bars opening at the previous close, spanning open and close (1-based low overrides), one every ``step``."""
+    bars, previous = [], D(values[0])
+    for index, text in enumerate(values, start=1):
+        close = D(text)
+        low = D(lows[index]) if lows and index in lows else min(previous, close)
+        bars.append(Bar("X", T0 + (index - 1) * step, previous, max(previous, close), low, close, D(100)))
+        previous = close
+    return bars
+
+
+def sma(**params: object) -> object:
+    return strategy_generator("SMA_CROSSOVER", {"fast_period": 2, "slow_period": 3, **params})
+
+
+def test_a_protective_exit_sets_the_target_flat_so_no_exit_signal_follows() -> None:
+    generator = sma(stop_loss_pct="0.05")  # the stop at 10.45; bar 11 dips to 10
+    result = run_backtest(closes(CLOSES, lows={11: "10"}), generator, TEN)
+    assert [(f.side, f.price, f.at) for f in result.fills] == [(Side.BUY, D(11), t(11)), (Side.SELL, D("10.45"), t(11))]
+    assert generator.target("X") == "FLAT" and result.signals == 1
+
+
+def test_an_exit_cancels_the_positions_stop() -> None:
+    # The stop at 7.70 is still working when the exit fills at bar 13's open (8); bar 14 falls to 7.
+    result = run_backtest(closes([*CLOSES, "7"]), sma(stop_loss_pct="0.3"), TEN)
+    assert [(f.side, f.price, f.at) for f in result.fills] == [(Side.BUY, D(11), t(11)), (Side.SELL, D(8), t(13))]
+    assert result.positions["X"].quantity == 0
+
+
+RATE_LIMITED = BacktestConfig(
+    sizing=FixedQuantity(D(1)),
+    risk_limits=RiskLimits(
+        max_position_fraction=D(1_000_000),
+        reserve_buffer=D(0),
+        reject_stale_prices=False,
+        max_strategy_orders_per_minute=2,
+    ),
+)
+
+
+def test_a_refused_exit_leaves_a_one_share_long_and_its_target() -> None:
+    # Bars 10 s apart: the entry and its stop (bar 11) are the minute's two orders when the exit comes (bar 13).
+    generator = sma(stop_loss_pct="0.5")
+    result = run_backtest(closes(CLOSES, step=10 * SEC), generator, RATE_LIMITED)
+    [entry] = result.run_log
+    assert (entry.purpose, entry.codes) == ("exit", ("order_rate_exceeded",))
+    assert result.positions["X"].quantity == 1 and generator.target("X") == "LONG"
+
+
+def test_a_refused_flip_leaves_the_short_and_its_target() -> None:
+    generator = sma(stop_loss_pct="0.5", allow_short=True)
+    result = run_backtest(closes(CLOSES, step=10 * SEC), generator, RATE_LIMITED)
+    [entry] = result.run_log
+    assert (entry.purpose, entry.codes) == ("exit", ("order_rate_exceeded",))
+    assert result.positions["X"].quantity == -1 and generator.target("X") == "SHORT"
+    assert result.signals == 2  # SHORT, LONG (refused); the SHORT of bar 12 is already the target
+
+
+# ---- when a recorded signal reaches the market -------------------------------------------------------------------
+
+FOUR = ohlc("10 10 10 10", "10.5 11 10.5 11", "11.5 12 11.5 12", "12 12 12 12")
+
+
+@pytest.mark.parametrize(
+    "timing, arrives, price, at",
+    [
+        ("this_close", during(2), D(11), t(3)),  # during bar 2: at its close, which happens at bar 3's start
+        ("this_close", t(3).isoformat(), D(12), t(4)),  # as bar 3 starts: at bar 3's close
+        ("next_open", t(2).isoformat(), D("10.5"), t(2)),  # as bar 2 starts: at its open
+        ("next_open", during(2), D("11.5"), t(3)),
+    ],
+)
+def test_a_recorded_signal_is_acted_on_at_the_first_price_after_it(
+    timing: str, arrives: str, price: Decimal, at: datetime
+) -> None:
+    result = run_backtest(FOUR, replay({"time": arrives, "signal_type": "BUY"}), BacktestConfig(fill_timing=timing))
+    assert [(f.price, f.at) for f in result.fills] == [(price, at)]
+
+
+def test_a_signal_may_come_before_its_symbols_first_bar() -> None:
+    bars = [*flat(2), Bar("Y", t(3), D(20), D(20), D(20), D(20), D(1))]  # Y's first bar comes third
+    result = run_backtest(bars, replay({"symbol": "Y", "time": during(1), "signal_type": "BUY"}), TEN)
+    assert [(f.symbol, f.price, f.at) for f in result.fills] == [("Y", D(20), t(3))]
+
+
+def test_closing_at_the_end_keeps_a_resting_entry_aside() -> None:
+    # X holds a position and a resting BUY limit at 5, Y a position: both close at the end, one bar interval on.
+    x, y = flat(3), flat(3, "20", symbol="Y")
+    bars = [bar for pair in zip(x, y, strict=True) for bar in pair]
+    records = [
+        {"time": during(1, 10), "signal_type": "BUY"},
+        {"time": during(1, 20), "signal_type": "BUY", "target_price": "5"},
+        {"symbol": "Y", "time": during(1, 30), "signal_type": "BUY"},
+    ]
+    result = run_backtest(bars, replay(*records), BacktestConfig(sizing=FixedQuantity(D(10)), close_at_end=True))
+    assert [(f.symbol, f.side, f.price, f.at) for f in result.fills] == [
+        ("X", Side.BUY, D(10), t(2)),
+        ("Y", Side.BUY, D(20), t(2)),
+        ("X", Side.SELL, D(10), t(4)),
+        ("Y", Side.SELL, D(20), t(4)),
+    ]
+    assert result.run_log == [] and result.orders == 5
