@@ -506,6 +506,7 @@ def test_a_refused_exit_leaves_a_one_share_long_and_its_target() -> None:
     result = run_backtest(closes(CLOSES, step=10 * SEC), generator, RATE_LIMITED)
     [entry] = result.run_log
     assert (entry.purpose, entry.codes) == ("exit", ("order_rate_exceeded",))
+    assert entry.signal_id == f"backtest:X:{(T0 + 11 * 10 * SEC).isoformat()}"  # bar 12's FLAT
     assert result.positions["X"].quantity == 1 and generator.target("X") == "LONG"
 
 
@@ -516,6 +517,42 @@ def test_a_refused_flip_leaves_the_short_and_its_target() -> None:
     assert (entry.purpose, entry.codes) == ("exit", ("order_rate_exceeded",))
     assert result.positions["X"].quantity == -1 and generator.target("X") == "SHORT"
     assert result.signals == 2  # SHORT, LONG (refused); the SHORT of bar 12 is already the target
+
+
+def test_one_share_positions_close_and_flip() -> None:
+    one = BacktestConfig(sizing=FixedQuantity(D(1)))
+    result = run_backtest(closes(CLOSES), sma(), one)
+    assert [(f.side, f.quantity, f.price, f.at) for f in result.fills] == [
+        (Side.BUY, D(1), D(11), t(11)),
+        (Side.SELL, D(1), D(8), t(13)),
+    ]
+    result = run_backtest(closes(CLOSES), sma(allow_short=True), one)
+    assert [(f.side, f.quantity, f.price, f.at) for f in result.fills] == [
+        (Side.SELL, D(1), D(9), t(8)),
+        (Side.BUY, D(1), D(11), t(11)),  # the short closed, then the long opened
+        (Side.BUY, D(1), D(11), t(11)),
+        (Side.SELL, D(1), D(8), t(13)),
+        (Side.SELL, D(1), D(8), t(13)),
+    ]
+
+
+def test_an_entry_sized_under_one_lot_is_skipped_and_the_target_stays_flat() -> None:
+    generator = sma()
+    result = run_backtest(closes(CLOSES), generator, BacktestConfig(sizing=FixedQuantity(D("0.5"))))
+    assert result.run_log == [
+        RunLogEntry(
+            t(11),
+            "skipped",
+            "X",
+            "BUY",
+            D(0),
+            "entry",
+            f"backtest:X:{t(10).isoformat()}",
+            ("quantity_below_lot",),
+            "The sizing buys less than one lot of X at 11.",
+        )
+    ]
+    assert result.orders == 0 and result.signals == 1 and generator.target("X") == "FLAT"
 
 
 # ---- when a recorded signal reaches the market -------------------------------------------------------------------
@@ -562,3 +599,21 @@ def test_closing_at_the_end_keeps_a_resting_entry_aside() -> None:
         ("Y", Side.SELL, D(20), t(4)),
     ]
     assert result.run_log == [] and result.orders == 5
+
+
+@pytest.mark.parametrize("fraction, refused", [("0.0089", False), ("0.00891", True)])
+def test_a_working_stop_left_without_its_position_reserves_with_the_buffer(fraction: str, refused: bool) -> None:
+    # A BUY of 100 with a stop at 9, sold again by a SELL signal: the stop keeps working and, with nothing left to
+    # protect, reserves 100 * 9 * 1.02 = 918 of the 10,000 cash. A BUY then gets 9,082: 890 at 10.20 fit, 891 not.
+    config = BacktestConfig(risk_limits=BUFFERED, strategy_capital=D(1_000_000))
+    records = [
+        {"time": during(1), "signal_type": "BUY", "position_size": "0.001", "stop_loss": "9"},
+        {"time": during(2), "signal_type": "SELL", "position_size": "0.001"},
+        {"id": "last", "time": during(3), "signal_type": "BUY", "position_size": fraction},
+    ]
+    result = run_backtest(flat(5), replay(*records), config)
+    needs = "The order needs 9088.20 of buying power but the account has 9082.00 available."
+    assert [(entry.codes, entry.message) for entry in result.run_log] == (
+        [(("insufficient_funds",), needs)] if refused else []
+    )
+    assert len(result.fills) == (2 if refused else 3)
