@@ -522,7 +522,7 @@ class Backtest:
                 o.symbol,
                 o.side,
                 o.remaining_quantity,
-                o.limit_price or o.stop_price or o.reference_price,
+                o.reference_price,  # a resting order's level: its limit or stop price
                 reserve_buffer=_ZERO if o.order_type is OrderType.LIMIT else None,
                 limit_price=o.limit_price,
             )
@@ -718,22 +718,10 @@ class Backtest:
         *,
         purpose: str,
         signal_id: str | None,
-        model: str | None = None,
-        confidence: Decimal | None = None,
     ) -> bool:
         """Close the whole position with a market order; False if the risk rules refused it."""
         side = Side.SELL if book.qty > 0 else Side.BUY
-        order = self._market(
-            book,
-            side,
-            abs(book.qty),
-            price,
-            at,
-            purpose=purpose,
-            signal_id=signal_id,
-            model=model,
-            confidence=confidence,
-        )
+        order = self._market(book, side, abs(book.qty), price, at, purpose=purpose, signal_id=signal_id)
         if order is None:
             return False
         self._cancel_working(book)
@@ -811,11 +799,11 @@ class Backtest:
             model, confidence = self._signal_meta.pop(order.id, (None, None))
             self._fill(book, order, price, bar.minute, model=model, confidence=confidence)
             for sibling in order.oco or ():
-                if sibling is not order and sibling in book.working:
+                if sibling is not order:
                     order_event(sibling, OrderTrigger.CANCEL)
                     book.working.remove(sibling)
             if order.purpose == ENTRY:
-                stop_loss, take_profit = self._brackets.pop(order.id, (None, None))
+                stop_loss, take_profit = self._brackets.pop(order.id)
                 self._protect(book, order, stop_loss, take_profit, bar.minute)
             elif self.generator is not None:
                 self.generator.set_target(book.symbol, self._held_target(book))
@@ -839,7 +827,7 @@ class Backtest:
         generator = self.generator
         assert generator is not None
         want = _RANK[signal.target]
-        opposed = book.qty and (book.qty > 0) != (want > 0)
+        opposed = book.qty and self._held_target(book) is not signal.target  # holds what it no longer wants
         if opposed and not self._close(book, price, at, purpose=EXIT, signal_id=signal.id):
             generator.set_target(book.symbol, self._held_target(book))
             return
@@ -941,8 +929,8 @@ class Backtest:
                 f"A {side} stop loss must lie on the losing side of {reference}.",
             )
             return
-        bracket = signal.stop_loss is not None and signal.take_profit is not None
-        if bracket and (signal.take_profit - reference) * side.sign <= 0:  # type: ignore[operator]
+        take_profit = signal.take_profit  # used only with a stop loss (a bracket), so checked only then
+        if signal.stop_loss is not None and take_profit is not None and (take_profit - reference) * side.sign <= 0:
             self._log_entry(
                 at,
                 SKIPPED,
@@ -955,7 +943,6 @@ class Backtest:
                 f"A {side} take profit must lie on the winning side of {reference}.",
             )
             return
-        take_profit = signal.take_profit if bracket else None
         if signal.target_price is None:
             entry = self._market(
                 book,
