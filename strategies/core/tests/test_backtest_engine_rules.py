@@ -12,6 +12,7 @@ from strategies.core.backtest.engine import BacktestConfig, RunLogEntry, run_bac
 from strategies.core.backtest.fills import NO_COMMISSION, NO_SLIPPAGE, FillTiming, FixedSlippage, PerOrder
 from strategies.core.backtest.signals import external_signals, strategy_generator
 from strategies.core.backtest.sizing import FixedQuantity
+from strategies.core.indicators import CONTEXT
 from trading.core.bars import Bar
 from trading.core.orders import Side
 
@@ -617,3 +618,64 @@ def test_a_working_stop_left_without_its_position_reserves_with_the_buffer(fract
         [(("insufficient_funds",), needs)] if refused else []
     )
     assert len(result.fills) == (2 if refused else 3)
+
+
+def test_run_backtest_hands_the_callbacks_on() -> None:
+    seen: list = []
+    result = run_backtest(JSON_BARS, replay(*JSON_SIGNALS), TEN, on_trade=seen.append)
+    assert seen == result.trades and len(seen) == 1
+
+
+# ---- equity, marks and exposure, bar by bar and day by day -------------------------------------------------------
+
+NIGHT = datetime(2026, 3, 2, 23, 58, tzinfo=UTC)
+DAY1, DAY2 = NIGHT.date(), NIGHT.date() + timedelta(days=1)
+
+
+def night_bars() -> list[Bar]:
+    """X and Y over midnight, X first each minute: X 10 -> 12 -> 9 -> 10, Y 20 -> 18 -> 19 -> 21."""
+    rows = [("10", "10", "20", "20"), ("10", "12", "20", "18"), ("12", "9", "18", "19"), ("9", "10", "19", "21")]
+    bars = []
+    for index, (xo, xc, yo, yc) in enumerate(rows):
+        minute = NIGHT + index * MIN
+        for symbol, o, c in (("X", D(xo), D(xc)), ("Y", D(yo), D(yc))):
+            bars.append(Bar(symbol, minute, o, max(o, c), min(o, c), c, D(1)))
+    return bars
+
+
+NIGHT_SIGNALS = [
+    {"time": (NIGHT + 10 * SEC).isoformat(), "signal_type": "BUY"},
+    {"symbol": "Y", "time": (NIGHT + 20 * SEC).isoformat(), "signal_type": "SELL"},
+]
+
+
+def test_equity_is_cash_plus_marked_positions_bar_by_bar_and_day_by_day() -> None:
+    # Long 10 X at 10 and short 10 Y at 20 at 23:59's opens; equity after each bar (X, then Y, each minute):
+    # 10000, 10000 | 10020, 10040 (the peak) || 10010, 10000 | 10010, 9990.
+    result = run_backtest(night_bars(), replay(*NIGHT_SIGNALS), TEN)
+    peak = D(10040)
+    equities = [D(10000), D(10000), D(10020), peak, D(10010), D(10000), D(10010), D(9990)]
+    minutes = [NIGHT + (i // 2) * MIN for i in range(8)]
+    drawdowns = [D(0)] * 4 + [CONTEXT.divide(peak - e, peak) for e in equities[4:]]
+    assert [(p.at, p.equity, p.drawdown) for p in result.equity_curve] == list(
+        zip(minutes, equities, drawdowns, strict=True)
+    )
+    assert result.max_drawdown_bar == CONTEXT.divide(D(50), peak)
+    assert result.equity_daily == {DAY1: peak, DAY2: D(9990)}
+    assert result.daily_marks == [(DAY1, {"X": D(12), "Y": D(18)}), (DAY2, {"X": D(10), "Y": D(21)})]
+    assert result.daily_exposure == [(DAY1, {"X": D(120), "Y": D(-180)}), (DAY2, {"X": D(100), "Y": D(-210)})]
+    assert (result.final_cash, result.final_equity) == (D(10100), D(9990))
+    assert (result.start, result.end, result.bars) == (NIGHT, NIGHT + 3 * MIN, 8)
+    assert [d.drawdown for d in result.drawdown_daily] == [D(0), CONTEXT.divide(D(50), peak)]
+
+
+def test_the_curve_keeps_evenly_spaced_points_and_the_last_bar() -> None:
+    # At most 2 * curve_points: the 4th point halves the curve (every 2nd bar), the 8th again (every 4th bar).
+    result = run_backtest(
+        night_bars(), replay(*NIGHT_SIGNALS), BacktestConfig(sizing=FixedQuantity(D(10)), curve_points=2)
+    )
+    assert [(p.at, p.equity) for p in result.equity_curve] == [
+        (NIGHT, D(10000)),
+        (NIGHT + 2 * MIN, D(10000)),  # the 6th bar
+        (NIGHT + 3 * MIN, D(9990)),  # the end, added by the finish
+    ]
