@@ -679,3 +679,28 @@ def test_the_curve_keeps_evenly_spaced_points_and_the_last_bar() -> None:
         (NIGHT + 2 * MIN, D(10000)),  # the 6th bar
         (NIGHT + 3 * MIN, D(9990)),  # the end, added by the finish
     ]
+
+
+def test_the_position_carries_the_commissions_charged() -> None:
+    config = BacktestConfig(sizing=FixedQuantity(D(10)), commission=PerOrder(D(1)))
+    records = [{"time": during(1), "signal_type": "BUY"}, {"time": during(2), "signal_type": "SELL"}]
+    position = run_backtest(JSON_BARS, replay(*records), config).positions["X"]
+    assert (position.quantity, position.realized_pnl, position.commissions) == (D(0), D(18), D(2))
+
+
+def test_a_market_entrys_stop_counts_in_the_order_rate_from_its_fill() -> None:
+    # The entry and its stop at 14:31's open, then a second entry at the same open: the minute's third order,
+    # accepted under a limit of 3 a minute, refused under 2.
+    records = [
+        {"time": during(1), "signal_type": "BUY", "stop_loss": "5"},
+        {"id": "again", "time": during(1, 50), "signal_type": "BUY"},
+    ]
+    for limit, codes in ((3, []), (2, [("order_rate_exceeded",)])):
+        limits = RiskLimits(
+            max_position_fraction=D(1_000_000),
+            reserve_buffer=D(0),
+            reject_stale_prices=False,
+            max_strategy_orders_per_minute=limit,
+        )
+        result = run_backtest(flat(3), replay(*records), BacktestConfig(sizing=FixedQuantity(D(1)), risk_limits=limits))
+        assert [entry.codes for entry in result.run_log] == codes
