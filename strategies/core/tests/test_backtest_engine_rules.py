@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from risk.core.rules import RiskLimits
-from strategies.core.backtest.engine import BacktestConfig, RunLogEntry, run_backtest
+from strategies.core.backtest.engine import Backtest, BacktestConfig, RunLogEntry, run_backtest
 from strategies.core.backtest.fills import NO_COMMISSION, NO_SLIPPAGE, FillTiming, FixedSlippage, PerOrder
 from strategies.core.backtest.signals import external_signals, strategy_generator
 from strategies.core.backtest.sizing import FixedQuantity
@@ -704,3 +704,113 @@ def test_a_market_entrys_stop_counts_in_the_order_rate_from_its_fill() -> None:
         )
         result = run_backtest(flat(3), replay(*records), BacktestConfig(sizing=FixedQuantity(D(1)), risk_limits=limits))
         assert [entry.codes for entry in result.run_log] == codes
+
+
+# ---- the end of a run ----------------------------------------------------------------------------------------------
+
+
+def test_a_signal_handed_to_a_symbol_with_no_later_bar_is_logged_at_the_end() -> None:
+    bars = [*flat(1), Bar("Y", t(1), D(20), D(20), D(20), D(20), D(1)), *flat(2)[1:]]  # Y's only bar is the first
+    result = run_backtest(bars, replay({"id": "y", "symbol": "Y", "time": during(1), "signal_type": "BUY"}), TEN)
+    assert result.run_log == [
+        RunLogEntry(
+            t(2),
+            "skipped",
+            "Y",
+            None,
+            None,
+            "entry",
+            "y",
+            ("no_bar_after_signal",),
+            f"No bar of Y came after the signal of {during(1)}.",
+        )
+    ]
+    assert result.signals == 1
+
+
+def test_a_generator_signal_on_the_last_bar_is_not_logged() -> None:
+    result = run_backtest(closes(CLOSES[:10]), sma(), TEN)  # LONG on bar 10, the last
+    assert result.signals == 1 and result.run_log == [] and result.fills == []
+
+
+def test_a_cancelled_run_neither_closes_nor_logs_what_is_left() -> None:
+    records = [{"time": during(1), "signal_type": "BUY"}, {"time": during(9), "signal_type": "SELL"}]
+    checks = iter([False, True])
+    result = Backtest(
+        flat(4),
+        replay(*records),
+        BacktestConfig(sizing=FixedQuantity(D(10)), close_at_end=True, progress_every=2),
+        should_cancel=lambda: next(checks),
+    ).run()
+    assert (result.status, result.bars, result.run_log) == ("canceled", 4, [])
+    assert result.positions["X"].quantity == 10 and len(result.fills) == 1
+
+
+def test_a_refused_close_at_the_end_is_logged_as_end_of_run() -> None:
+    # Bars 30 s apart: the entry at the last bar's open and the close 30 s later are in the same minute.
+    limits = RiskLimits(
+        max_position_fraction=D(1_000_000),
+        reserve_buffer=D(0),
+        reject_stale_prices=False,
+        max_strategy_orders_per_minute=1,
+    )
+    config = BacktestConfig(sizing=FixedQuantity(D(10)), close_at_end=True, bar_interval=30 * SEC, risk_limits=limits)
+    bars = ohlc("10 10 10 10", "10 10 10 10", step=30 * SEC)
+    result = run_backtest(bars, replay({"time": (T0 + 10 * SEC).isoformat(), "signal_type": "BUY"}), config)
+    [entry] = result.run_log
+    assert (entry.at, entry.purpose, entry.signal_id, entry.codes) == (
+        T0 + 60 * SEC,
+        "end_of_run",
+        None,
+        ("order_rate_exceeded",),
+    )
+    assert result.positions["X"].quantity == 10
+
+
+# ---- what the risk snapshot holds ---------------------------------------------------------------------------------
+
+
+def test_the_strategy_capital_bounds_what_the_strategy_may_use() -> None:
+    config = BacktestConfig(sizing=FixedQuantity(D(100)), strategy_capital=D(999))
+    result = run_backtest(flat(3), replay({"time": during(1), "signal_type": "BUY"}), config)
+    assert [entry.codes for entry in result.run_log] == [("strategy_capital_exceeded",)]
+    config = BacktestConfig(sizing=FixedQuantity(D(100)), strategy_capital=D(1000))
+    assert run_backtest(flat(3), replay({"time": during(1), "signal_type": "BUY"}), config).run_log == []
+
+
+@pytest.mark.parametrize(
+    "limit, code",
+    [
+        ({"daily_loss_limit": D("0.003")}, "daily_loss_limit_exceeded"),
+        ({"max_drawdown": D("0.003")}, "max_drawdown_exceeded"),
+    ],
+)
+def test_the_day_starts_and_the_peak_is_measured_at_the_marks(limit: dict, code: str) -> None:
+    # The night's second day starts at 10040 (also the peak); at 00:01's open equity is 10000: a loss of 40 is past
+    # 0.3 % of 10040 (30.12), so a new order is refused; under a limit of 0.4 % (40.16) it passes.
+    records = [*NIGHT_SIGNALS, {"id": "more", "time": (NIGHT + 2 * MIN + 30 * SEC).isoformat(), "signal_type": "BUY"}]
+    base = {"max_position_fraction": D(1_000_000), "reserve_buffer": D(0), "reject_stale_prices": False}
+    config = BacktestConfig(sizing=FixedQuantity(D(10)), risk_limits=RiskLimits(**base, **limit))
+    result = run_backtest(night_bars(), replay(*records), config)
+    assert [(entry.signal_id, entry.codes) for entry in result.run_log] == [("more", (code,))]
+    looser = {name: D("0.004") for name in limit}
+    config = BacktestConfig(sizing=FixedQuantity(D(10)), risk_limits=RiskLimits(**base, **looser))
+    assert run_backtest(night_bars(), replay(*records), config).run_log == []
+
+
+def test_a_symbol_that_cannot_be_borrowed_is_not_sold_short() -> None:
+    config = BacktestConfig(sizing=FixedQuantity(D(10)), not_shortable=frozenset({"X"}))
+    result = run_backtest(flat(3), replay({"time": during(1), "signal_type": "SELL"}), config)
+    assert [entry.codes for entry in result.run_log] == [("not_easy_to_borrow",)]
+
+
+def test_an_order_the_rules_resize_trades_the_approved_quantity() -> None:
+    limits = RiskLimits(
+        max_position_fraction=D("0.05"),
+        reserve_buffer=D(0),
+        reject_stale_prices=False,
+        resize=frozenset({"max_position_size_exceeded"}),
+    )
+    config = BacktestConfig(sizing=FixedQuantity(D(100)), risk_limits=limits)
+    result = run_backtest(flat(3), replay({"time": during(1), "signal_type": "BUY"}), config)
+    assert result.run_log == [] and [f.quantity for f in result.fills] == [D(50)]  # 5 % of 10,000 at 10
