@@ -814,3 +814,22 @@ def test_an_order_the_rules_resize_trades_the_approved_quantity() -> None:
     config = BacktestConfig(sizing=FixedQuantity(D(100)), risk_limits=limits)
     result = run_backtest(flat(3), replay({"time": during(1), "signal_type": "BUY"}), config)
     assert result.run_log == [] and [f.quantity for f in result.fills] == [D(50)]  # 5 % of 10,000 at 10
+
+
+# ---- round trips --------------------------------------------------------------------------------------------------
+
+ZIGZAG = [
+    {"time": during(1), "signal_type": "BUY", "position_size": "0.001"},  # long 1 at 14:31
+    {"time": during(2), "signal_type": "SELL", "position_size": "0.002"},  # through zero: short 1 at 14:32
+    {"time": during(3), "signal_type": "BUY", "position_size": "0.002"},  # through zero: long 1 at 14:33
+    {"time": during(4), "signal_type": "SELL", "position_size": "0.001"},  # flat at 14:34
+]
+
+
+@pytest.mark.parametrize("count", [2, 3, 4])
+def test_a_fill_through_zero_closes_the_round_trip_at_once(count: int) -> None:
+    seen: list = []
+    result = run_backtest(flat(6), replay(*ZIGZAG[:count]), BacktestConfig(), on_trade=seen.append)
+    trips = [(Side.BUY, t(2), t(3)), (Side.SELL, t(3), t(4)), (Side.BUY, t(4), t(5))]
+    assert [(trade.side, trade.entry_time, trade.exit_time) for trade in result.trades] == trips[: count - 1]
+    assert seen == result.trades
