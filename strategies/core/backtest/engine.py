@@ -658,7 +658,7 @@ class Backtest:
         if after.quantity:
             self._held[book.symbol] = book
         else:
-            self._held.pop(book.symbol, None)
+            del self._held[book.symbol]  # a fill that leaves it flat had a position to reduce
         fill = TradeFill(book.symbol, at, side, quantity, price, commission, model, confidence)
         self._all_fills.append(fill)
         book.fills.append(fill)
