@@ -688,14 +688,14 @@ def test_the_position_carries_the_commissions_charged() -> None:
     assert (position.quantity, position.realized_pnl, position.commissions) == (D(0), D(18), D(2))
 
 
-def test_a_market_entrys_stop_counts_in_the_order_rate_from_its_fill() -> None:
-    # The entry and its stop at 14:31's open, then a second entry at the same open: the minute's third order,
-    # accepted under a limit of 3 a minute, refused under 2.
+def test_a_market_entrys_exits_count_in_the_order_rate_but_are_never_refused() -> None:
+    # The entry, its stop and its target at 14:31's open, then a second entry at the same open: the minute's
+    # fourth order, accepted under a limit of 4 a minute, refused under 3; the exits pass even under 1 a minute.
     records = [
-        {"time": during(1), "signal_type": "BUY", "stop_loss": "5"},
+        {"time": during(1), "signal_type": "BUY", "stop_loss": "5", "take_profit": "20"},
         {"id": "again", "time": during(1, 50), "signal_type": "BUY"},
     ]
-    for limit, codes in ((3, []), (2, [("order_rate_exceeded",)])):
+    for limit, codes in ((4, []), (3, [("order_rate_exceeded",)]), (1, [("order_rate_exceeded",)])):
         limits = RiskLimits(
             max_position_fraction=D(1_000_000),
             reserve_buffer=D(0),
@@ -704,6 +704,7 @@ def test_a_market_entrys_stop_counts_in_the_order_rate_from_its_fill() -> None:
         )
         result = run_backtest(flat(3), replay(*records), BacktestConfig(sizing=FixedQuantity(D(1)), risk_limits=limits))
         assert [entry.codes for entry in result.run_log] == codes
+        assert result.orders == 4
 
 
 # ---- the end of a run ----------------------------------------------------------------------------------------------
