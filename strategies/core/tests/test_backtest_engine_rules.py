@@ -461,13 +461,16 @@ def test_a_bar_through_both_stops_fills_both_and_cancels_both_targets() -> None:
 CLOSES = ["10", "10", "10", "11", "12", "11", "9", "8", "9", "11", "12", "8", "10"]
 
 
-def closes(values: list[str], lows: dict[int, str] | None = None, step: timedelta = MIN) -> list[Bar]:
-    """Bars opening at the previous close, spanning open and close (1-based low overrides), one every ``step``."""
+def closes(
+    values: list[str], lows: dict[int, str] | None = None, step: timedelta = MIN, highs: dict[int, str] | None = None
+) -> list[Bar]:
+    """Bars opening at the previous close, spanning open and close (1-based low/high overrides), every ``step``."""
     bars, previous = [], D(values[0])
     for index, text in enumerate(values, start=1):
         close = D(text)
         low = D(lows[index]) if lows and index in lows else min(previous, close)
-        bars.append(Bar("X", T0 + (index - 1) * step, previous, max(previous, close), low, close, D(100)))
+        high = D(highs[index]) if highs and index in highs else max(previous, close)
+        bars.append(Bar("X", T0 + (index - 1) * step, previous, high, low, close, D(100)))
         previous = close
     return bars
 
@@ -483,9 +486,10 @@ def test_a_protective_exit_sets_the_target_flat_so_no_exit_signal_follows() -> N
     assert generator.target("X") == "FLAT" and result.signals == 1
 
 
-def test_an_exit_cancels_the_positions_stop() -> None:
-    # The stop at 7.70 is still working when the exit fills at bar 13's open (8); bar 14 falls to 7.
-    result = run_backtest(closes([*CLOSES, "7"]), sma(stop_loss_pct="0.3"), TEN)
+def test_an_exit_cancels_the_positions_stop_and_target() -> None:
+    # The stop at 7.70 and target at 16.50 work when the exit fills at bar 13's open (8); bar 14 spans 5.50 to 17.
+    bars = closes([*CLOSES, "5.5"], highs={14: "17"})
+    result = run_backtest(bars, sma(stop_loss_pct="0.3", take_profit_pct="0.5"), TEN)
     assert [(f.side, f.price, f.at) for f in result.fills] == [(Side.BUY, D(11), t(11)), (Side.SELL, D(8), t(13))]
     assert result.positions["X"].quantity == 0
 
