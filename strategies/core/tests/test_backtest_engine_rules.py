@@ -838,3 +838,27 @@ def test_a_fill_through_zero_closes_the_round_trip_at_once(count: int) -> None:
     trips = [(Side.BUY, t(2), t(3)), (Side.SELL, t(3), t(4)), (Side.BUY, t(4), t(5))]
     assert [(trade.side, trade.entry_time, trade.exit_time) for trade in result.trades] == trips[: count - 1]
     assert seen == result.trades
+
+
+@pytest.mark.parametrize("band, codes", [(D("0.0999"), [("price_band_exceeded",)]), (D("0.1"), [])])
+def test_a_limit_price_is_measured_against_the_symbols_last_price(band: Decimal, codes: list) -> None:
+    # A BUY limit at 9 under a last price of 10 is 10 % away.
+    limits = RiskLimits(
+        max_position_fraction=D(1_000_000), reserve_buffer=D(0), reject_stale_prices=False, max_price_deviation=band
+    )
+    signals = replay({"time": during(1), "signal_type": "BUY", "target_price": "9"})
+    result = run_backtest(flat(3), signals, BacktestConfig(risk_limits=limits))
+    assert [entry.codes for entry in result.run_log] == codes
+
+
+def test_the_account_order_rate_counts_the_runs_orders() -> None:
+    limits = RiskLimits(
+        max_position_fraction=D(1_000_000),
+        reserve_buffer=D(0),
+        reject_stale_prices=False,
+        max_account_orders_per_minute=1,
+    )
+    records = [{"time": during(1), "signal_type": "BUY"}, {"id": "second", "time": during(1, 50), "signal_type": "BUY"}]
+    [entry] = run_backtest(flat(3), replay(*records), BacktestConfig(risk_limits=limits)).run_log
+    assert (entry.signal_id, entry.codes) == ("second", ("order_rate_exceeded",))
+    assert entry.message == "The account already sent 1 orders in the last minute; the limit is 1 per minute."
