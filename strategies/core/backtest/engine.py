@@ -536,8 +536,7 @@ class Backtest:
         pending = self._pending() if self._any_working() else ()
         equity = self._cash + self._value
         prices = {s: b.mark for s, b in self._held.items()}
-        if book.mark is not None:
-            prices[book.symbol] = book.mark
+        prices[book.symbol] = book.mark  # marked at the order's price before any order is made
         times: tuple[datetime, ...] = tuple(self._order_times) if self._order_times is not None else ()
         capital = self.config.strategy_capital
         return RiskSnapshot(
