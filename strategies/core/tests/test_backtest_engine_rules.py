@@ -862,3 +862,33 @@ def test_the_account_order_rate_counts_the_runs_orders() -> None:
     [entry] = run_backtest(flat(3), replay(*records), BacktestConfig(risk_limits=limits)).run_log
     assert (entry.signal_id, entry.codes) == ("second", ("order_rate_exceeded",))
     assert entry.message == "The account already sent 1 orders in the last minute; the limit is 1 per minute."
+
+
+def two_symbols(y_price: str = "10") -> list[Bar]:
+    x, y = flat(3), flat(3, y_price, symbol="Y")
+    return [bar for pair in zip(x, y, strict=True) for bar in pair]  # X's bar first each minute
+
+
+def test_a_sector_counts_every_holding_in_it() -> None:
+    # 10 X (100) held in tech; 40 Y (400) fit the 4 % position limit but bring tech to 500, past 4 % of 10,000.
+    limits = RiskLimits(
+        max_position_fraction=D("0.04"), max_sector_exposure=D("0.04"), reserve_buffer=D(0), reject_stale_prices=False
+    )
+    records = [
+        {"time": during(1), "signal_type": "BUY", "position_size": "0.01"},
+        {"id": "y", "symbol": "Y", "time": during(2), "signal_type": "BUY", "position_size": "0.04"},
+    ]
+    config = BacktestConfig(risk_limits=limits, sectors={"X": "tech", "Y": "tech"})
+    [entry] = run_backtest(two_symbols(), replay(*records), config).run_log
+    assert (entry.signal_id, entry.codes) == ("y", ("max_sector_exposure_exceeded",))
+
+
+def test_a_resting_order_in_another_symbol_holds_its_cash() -> None:
+    # Y's BUY limit of 600 at 10 (under Y's 11) reserves 6,000 from 14:31; X's 500 at 10 at 14:32 then exceed the
+    # 4,000 left. (X's book is the run's first: each minute starts with X.)
+    records = [
+        {"symbol": "Y", "time": during(1), "signal_type": "BUY", "position_size": "0.6", "target_price": "10"},
+        {"id": "x", "time": during(2), "signal_type": "BUY", "position_size": "0.5"},
+    ]
+    [entry] = run_backtest(two_symbols("11"), replay(*records), BacktestConfig()).run_log
+    assert (entry.signal_id, entry.codes) == ("x", ("strategy_capital_exceeded", "insufficient_funds"))
