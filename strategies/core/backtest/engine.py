@@ -557,11 +557,7 @@ class Backtest:
         )
 
     def _any_working(self) -> bool:
-        return (
-            any(b.working for b in self._books.values())
-            if len(self._books) > 1
-            else bool(next(iter(self._books.values())).working)
-        )
+        return any(b.working for b in self._books.values())
 
     def _available(self) -> Decimal:
         """Equity less gross exposure: backtesting.py's margin available at leverage 1 (the cash when long only)."""
@@ -614,7 +610,6 @@ class Backtest:
                 lot_size=config.lot_size,
                 reserve_buffer=_ZERO if order_type is OrderType.LIMIT else None,
                 limit_price=limit_price,
-                sector=config.sectors.get(book.symbol) if config.sectors else None,
                 shortable=book.symbol not in config.not_shortable,
             )
             validation = validate_order(self._snapshot(book, at), intent, now=at)
