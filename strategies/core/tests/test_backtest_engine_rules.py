@@ -809,16 +809,17 @@ def test_a_symbol_that_cannot_be_borrowed_is_not_sold_short() -> None:
     assert [entry.codes for entry in result.run_log] == [("not_easy_to_borrow",)]
 
 
-def test_an_order_the_rules_resize_trades_the_approved_quantity() -> None:
+@pytest.mark.parametrize("lot, approved", [(D(1), D(50)), (D(20), D(40))])
+def test_an_order_the_rules_resize_trades_the_approved_whole_lots(lot: Decimal, approved: Decimal) -> None:
     limits = RiskLimits(
         max_position_fraction=D("0.05"),
         reserve_buffer=D(0),
         reject_stale_prices=False,
         resize=frozenset({"max_position_size_exceeded"}),
     )
-    config = BacktestConfig(sizing=FixedQuantity(D(100)), risk_limits=limits)
+    config = BacktestConfig(sizing=FixedQuantity(D(100)), risk_limits=limits, lot_size=lot)
     result = run_backtest(flat(3), replay({"time": during(1), "signal_type": "BUY"}), config)
-    assert result.run_log == [] and [f.quantity for f in result.fills] == [D(50)]  # 5 % of 10,000 at 10
+    assert result.run_log == [] and [f.quantity for f in result.fills] == [approved]  # 5 % of 10,000 at 10: 50
 
 
 # ---- round trips --------------------------------------------------------------------------------------------------
@@ -892,3 +893,32 @@ def test_a_resting_order_in_another_symbol_holds_its_cash() -> None:
     ]
     [entry] = run_backtest(two_symbols("11"), replay(*records), BacktestConfig()).run_log
     assert (entry.signal_id, entry.codes) == ("x", ("strategy_capital_exceeded", "insufficient_funds"))
+
+
+def test_each_resting_entry_keeps_its_own_model_and_stop() -> None:
+    # BUY limits at 9 (model a, stop 8.5) and 8 (model b, stop 7): bar 3 reaches 9 only, bar 4 reaches 8 and 7.9,
+    # bar 5 falls to 6.9 (both stops).
+    records = [
+        {
+            "time": during(1, 10),
+            "signal_type": "BUY",
+            "target_price": "9",
+            "stop_loss": "8.5",
+            "metadata": {"model": "a"},
+        },
+        {
+            "time": during(1, 20),
+            "signal_type": "BUY",
+            "target_price": "8",
+            "stop_loss": "7",
+            "metadata": {"model": "b"},
+        },
+    ]
+    bars = ohlc("10 10 10 10", "10 10 10 10", "10 10 8.8 9", "9 9 7.9 8", "8 8 6.9 7")
+    result = run_backtest(bars, replay(*records), TEN)
+    assert [(f.side, f.price, f.at, f.model) for f in result.fills] == [
+        (Side.BUY, D(9), t(3), "a"),
+        (Side.SELL, D("8.5"), t(4), None),  # a's stop, from the bar after its fill, placed before b's limit
+        (Side.BUY, D(8), t(4), "b"),
+        (Side.SELL, D(7), t(5), None),
+    ]
