@@ -11,7 +11,7 @@ from risk.core.rules import RiskLimits
 from strategies.core.backtest.engine import Backtest, BacktestConfig, RunLogEntry, run_backtest
 from strategies.core.backtest.fills import NO_COMMISSION, NO_SLIPPAGE, FillTiming, FixedSlippage, PerOrder
 from strategies.core.backtest.signals import external_signals, strategy_generator
-from strategies.core.backtest.sizing import FixedQuantity
+from strategies.core.backtest.sizing import ALL_IN, FixedQuantity
 from strategies.core.indicators import CONTEXT
 from trading.core.bars import Bar
 from trading.core.orders import Side
@@ -893,6 +893,19 @@ def test_a_resting_order_in_another_symbol_holds_its_cash() -> None:
     ]
     [entry] = run_backtest(two_symbols("11"), replay(*records), BacktestConfig()).run_log
     assert (entry.signal_id, entry.codes) == ("x", ("strategy_capital_exceeded", "insufficient_funds"))
+    assert entry.message == (  # every violation's message, in order, one sentence after the other
+        "The order would bring the strategy's committed capital to 11000, above its allocation of 10000. "
+        "The order needs 5000 of buying power but the account has 4000 available."
+    )
+
+
+def test_all_in_sizes_on_equity_less_what_is_held() -> None:
+    # 333 X at 30 leave 10 of cash; equity 10,000 less the 9,990 held buys 1 Y at 10.
+    x, y = flat(3, "30"), flat(3, symbol="Y")
+    bars = [bar for pair in zip(x, y, strict=True) for bar in pair]
+    records = [{"time": during(1), "signal_type": "BUY"}, {"symbol": "Y", "time": during(2), "signal_type": "BUY"}]
+    result = run_backtest(bars, replay(*records), BacktestConfig(sizing=ALL_IN))
+    assert [(f.symbol, f.quantity, f.price) for f in result.fills] == [("X", D(333), D(30)), ("Y", D(1), D(10))]
 
 
 def test_each_resting_entry_keeps_its_own_model_and_stop() -> None:
