@@ -531,7 +531,7 @@ class Backtest:
             if o.oco is None or o.oco[0] is o
         )
 
-    def _snapshot(self, book: _Book, at: datetime) -> RiskSnapshot:
+    def _snapshot(self, book: _Book) -> RiskSnapshot:
         held = tuple([Holding(b.symbol, b.qty, b.position.average_price) for b in self._held.values()])
         pending = self._pending() if self._any_working() else ()
         equity = self._cash + self._value
@@ -561,7 +561,7 @@ class Backtest:
 
     def _available(self) -> Decimal:
         """Equity less gross exposure: backtesting.py's margin available at leverage 1 (the cash when long only)."""
-        gross = sum((abs(b.qty) * b.mark for b in self._held.values()), _ZERO)  # type: ignore[misc]
+        gross = sum(abs(b.qty) * b.mark for b in self._held.values())  # type: ignore[misc]
         return max(self._equity() - gross, _ZERO)
 
     def _capital(self) -> Decimal:
@@ -612,7 +612,7 @@ class Backtest:
                 limit_price=limit_price,
                 shortable=book.symbol not in config.not_shortable,
             )
-            validation = validate_order(self._snapshot(book, at), intent, now=at)
+            validation = validate_order(self._snapshot(book), intent, now=at)
             if not validation.is_valid:
                 order_event(order, OrderTrigger.REJECT)
                 codes = tuple(v.code for v in validation.violations)
