@@ -1,7 +1,9 @@
 """The engine's rules, one at a time, on a few hand-made bars: config checks, the result's JSON, the run log,
 the replay intake's boundaries, resting orders and the risk snapshot's pending orders."""
 
+import os
 import re
+import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -935,3 +937,29 @@ def test_each_resting_entry_keeps_its_own_model_and_stop() -> None:
         (Side.BUY, D(8), t(4), "b"),
         (Side.SELL, D(7), t(5), None),
     ]
+
+
+def test_a_symbol_never_traded_has_no_mark() -> None:
+    result = run_backtest(flat(2), replay({"symbol": "Y", "time": during(1), "signal_type": "BUY"}), TEN)
+    assert result.daily_marks == [(T0.date(), {"X": D(10)})]
+    assert [entry.codes for entry in result.run_log] == [("no_bar_after_signal",)]
+
+
+@pytest.fixture
+def tokyo() -> object:
+    """The machine's zone set to UTC+9 for the test (the engine must not depend on it)."""
+    saved = os.environ.get("TZ")
+    os.environ["TZ"] = "Asia/Tokyo"
+    time.tzset()
+    yield
+    if saved is None:
+        del os.environ["TZ"]
+    else:
+        os.environ["TZ"] = saved
+    time.tzset()
+
+
+@pytest.mark.usefixtures("tokyo")
+def test_days_are_utc_days_whatever_the_machines_zone() -> None:
+    result = run_backtest(night_bars(), replay(*NIGHT_SIGNALS), TEN)
+    assert list(result.equity_daily) == [DAY1, DAY2]
