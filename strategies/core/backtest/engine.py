@@ -467,7 +467,7 @@ class Backtest:
     def _sample(self, at: datetime) -> None:
         equity = self._equity()
         peak = max(self._peak, equity)
-        self._curve.append(CurvePoint(at, equity, _C.divide(peak - equity, peak) if peak > 0 else _ZERO))
+        self._curve.append(CurvePoint(at, equity, _C.divide(peak - equity, peak)))  # peak >= initial cash > 0
 
     def _roll_day(self, minute: datetime) -> datetime:
         """Close the day before ``minute`` (its equity, marks and exposures) and open ``minute``'s day."""
@@ -491,8 +491,8 @@ class Backtest:
 
     def _mark(self, book: _Book, price: Decimal) -> None:
         """The symbol's last price is now ``price`` (the open before orders at the open, the close after)."""
-        if book.qty and book.mark is not None:
-            self._value += book.qty * (price - book.mark)
+        if book.qty:  # a position was filled at a mark, so the mark is set
+            self._value += book.qty * (price - book.mark)  # type: ignore[operator]
         book.mark = price
 
     def _log_entry(
