@@ -963,3 +963,13 @@ def tokyo() -> object:
 def test_days_are_utc_days_whatever_the_machines_zone() -> None:
     result = run_backtest(night_bars(), replay(*NIGHT_SIGNALS), TEN)
     assert list(result.equity_daily) == [DAY1, DAY2]
+
+
+def test_a_generator_is_sized_on_equity_by_default() -> None:
+    # Short 111 at 9 (0.1 of 10,000), covered at 11 (-222); the long is then 0.1 of 9,778 at 11: 88 (not 90).
+    result = run_backtest(closes(CLOSES), sma(allow_short=True), BacktestConfig())
+    assert [(f.side, f.quantity, f.price) for f in result.fills][:3] == [
+        (Side.SELL, D(111), D(9)),
+        (Side.BUY, D(111), D(11)),
+        (Side.BUY, D(88), D(11)),
+    ]
