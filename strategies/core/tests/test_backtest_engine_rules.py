@@ -973,3 +973,10 @@ def test_a_generator_is_sized_on_equity_by_default() -> None:
         (Side.BUY, D(111), D(11)),
         (Side.BUY, D(88), D(11)),
     ]
+
+
+@pytest.mark.parametrize("start, fills", [(t(10), 2), (t(10) + timedelta(microseconds=1), 0)])
+def test_trading_starts_with_the_bar_at_trade_from(start: datetime, fills: int) -> None:
+    # LONG on bar 10: traded when bar 10 is at or after trade_from, otherwise only warms the generator up.
+    result = run_backtest(closes(CLOSES), sma(), BacktestConfig(sizing=FixedQuantity(D(10)), trade_from=start))
+    assert len(result.fills) == fills and result.signals == 2 - (fills == 0)
