@@ -980,3 +980,10 @@ def test_trading_starts_with_the_bar_at_trade_from(start: datetime, fills: int) 
     # LONG on bar 10: traded when bar 10 is at or after trade_from, otherwise only warms the generator up.
     result = run_backtest(closes(CLOSES), sma(), BacktestConfig(sizing=FixedQuantity(D(10)), trade_from=start))
     assert len(result.fills) == fills and result.signals == 2 - (fills == 0)
+
+
+def test_each_halving_doubles_the_curves_spacing() -> None:
+    # curve_points 2: bars 1-4 sampled, halved at the 4th (every 2nd bar on), at the 8th (every 4th), at the 16th
+    # (every 8th); the end is added: bars 1, 12 and 16.
+    result = run_backtest(flat(16), replay(), BacktestConfig(curve_points=2))
+    assert [p.at for p in result.equity_curve] == [t(1), t(12), t(16)]
