@@ -987,3 +987,12 @@ def test_each_halving_doubles_the_curves_spacing() -> None:
     # (every 8th); the end is added: bars 1, 12 and 16.
     result = run_backtest(flat(16), replay(), BacktestConfig(curve_points=2))
     assert [p.at for p in result.equity_curve] == [t(1), t(12), t(16)]
+
+
+def test_progress_reports_the_last_stretch_with_the_known_total() -> None:
+    calls: list[tuple[int, int | None]] = []
+    Backtest(flat(5), replay(), BacktestConfig(progress_every=2), progress=lambda d, n: calls.append((d, n))).run()
+    assert calls == [(2, 5), (4, 5), (5, 5)]
+    calls.clear()
+    Backtest(flat(4), replay(), BacktestConfig(progress_every=2), progress=lambda d, n: calls.append((d, n))).run()
+    assert calls == [(2, 4), (4, 4)]  # the last checkpoint was the end: no second report of it
