@@ -110,3 +110,11 @@ def test_a_switch_during_warm_up_still_sets_the_first_relation() -> None:
     # Decimal from the first bar; bar 3 is the first full window (fast below slow), bar 4 crosses above: LONG.
     slow, fast = _targets([ONE_AND_A_BIT, "0.5", "0.5", "3"])
     assert fast == slow == [(3, "LONG")]
+
+
+def test_whole_number_closes_keep_whole_number_sums() -> None:
+    # No decimal places: the sums' exponent is 0, as SMA's (fast_sma "10", not "10.0").
+    params = SmaCrossoverParams(fast_period=2, slow_period=3, allow_short=True)
+    closes = [Decimal(x) for x in ["10", "10", "10", "11", "12", "11", "9", "8", "9", "11", "12", "8"]]
+    slow, fast = _both(params, _bars(closes))
+    assert fast == slow and slow[0]["metadata"]["indicators"]["fast_sma"] == "10"
