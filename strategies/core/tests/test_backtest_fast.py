@@ -118,3 +118,12 @@ def test_whole_number_closes_keep_whole_number_sums() -> None:
     closes = [Decimal(x) for x in ["10", "10", "10", "11", "12", "11", "9", "8", "9", "11", "12", "8"]]
     slow, fast = _both(params, _bars(closes))
     assert fast == slow and slow[0]["metadata"]["indicators"]["fast_sma"] == "10"
+
+
+def test_a_close_object_seen_before_reads_its_cached_integer() -> None:
+    # Data sources hand the same Decimal object for a repeated price: the cached integer (at scale 2) is used.
+    pool = [Decimal(x) for x in ["10.05", "10.10", "9.95", "10.20", "9.80"]]
+    closes = [pool[i] for i in [0, 0, 1, 3, 3, 2, 4, 4, 2, 1, 3, 0, 4, 2]]
+    params = SmaCrossoverParams(fast_period=2, slow_period=3, allow_short=True)
+    slow, fast = _both(params, _bars(closes))
+    assert len(slow) >= 2 and fast == slow
