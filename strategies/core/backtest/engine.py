@@ -467,7 +467,7 @@ class Backtest:
     def _sample(self, at: datetime) -> None:
         equity = self._equity()
         peak = max(self._peak, equity)
-        self._curve.append(CurvePoint(at, equity, _C.divide(peak - equity, peak) if peak > 0 else _ZERO))
+        self._curve.append(CurvePoint(at, equity, _C.divide(peak - equity, peak)))  # peak >= initial cash > 0
 
     def _roll_day(self, minute: datetime) -> datetime:
         """Close the day before ``minute`` (its equity, marks and exposures) and open ``minute``'s day."""
@@ -491,8 +491,8 @@ class Backtest:
 
     def _mark(self, book: _Book, price: Decimal) -> None:
         """The symbol's last price is now ``price`` (the open before orders at the open, the close after)."""
-        if book.qty and book.mark is not None:
-            self._value += book.qty * (price - book.mark)
+        if book.qty:  # a position was filled at a mark, so the mark is set
+            self._value += book.qty * (price - book.mark)  # type: ignore[operator]
         book.mark = price
 
     def _log_entry(
@@ -522,7 +522,7 @@ class Backtest:
                 o.symbol,
                 o.side,
                 o.remaining_quantity,
-                o.limit_price or o.stop_price or o.reference_price,
+                o.reference_price,  # a resting order's level: its limit or stop price
                 reserve_buffer=_ZERO if o.order_type is OrderType.LIMIT else None,
                 limit_price=o.limit_price,
             )
@@ -531,13 +531,12 @@ class Backtest:
             if o.oco is None or o.oco[0] is o
         )
 
-    def _snapshot(self, book: _Book, at: datetime) -> RiskSnapshot:
+    def _snapshot(self, book: _Book) -> RiskSnapshot:
         held = tuple([Holding(b.symbol, b.qty, b.position.average_price) for b in self._held.values()])
         pending = self._pending() if self._any_working() else ()
         equity = self._cash + self._value
         prices = {s: b.mark for s, b in self._held.items()}
-        if book.mark is not None:
-            prices[book.symbol] = book.mark
+        prices[book.symbol] = book.mark  # marked at the order's price before any order is made
         times: tuple[datetime, ...] = tuple(self._order_times) if self._order_times is not None else ()
         capital = self.config.strategy_capital
         return RiskSnapshot(
@@ -558,15 +557,11 @@ class Backtest:
         )
 
     def _any_working(self) -> bool:
-        return (
-            any(b.working for b in self._books.values())
-            if len(self._books) > 1
-            else bool(next(iter(self._books.values())).working)
-        )
+        return any(b.working for b in self._books.values())
 
     def _available(self) -> Decimal:
         """Equity less gross exposure: backtesting.py's margin available at leverage 1 (the cash when long only)."""
-        gross = sum((abs(b.qty) * b.mark for b in self._held.values()), _ZERO)  # type: ignore[misc]
+        gross = sum(abs(b.qty) * b.mark for b in self._held.values())  # type: ignore[misc]
         return max(self._equity() - gross, _ZERO)
 
     def _capital(self) -> Decimal:
@@ -615,10 +610,9 @@ class Backtest:
                 lot_size=config.lot_size,
                 reserve_buffer=_ZERO if order_type is OrderType.LIMIT else None,
                 limit_price=limit_price,
-                sector=config.sectors.get(book.symbol) if config.sectors else None,
                 shortable=book.symbol not in config.not_shortable,
             )
-            validation = validate_order(self._snapshot(book, at), intent, now=at)
+            validation = validate_order(self._snapshot(book), intent, now=at)
             if not validation.is_valid:
                 order_event(order, OrderTrigger.REJECT)
                 codes = tuple(v.code for v in validation.violations)
@@ -658,7 +652,7 @@ class Backtest:
         if after.quantity:
             self._held[book.symbol] = book
         else:
-            self._held.pop(book.symbol, None)
+            del self._held[book.symbol]  # a fill that leaves it flat had a position to reduce
         fill = TradeFill(book.symbol, at, side, quantity, price, commission, model, confidence)
         self._all_fills.append(fill)
         book.fills.append(fill)
@@ -718,22 +712,10 @@ class Backtest:
         *,
         purpose: str,
         signal_id: str | None,
-        model: str | None = None,
-        confidence: Decimal | None = None,
     ) -> bool:
         """Close the whole position with a market order; False if the risk rules refused it."""
         side = Side.SELL if book.qty > 0 else Side.BUY
-        order = self._market(
-            book,
-            side,
-            abs(book.qty),
-            price,
-            at,
-            purpose=purpose,
-            signal_id=signal_id,
-            model=model,
-            confidence=confidence,
-        )
+        order = self._market(book, side, abs(book.qty), price, at, purpose=purpose, signal_id=signal_id)
         if order is None:
             return False
         self._cancel_working(book)
@@ -811,11 +793,11 @@ class Backtest:
             model, confidence = self._signal_meta.pop(order.id, (None, None))
             self._fill(book, order, price, bar.minute, model=model, confidence=confidence)
             for sibling in order.oco or ():
-                if sibling is not order and sibling in book.working:
+                if sibling is not order:
                     order_event(sibling, OrderTrigger.CANCEL)
                     book.working.remove(sibling)
             if order.purpose == ENTRY:
-                stop_loss, take_profit = self._brackets.pop(order.id, (None, None))
+                stop_loss, take_profit = self._brackets.pop(order.id)
                 self._protect(book, order, stop_loss, take_profit, bar.minute)
             elif self.generator is not None:
                 self.generator.set_target(book.symbol, self._held_target(book))
@@ -839,7 +821,7 @@ class Backtest:
         generator = self.generator
         assert generator is not None
         want = _RANK[signal.target]
-        opposed = book.qty and (book.qty > 0) != (want > 0)
+        opposed = book.qty and self._held_target(book) is not signal.target  # holds what it no longer wants
         if opposed and not self._close(book, price, at, purpose=EXIT, signal_id=signal.id):
             generator.set_target(book.symbol, self._held_target(book))
             return
@@ -941,8 +923,8 @@ class Backtest:
                 f"A {side} stop loss must lie on the losing side of {reference}.",
             )
             return
-        bracket = signal.stop_loss is not None and signal.take_profit is not None
-        if bracket and (signal.take_profit - reference) * side.sign <= 0:  # type: ignore[operator]
+        take_profit = signal.take_profit  # used only with a stop loss (a bracket), so checked only then
+        if signal.stop_loss is not None and take_profit is not None and (take_profit - reference) * side.sign <= 0:
             self._log_entry(
                 at,
                 SKIPPED,
@@ -955,7 +937,6 @@ class Backtest:
                 f"A {side} take profit must lie on the winning side of {reference}.",
             )
             return
-        take_profit = signal.take_profit if bracket else None
         if signal.target_price is None:
             entry = self._market(
                 book,

@@ -77,3 +77,53 @@ def test_strategy_generator_picks_the_fast_path_only_for_sma() -> None:
     assert type(strategy_generator("SMA_CROSSOVER", {})) is FastSmaCrossover
     assert type(strategy_generator("SMA_CROSSOVER", {}, fast=False)) is SmaCrossover
     assert type(strategy_generator("RSI_MEAN_REVERSION", {})).__name__ == "RsiMeanReversion"
+
+
+ONE_AND_A_BIT = "1.000000000000000000000000000000001"  # 34 digits: the integers pass the bound, Decimal stays exact
+
+
+def _targets(closes: list[str]) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+    params = SmaCrossoverParams(fast_period=2, slow_period=3, allow_short=True)
+    bars = _bars([Decimal(c) for c in closes])
+    slow = SmaCrossover(params, strategy_key="s")
+    fast = FastSmaCrossover(params, strategy_key="s")
+    return (
+        [(i, s.target) for i, bar in enumerate(bars) if (s := slow.on_bar(bar)) is not None],
+        [(i, s.target) for i, bar in enumerate(bars) if (s := fast.on_bar(bar)) is not None],
+    )
+
+
+def test_above_stays_above_across_the_switch_to_decimal() -> None:
+    # Bar 3: fast 1.5 above slow 1.33 (the first relation, no signal); bar 4's close breaks the integer bound and
+    # the fast average stays above: no crossing.
+    slow, fast = _targets(["1", "1", "2", "400000000000000000000000000000000"])
+    assert fast == slow == []
+
+
+def test_below_stays_below_across_the_switch_to_decimal() -> None:
+    # Bar 3: fast 1.5 below slow 1.67; bar 4 (34 digits) rescales past the bound, the fast average stays below.
+    slow, fast = _targets(["2", "2", "1", ONE_AND_A_BIT])
+    assert fast == slow == []
+
+
+def test_a_switch_during_warm_up_still_sets_the_first_relation() -> None:
+    # Decimal from the first bar; bar 3 is the first full window (fast below slow), bar 4 crosses above: LONG.
+    slow, fast = _targets([ONE_AND_A_BIT, "0.5", "0.5", "3"])
+    assert fast == slow == [(3, "LONG")]
+
+
+def test_whole_number_closes_keep_whole_number_sums() -> None:
+    # No decimal places: the sums' exponent is 0, as SMA's (fast_sma "10", not "10.0").
+    params = SmaCrossoverParams(fast_period=2, slow_period=3, allow_short=True)
+    closes = [Decimal(x) for x in ["10", "10", "10", "11", "12", "11", "9", "8", "9", "11", "12", "8"]]
+    slow, fast = _both(params, _bars(closes))
+    assert fast == slow and slow[0]["metadata"]["indicators"]["fast_sma"] == "10"
+
+
+def test_a_close_object_seen_before_reads_its_cached_integer() -> None:
+    # Data sources hand the same Decimal object for a repeated price: the cached integer (at scale 2) is used.
+    pool = [Decimal(x) for x in ["10.05", "10.10", "9.95", "10.20", "9.80"]]
+    closes = [pool[i] for i in [0, 0, 1, 3, 3, 2, 4, 4, 2, 1, 3, 0, 4, 2]]
+    params = SmaCrossoverParams(fast_period=2, slow_period=3, allow_short=True)
+    slow, fast = _both(params, _bars(closes))
+    assert len(slow) >= 2 and fast == slow
