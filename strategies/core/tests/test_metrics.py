@@ -82,7 +82,7 @@ def close(a, b) -> None:
     assert abs(float(a) - float(b)) <= TOLERANCE, (a, b)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture  # per test: mutation testing sees each test that reads it call performance()
 def metrics():
     return performance(EQUITY, TRADES, benchmark_returns=BENCHMARK, risk_free_rate=D("0.02"))
 
