@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from strategies.core.indicators import CONTEXT
-from strategies.core.metrics import ClosedTrade, performance, sharpe_ratio
+from strategies.core.metrics import ClosedTrade, TradeFill, closed_trades, daily_returns, performance, sharpe_ratio
 from trading.core.orders import Side
 
 D = Decimal
@@ -138,3 +138,62 @@ def test_drawdown_duration_rules() -> None:
     # Still under at the end: the stretch runs to the last day.
     assert performance(curve(100, 101, 90, 95)).max_drawdown_duration_days == 2
     assert performance(curve(100, 99, 98, 101, 100)).max_drawdown_duration_days == 3
+
+
+# Closed trades from fills, and the curve's refusals.
+
+
+def fill(symbol: str, minute: int, side: Side, qty: int, price: str, commission: str = "0") -> TradeFill:
+    return TradeFill(symbol, MIDNIGHT + timedelta(minutes=minute), side, D(qty), D(price), D(commission))
+
+
+@pytest.mark.parametrize(
+    ("commission", "closing", "opening"),
+    [
+        ("0.10", "0.03", "0.07"),  # a third of 0.10, on the cent
+        ("0.05", "0.02", "0.03"),  # half of 0.05 is 0.025: half-even to 0.02
+        ("1E+1", "3", "7"),  # a commission of 10 written with a positive exponent splits in units
+    ],
+)
+def test_a_flip_splits_its_commission_on_the_commission_grid(commission: str, closing: str, opening: str) -> None:
+    quantity = 200 if commission == "0.05" else 300
+    fills = [fill("X", 0, Side.BUY, 100, "10"), fill("X", 1, Side.SELL, quantity, "11", commission)]
+    fills.append(fill("X", 2, Side.BUY, quantity - 100, "11"))
+    first, second = closed_trades(fills)
+    assert (str(first.commission), str(second.commission)) == (closing, opening)
+
+
+def test_trades_closing_together_are_ordered_by_symbol_and_equal_times_keep_their_order() -> None:
+    fills = [
+        fill("MSFT", 0, Side.BUY, 1, "10"),
+        fill("AAPL", 0, Side.BUY, 1, "10"),
+        fill("MSFT", 1, Side.SELL, 1, "12"),
+        fill("AAPL", 1, Side.SELL, 1, "11"),
+        fill("AAPL", 2, Side.SELL, 1, "11"),
+        fill("AAPL", 2, Side.BUY, 1, "10"),
+    ]
+    trades = closed_trades(fills)
+    assert [(t.symbol, t.side, t.pnl) for t in trades] == [
+        ("AAPL", Side.BUY, D(1)),
+        ("MSFT", Side.BUY, D(2)),
+        ("AAPL", Side.SELL, D(1)),
+    ]
+    assert trades[-1].is_win and not trades[-1].is_loss
+    loss = ClosedTrade("X", Side.BUY, D(2), MIDNIGHT, MIDNIGHT, D(10), D(9), D(-3), D(1))
+    assert loss.is_loss and not loss.is_win and loss.gross_pnl == D(-2) and loss.return_fraction == D("-0.15")
+
+
+def test_a_naive_fill_time_is_refused_by_name() -> None:
+    naive = datetime(2026, 1, 5, 10)
+    with pytest.raises(ValueError, match=re.escape(f"A fill time must carry a time zone, got {naive!r}.")):
+        closed_trades([TradeFill("X", naive, Side.BUY, D(1), D(1))])
+
+
+@pytest.mark.parametrize("bad", ["NaN", "Infinity", "0", "-1"])
+def test_equity_must_be_a_positive_finite_decimal(bad: str) -> None:
+    with pytest.raises(
+        ValueError, match=re.escape(f"Equity must be a positive Decimal, got {D(bad)!r} on 2026-01-06.")
+    ):
+        performance({DAY0: D(100), DAY0 + timedelta(days=1): D(bad)})
+    with pytest.raises(ValueError, match=re.escape("Equity must be a positive Decimal, got 100 on 2026-01-05.")):
+        daily_returns({DAY0: 100})  # type: ignore[dict-item]
