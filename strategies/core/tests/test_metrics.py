@@ -351,7 +351,7 @@ fill_steps = st.lists(
 )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=50, deadline=None)  # each mutant of closed_trades runs it: few, varied examples
 @given(fill_steps)
 def test_trades_book_exactly_what_positions_realize(steps) -> None:
     fills, state = [], PositionState()
