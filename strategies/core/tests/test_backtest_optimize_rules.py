@@ -164,7 +164,12 @@ def test_search_ranks_by_sharpe_unless_told_and_passes_the_config_on() -> None:
 def test_windows_of_one_bar_are_allowed_and_zero_is_refused() -> None:
     assert walk_forward_windows(3, train=1, test=1, step=1) == [Window(0, 0, 1, 1, 2), Window(1, 1, 2, 2, 3)]
     message = re.escape("train, test and step must each be at least one bar.")
-    for sizes in ({"train": 0, "test": 1}, {"train": 1, "test": 0}, {"train": 1, "test": 1, "step": 0}):
+    for sizes in (
+        {"train": 0, "test": 1},
+        {"train": 1, "test": 0},
+        {"train": 1, "test": 1, "step": 0},
+        {"train": 1, "test": 0, "step": 1},
+    ):
         with pytest.raises(ValueError, match=f"^{message}$"):
             walk_forward_windows(10, **sizes)
 
