@@ -88,7 +88,8 @@ def test_any_positive_pnl_is_a_win_and_empty_sums_are_decimal_zeros() -> None:
     assert (m.wins, m.gross_profit, m.average_win) == (1, D("0.5"), D("0.5"))
     assert all(type(v) is Decimal and v == 0 for v in (m.gross_loss, m.commissions))
     empty = performance(curve(100, 101))
-    assert all(type(v) is Decimal and v == 0 for v in (empty.gross_profit, empty.gross_loss, empty.total_pnl))
+    zeros = (empty.gross_profit, empty.gross_loss, empty.total_pnl, empty.commissions)
+    assert all(type(v) is Decimal and v == 0 for v in zeros)
 
 
 def test_refusals_say_what_is_wrong() -> None:
