@@ -26,6 +26,10 @@ def held(entry: datetime, exit_: datetime, pnl: str = "0") -> ClosedTrade:
     return ClosedTrade("X", Side.BUY, D(1), entry, exit_, D(1), D(1), D(pnl))
 
 
+def exactly(message: str) -> str:
+    return f"^{re.escape(message)}$"
+
+
 def close(a, b) -> None:
     assert a is not None and abs(float(a) - b) <= 1e-9, (a, b)
 
@@ -47,7 +51,10 @@ def test_a_three_day_curve_has_volatility_sharpe_and_sortino() -> None:
 
 def test_another_number_of_periods_per_year_reaches_every_ratio() -> None:
     values = [100, 104, 101, 107, 103]
-    m = performance(curve(*values), periods_per_year=12, risk_free_rate=D("0.06"))
+    equity = curve(*values)
+    bench = [0.01, 0.02, -0.01, 0.03]
+    benchmark = {day: D(str(b)) for day, b in zip(sorted(equity)[1:], bench, strict=True)}
+    m = performance(equity, periods_per_year=12, risk_free_rate=D("0.06"), benchmark_returns=benchmark)
     returns = np.diff(values) / np.array(values[:-1])
     excess = returns - 0.06 / 12
     close(m.annualized_return, (103 / 100) ** (12 / 4) - 1)
@@ -55,6 +62,10 @@ def test_another_number_of_periods_per_year_reaches_every_ratio() -> None:
     close(m.sharpe, excess.mean() / excess.std(ddof=1) * np.sqrt(12))
     close(m.sortino, excess.mean() * 12 / (np.sqrt((np.minimum(excess, 0) ** 2).mean()) * np.sqrt(12)))
     close(m.calmar, ((103 / 100) ** 3 - 1) / (4 / 107))
+    theirs = np.array(bench) - 0.06 / 12
+    beta = np.cov(excess, theirs, bias=True)[0, 1] / np.var(theirs)
+    close(m.beta, beta)
+    close(m.alpha, (1 + (excess - beta * theirs).mean()) ** 12 - 1)
     assert m.periods_per_year == 12
     close(sharpe_ratio([D(str(r)) for r in returns], periods_per_year=12, risk_free_rate=D("0.06")), float(m.sharpe))
 
@@ -93,12 +104,12 @@ def test_any_positive_pnl_is_a_win_and_empty_sums_are_decimal_zeros() -> None:
 
 
 def test_refusals_say_what_is_wrong() -> None:
-    with pytest.raises(ValueError, match=re.escape("Performance needs an equity curve of at least one day.")):
+    with pytest.raises(ValueError, match=exactly("Performance needs an equity curve of at least one day.")):
         performance({})
-    with pytest.raises(ValueError, match=re.escape("The periods per year must be positive, got 0.")):
+    with pytest.raises(ValueError, match=exactly("The periods per year must be positive, got 0.")):
         performance(curve(100, 101), periods_per_year=0)
     close(performance(curve(100, 101), periods_per_year=1).annualized_return, 0.01)
-    with pytest.raises(ValueError, match=re.escape("The exposure window must end after it starts.")):
+    with pytest.raises(ValueError, match=exactly("The exposure window must end after it starts.")):
         performance(curve(100), window=(MIDNIGHT, MIDNIGHT))
     tiny = performance(curve(100), [held(MIDNIGHT, MIDNIGHT + timedelta(microseconds=1))])
     assert tiny.exposure == CONTEXT.divide(1, 86_400_000_000)
@@ -186,15 +197,13 @@ def test_trades_closing_together_are_ordered_by_symbol_and_equal_times_keep_thei
 
 def test_a_naive_fill_time_is_refused_by_name() -> None:
     naive = datetime(2026, 1, 5, 10)
-    with pytest.raises(ValueError, match=re.escape(f"A fill time must carry a time zone, got {naive!r}.")):
+    with pytest.raises(ValueError, match=exactly(f"A fill time must carry a time zone, got {naive!r}.")):
         closed_trades([TradeFill("X", naive, Side.BUY, D(1), D(1))])
 
 
 @pytest.mark.parametrize("bad", ["NaN", "Infinity", "0", "-1"])
 def test_equity_must_be_a_positive_finite_decimal(bad: str) -> None:
-    with pytest.raises(
-        ValueError, match=re.escape(f"Equity must be a positive Decimal, got {D(bad)!r} on 2026-01-06.")
-    ):
+    with pytest.raises(ValueError, match=exactly(f"Equity must be a positive Decimal, got {D(bad)!r} on 2026-01-06.")):
         performance({DAY0: D(100), DAY0 + timedelta(days=1): D(bad)})
-    with pytest.raises(ValueError, match=re.escape("Equity must be a positive Decimal, got 100 on 2026-01-05.")):
+    with pytest.raises(ValueError, match=exactly("Equity must be a positive Decimal, got 100 on 2026-01-05.")):
         daily_returns({DAY0: 100})  # type: ignore[dict-item]
