@@ -3,7 +3,7 @@ the exposure union to the microsecond, drawdown stretches, and the refusals' mes
 
 import re
 import warnings
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal
 
 import numpy as np
@@ -207,3 +207,41 @@ def test_equity_must_be_a_positive_finite_decimal(bad: str) -> None:
         performance({DAY0: D(100), DAY0 + timedelta(days=1): D(bad)})
     with pytest.raises(ValueError, match=exactly("Equity must be a positive Decimal, got 100 on 2026-01-05.")):
         daily_returns({DAY0: 100})  # type: ignore[dict-item]
+
+
+def test_a_flip_of_one_unit_each_way_still_splits_the_commission() -> None:
+    fills = [fill("X", 0, Side.BUY, 1, "10"), fill("X", 1, Side.SELL, 2, "11", "0.10"), fill("X", 2, Side.BUY, 1, "9")]
+    first, second = closed_trades(fills)
+    assert (first.side, first.quantity, first.commission) == (Side.BUY, D(1), D("0.05"))
+    assert (second.side, second.quantity, second.commission, second.entry_time) == (
+        Side.SELL,
+        D(1),
+        D("0.05"),
+        MIDNIGHT + timedelta(minutes=1),
+    )
+
+
+def test_a_second_round_trip_starts_at_its_own_entry() -> None:
+    fills = [fill("X", m, side, 1, "10") for m, side in enumerate([Side.BUY, Side.SELL, Side.BUY, Side.SELL])]
+    _, second = closed_trades(fills)
+    assert (second.entry_time, second.exit_time) == (MIDNIGHT + timedelta(minutes=2), MIDNIGHT + timedelta(minutes=3))
+
+
+def test_a_time_zone_without_an_offset_is_refused() -> None:
+    class NoOffset(tzinfo):
+        def utcoffset(self, dt: datetime | None) -> None:
+            return None
+
+    at = datetime(2026, 1, 5, 10, tzinfo=NoOffset())
+    with pytest.raises(ValueError, match="must carry a time zone"):
+        closed_trades([TradeFill("X", at, Side.BUY, D(1), D(1))])
+
+
+def test_a_small_positive_equity_is_accepted_and_the_inputs_are_reported() -> None:
+    m = performance(curve("0.5", "0.75"), risk_free_rate=D("0.03"))
+    assert (m.starting_equity, m.ending_equity, m.total_return, m.risk_free_rate) == (
+        D("0.5"),
+        D("0.75"),
+        D("0.5"),
+        D("0.03"),
+    )
