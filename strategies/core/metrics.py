@@ -73,7 +73,6 @@ from trading.core.positions import PositionState, apply_fill, split_reducing
 PERIODS_PER_YEAR = 252
 _ZERO = Decimal(0)
 _C = CONTEXT
-_MICROSECONDS = Decimal(1_000_000)
 
 
 @dataclass(frozen=True)
@@ -249,18 +248,13 @@ def drawdown_series(equity: Mapping[date, Decimal]) -> list[DrawdownPoint]:
 
 
 def _max_drawdown_duration(points: Sequence[DrawdownPoint]) -> int:
-    longest = 0
-    peak_day: date | None = None
-    underwater = False
-    for point in points:
-        if point.equity >= point.peak:
-            if underwater and peak_day is not None:
+    longest, peak_day = 0, points[0].day  # the first day is a peak
+    for previous, point in itertools.pairwise(points):
+        if point.drawdown == 0:
+            if previous.drawdown > 0:  # back at the peak: the stretch ends today
                 longest = max(longest, (point.day - peak_day).days)
-            underwater = False
             peak_day = point.day
-        else:
-            underwater = True
-    if underwater and peak_day is not None:
+    if points[-1].drawdown > 0:  # not recovered: the stretch runs to the last day
         longest = max(longest, (points[-1].day - peak_day).days)
     return longest
 
@@ -295,21 +289,13 @@ def current_drawdown(equity: Mapping[date, Decimal]) -> Decimal:
 
 
 def _exposure(trades: Sequence[ClosedTrade], start: datetime, end: datetime) -> Decimal:
-    intervals = sorted(
-        (max(t.entry_time, start), min(t.exit_time, end)) for t in trades if t.exit_time > start and t.entry_time < end
-    )
-    covered = timedelta(0)
-    current_start: datetime | None = None
-    current_end: datetime | None = None
+    # The union's length: sweep the intervals by start, counting only what lies past the part already counted.
+    intervals = sorted((max(t.entry_time, start), min(t.exit_time, end)) for t in trades if t.entry_time < end)
+    covered, counted_to = timedelta(0), start
     for begin, finish in intervals:
-        if current_end is None or begin > current_end:
-            if current_start is not None and current_end is not None:
-                covered += current_end - current_start
-            current_start, current_end = begin, finish
-        else:
-            current_end = max(current_end, finish)
-    if current_start is not None and current_end is not None:
-        covered += current_end - current_start
+        if finish > counted_to:
+            covered += finish - max(begin, counted_to)
+            counted_to = finish
     return _C.divide(_micro(covered), _micro(end - start))
 
 
@@ -393,12 +379,12 @@ def performance(
     annualized = volatility = sharpe = sortino = calmar = None
     if n >= 1:
         annualized = _decimal(empyrical.annual_return(array, annualization=periods_per_year))
+        # Undefined (None) without a drawdown: empyrical gives NaN rather than divide by zero.
+        calmar = _decimal(empyrical.calmar_ratio(array, annualization=periods_per_year))
     if n >= 2:
         volatility = _decimal(empyrical.annual_volatility(array, annualization=periods_per_year))
         sharpe = _decimal(empyrical.sharpe_ratio(array, risk_free=rf, annualization=periods_per_year))
         sortino = _decimal(empyrical.sortino_ratio(array, required_return=rf, annualization=periods_per_year))
-    if n >= 1 and max_drawdown > 0:
-        calmar = _decimal(empyrical.calmar_ratio(array, annualization=periods_per_year))
 
     alpha = beta = None
     if benchmark_returns is not None:
@@ -406,8 +392,8 @@ def performance(
         if len(common) >= 2:
             ours = np.array([float(r) for r, _ in common])
             theirs = np.array([float(b) for _, b in common])
-            with np.errstate(divide="ignore", invalid="ignore"):
-                pair = empyrical.alpha_beta_aligned(ours, theirs, risk_free=rf, annualization=periods_per_year)
+            # A benchmark that never moves gives NaN (None), without a warning.
+            pair = empyrical.alpha_beta_aligned(ours, theirs, risk_free=rf, annualization=periods_per_year)
             alpha, beta = _decimal(pair[0]), _decimal(pair[1])
 
     pnls = [t.pnl for t in trades]

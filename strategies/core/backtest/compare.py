@@ -129,7 +129,9 @@ class Comparison:
 
 def _slippage_bps(side: Side, live: Decimal, backtest: Decimal) -> Decimal:
     """Basis points of the backtest price by which live did worse (a buy paid more, a sell got less)."""
-    return (live - backtest) * side.sign * _BPS / backtest
+    # Subtracted, not multiplied by -1: no slippage on a sell is "0", not "-0".
+    worse = live - backtest if side is Side.BUY else backtest - live
+    return worse * _BPS / backtest
 
 
 def _direction(trade: ClosedTrade) -> str:
@@ -156,11 +158,11 @@ def _match(
 ) -> tuple[list[tuple[ClosedTrade, ClosedTrade]], list[ClosedTrade], list[ClosedTrade]]:
     pairs, only_live = [], []
     free = sorted(backtest, key=lambda t: t.entry_time)
-    taken = [False] * len(free)
+    taken: set[int] = set()
     for trade in sorted(live, key=lambda t: t.entry_time):
         best = None
         for index, candidate in enumerate(free):
-            if taken[index] or candidate.symbol != trade.symbol or candidate.side is not trade.side:
+            if index in taken or candidate.symbol != trade.symbol or candidate.side is not trade.side:
                 continue
             gap = abs(candidate.entry_time - trade.entry_time)
             if gap <= tolerance and (best is None or gap < abs(free[best].entry_time - trade.entry_time)):
@@ -168,9 +170,9 @@ def _match(
         if best is None:
             only_live.append(trade)
         else:
-            taken[best] = True
+            taken.add(best)
             pairs.append((trade, free[best]))
-    only_backtest = [t for t, used in zip(free, taken, strict=True) if not used]
+    only_backtest = [t for index, t in enumerate(free) if index not in taken]
     return pairs, only_live, only_backtest
 
 

@@ -120,10 +120,8 @@ def grid(
     strategy_type: str, space: Mapping[str, Sequence[Any]], *, fixed: Mapping[str, Any] | None = None
 ) -> tuple[list[dict[str, Any]], list[InvalidCandidate]]:
     """Every combination of ``space`` (plus the ``fixed`` parameters), in order: (valid ones, refused ones)."""
-    names = list(space)
-    combos = (
-        {**(fixed or {}), **dict(zip(names, values, strict=True))} for values in itertools.product(*space.values())
-    )
+    choices = ([(name, value) for value in values] for name, values in space.items())
+    combos = ({**(fixed or {}), **dict(pairs)} for pairs in itertools.product(*choices))
     return _validated(strategy_type, combos)
 
 
@@ -138,18 +136,16 @@ def random_candidates(
     """``count`` distinct combinations drawn at random (seeded) from the grid of ``space``; all of it if smaller."""
     if count < 1:
         raise ValueError(f"Draw at least one candidate, got {count}.")
-    sizes = [len(values) for values in space.values()]
     total = 1
-    for size in sizes:
-        total *= size
+    for values in space.values():
+        total *= len(values)
     rng = random.Random(seed)
     picks = rng.sample(range(total), min(count, total))
-    names, columns = list(space), list(space.values())
     combos = []
     for pick in picks:
         combo, rest = dict(fixed or {}), pick
-        for name, values, size in zip(names, columns, sizes, strict=True):
-            rest, index = divmod(rest, size)
+        for name, values in space.items():
+            rest, index = divmod(rest, len(values))
             combo[name] = values[index]
         combos.append(combo)
     return _validated(strategy_type, combos)
@@ -159,16 +155,10 @@ def rank(evaluations: Iterable[Evaluation], metric: str = "sharpe", *, maximize:
     """Best first by ``metric``; undefined figures last; ties keep their order."""
     if metric not in METRICS and metric != "final_equity":
         raise ValueError(f"Unknown metric {metric!r}; choose one of {', '.join(METRICS)} or final_equity.")
-    items = list(evaluations)
-
-    def key(item: tuple[int, Evaluation]) -> tuple[int, Decimal, int]:
-        index, evaluation = item
-        value = evaluation.value(metric)
-        if value is None:
-            return (1, Decimal(0), index)
-        return (0, -value if maximize else value, index)
-
-    return [evaluation for _, evaluation in sorted(enumerate(items), key=key)]
+    valued = [(evaluation.value(metric), evaluation) for evaluation in evaluations]
+    defined = [(value, evaluation) for value, evaluation in valued if value is not None]
+    defined.sort(key=lambda pair: -pair[0] if maximize else pair[0])  # a stable sort: ties keep their order
+    return [evaluation for _, evaluation in defined] + [evaluation for value, evaluation in valued if value is None]
 
 
 Evaluator = Callable[[str, Mapping[str, Any], Iterable[Bar], BacktestConfig | None], Evaluation]
@@ -347,7 +337,7 @@ def heatmap(
     evaluations: Iterable[Evaluation], x: str, y: str, metric: str = "sharpe", *, maximize: bool = True
 ) -> HeatMap:
     """The 2-parameter table of ``metric``; where other parameters vary, the best value of each cell."""
-    best: dict[tuple[str, str], Decimal | None] = {}
+    best: dict[tuple[str, str], Decimal] = {}
     xs: dict[str, Any] = {}
     ys: dict[str, Any] = {}
     for evaluation in evaluations:
@@ -356,8 +346,8 @@ def heatmap(
         ys.setdefault(str(yv), yv)
         value = evaluation.value(metric)
         key = (str(xv), str(yv))
-        current = best.get(key)
-        if key not in best or (value is not None and (current is None or (value > current) == maximize)):
+        current = best.get(key)  # None until the cell has a defined value; ties keep the first
+        if value is not None and (current is None or (value > current if maximize else value < current)):
             best[key] = value
 
     def order(values: dict[str, Any]) -> list[Any]:

@@ -82,7 +82,7 @@ def close(a, b) -> None:
     assert abs(float(a) - float(b)) <= TOLERANCE, (a, b)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture  # per test: mutation testing sees each test that reads it call performance()
 def metrics():
     return performance(EQUITY, TRADES, benchmark_returns=BENCHMARK, risk_free_rate=D("0.02"))
 
@@ -351,7 +351,7 @@ fill_steps = st.lists(
 )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=50, deadline=None)  # each mutant of closed_trades runs it: few, varied examples
 @given(fill_steps)
 def test_trades_book_exactly_what_positions_realize(steps) -> None:
     fills, state = [], PositionState()
