@@ -31,7 +31,7 @@ BUY, SELL = SignalType.BUY, SignalType.SELL
 LONG, SHORT, FLAT = Target.LONG, Target.SHORT, Target.FLAT
 
 
-def bar(index: int, close: str, symbol: str = "AAPL") -> Bar:
+def bar(index: int, close: str | Decimal, symbol: str = "AAPL") -> Bar:
     """The index-th bar (1-based) of a series; open/high/low only bracket the close."""
     price = D(close)
     return Bar(symbol, START + timedelta(minutes=index - 1), price, price, price, price, D(100))

@@ -1,7 +1,7 @@
 """The generators' rules one by one: construction limits, bar checks, each rule's strict levels, signal fields."""
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -28,30 +28,16 @@ from strategies.core.params import (
     RsiMeanReversionParams,
     SmaCrossoverParams,
 )
+from strategies.core.tests.test_generators import START, bar, feed
 from trading.core.bars import Bar
 
 D = Decimal
-START = datetime(2026, 3, 2, 14, 30, tzinfo=UTC)
 BUY, SELL = SignalType.BUY, SignalType.SELL
 LONG, SHORT, FLAT = Target.LONG, Target.SHORT, Target.FLAT
 
 
-def bar(index: int, close: str | Decimal, symbol: str = "AAPL") -> Bar:
-    price = D(close)
-    return Bar(symbol, START + timedelta(minutes=index - 1), price, price, price, price, D(100))
-
-
 def signals(generator, closes: list[str], symbol: str = "AAPL") -> list:
     return generator.on_bars(bar(i, close, symbol) for i, close in enumerate(closes, start=1))
-
-
-def moves(generator, closes: list[str]) -> list[tuple[int, SignalType, Target]]:
-    out = []
-    for index, close in enumerate(closes, start=1):
-        signal = generator.on_bar(bar(index, close))
-        if signal is not None:
-            out.append((index, signal.signal_type, signal.target))
-    return out
 
 
 # ---- targets and construction --------------------------------------------------------------------------
@@ -230,12 +216,12 @@ def sma(**params) -> SmaCrossover:
 def test_sma_an_equal_bar_is_no_cross_and_keeps_the_last_sign() -> None:
     # bar 4: fast 10.5 > slow 10.33 (first sign, recorded); bar 6: fast 11 == slow 11 (no cross);
     # bar 7: fast 10.5 > slow 10.33, the same sign as before the equal bar: no signal; bar 8: fast 9.5 < slow 10.33.
-    assert moves(sma(allow_short=True), ["10", "10", "10", "11", "10", "12", "9", "10"]) == [(8, SELL, SHORT)]
+    assert feed(sma(allow_short=True), ["10", "10", "10", "11", "10", "12", "9", "10"]) == [(8, SELL, SHORT)]
 
 
 def test_sma_the_first_sign_is_only_recorded() -> None:
     # bar 4: fast 9.5 < slow 9.67 is the first sign: no signal even with shorts; bar 6: fast 10.5 > slow 10: up.
-    assert moves(sma(allow_short=True), ["10", "10", "10", "9", "10", "11"]) == [(6, BUY, LONG)]
+    assert feed(sma(allow_short=True), ["10", "10", "10", "9", "10", "11"]) == [(6, BUY, LONG)]
 
 
 def test_sma_reasons() -> None:
@@ -252,14 +238,14 @@ def rsi(**params) -> RsiMeanReversion:
 
 def test_rsi_overbought_is_strict() -> None:
     # RSI(2) of 10, 11, 10 is 50: exactly at overbought 50 is no opinion, above it is.
-    assert moves(rsi(oversold=D(40), overbought=D(50), allow_short=True), ["10", "11", "10"]) == []
-    assert moves(rsi(oversold=D(40), overbought=D("49.9"), allow_short=True), ["10", "11", "10"]) == [(3, SELL, SHORT)]
+    assert feed(rsi(oversold=D(40), overbought=D(50), allow_short=True), ["10", "11", "10"]) == []
+    assert feed(rsi(oversold=D(40), overbought=D("49.9"), allow_short=True), ["10", "11", "10"]) == [(3, SELL, SHORT)]
 
 
 def test_rsi_oversold_is_strict() -> None:
     # RSI(2) of 10, 9, 10 is 50: exactly at oversold 50 is no opinion, below it is.
-    assert moves(rsi(oversold=D(50), overbought=D(80)), ["10", "9", "10"]) == []
-    assert moves(rsi(oversold=D("50.1"), overbought=D(80)), ["10", "9", "10"]) == [(3, BUY, LONG)]
+    assert feed(rsi(oversold=D(50), overbought=D(80)), ["10", "9", "10"]) == []
+    assert feed(rsi(oversold=D("50.1"), overbought=D(80)), ["10", "9", "10"]) == [(3, BUY, LONG)]
 
 
 def test_rsi_overbought_reason() -> None:
@@ -274,10 +260,10 @@ def bollinger(**params) -> BollingerBreakout:
 
 def test_bollinger_a_close_on_a_band_is_inside() -> None:
     generator = bollinger()
-    assert moves(generator, ["10", "10", "10", "13"]) == [(4, BUY, LONG)]
+    assert feed(generator, ["10", "10", "10", "13"]) == [(4, BUY, LONG)]
     # Three equal closes: both bands equal the close; a long is kept and no short is opened.
     assert [generator.on_bar(bar(i, "13")) for i in range(5, 8)] == [None] * 3
-    assert moves(bollinger(allow_short=True), ["10", "10", "10", "10"]) == []
+    assert feed(bollinger(allow_short=True), ["10", "10", "10", "10"]) == []
 
 
 def test_bollinger_reasons_and_values() -> None:
@@ -295,19 +281,19 @@ def momentum(threshold: str, **params) -> MomentumTrend:
 
 def test_momentum_threshold_is_strict_both_ways() -> None:
     # bar 4: roc (105 - 100) / 100 = 5 % and 105 > SMA 101.67; at a 5 % threshold it is no opinion.
-    assert moves(momentum("0.05"), ["100", "100", "100", "105"]) == []
-    assert moves(momentum("0.0499"), ["100", "100", "100", "105"]) == [(4, BUY, LONG)]
-    assert moves(momentum("0.05", allow_short=True), ["100", "100", "100", "95"]) == []
-    assert moves(momentum("0.0499", allow_short=True), ["100", "100", "100", "95"]) == [(4, SELL, SHORT)]
+    assert feed(momentum("0.05"), ["100", "100", "100", "105"]) == []
+    assert feed(momentum("0.0499"), ["100", "100", "100", "105"]) == [(4, BUY, LONG)]
+    assert feed(momentum("0.05", allow_short=True), ["100", "100", "100", "95"]) == []
+    assert feed(momentum("0.0499", allow_short=True), ["100", "100", "100", "95"]) == [(4, SELL, SHORT)]
 
 
 def test_momentum_the_close_must_be_beyond_the_trend() -> None:
     # bar 3: roc 0; bar 4: roc (100 - 90) / 90 = 11 % but the close equals SMA(3) of 90, 110, 100: not above it.
-    assert moves(momentum("0.05"), ["110", "90", "110", "100"]) == []
-    assert moves(momentum("0.05"), ["110", "90", "110", "101"]) == [(4, BUY, LONG)]
+    assert feed(momentum("0.05"), ["110", "90", "110", "100"]) == []
+    assert feed(momentum("0.05"), ["110", "90", "110", "101"]) == [(4, BUY, LONG)]
     # bar 4: roc (100 - 110) / 110 = -9 % but the close equals SMA(3) of 110, 90, 100: not below it.
-    assert moves(momentum("0.05", allow_short=True), ["90", "110", "90", "100"]) == []
-    assert moves(momentum("0.05", allow_short=True), ["90", "110", "90", "99"]) == [(4, SELL, SHORT)]
+    assert feed(momentum("0.05", allow_short=True), ["90", "110", "90", "100"]) == []
+    assert feed(momentum("0.05", allow_short=True), ["90", "110", "90", "99"]) == [(4, SELL, SHORT)]
 
 
 def test_momentum_reasons() -> None:
