@@ -38,7 +38,7 @@ import logging
 import queue
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -104,19 +104,7 @@ def signal_data(signal: GeneratedSignal, *, closing: Target = Target.FLAT, entry
     entry follows it.
     """
     metadata = {**signal.as_payload()["metadata"], "model": signal.strategy_type}
-    if closing != Target.FLAT:
-        side = "SELL" if closing == Target.LONG else "BUY"
-        return SignalData(
-            external_id=f"{signal.id}:close" if entry_follows else signal.id,
-            symbol=signal.symbol,
-            signal_type=side,
-            confidence_score=signal.confidence_score,
-            position_size=signal.position_size,
-            expires_at=signal.expires_at,
-            metadata={**metadata, "target": str(Target.FLAT)} if entry_follows else metadata,
-            closes_position=True,
-        )
-    return SignalData(
+    entry = SignalData(
         external_id=signal.id,
         symbol=signal.symbol,
         signal_type=str(signal.signal_type),
@@ -126,6 +114,17 @@ def signal_data(signal: GeneratedSignal, *, closing: Target = Target.FLAT, entry
         stop_loss=signal.stop_loss,
         take_profit=signal.take_profit,
         metadata=metadata,
+    )
+    if closing == Target.FLAT:
+        return entry
+    return replace(
+        entry,
+        external_id=f"{signal.id}:close" if entry_follows else signal.id,
+        signal_type="SELL" if closing == Target.LONG else "BUY",
+        stop_loss=None,
+        take_profit=None,
+        metadata={**metadata, "target": str(Target.FLAT)} if entry_follows else metadata,
+        closes_position=True,
     )
 
 
