@@ -28,8 +28,9 @@ def _account_named(request, account_id: int | None, *, operations: bool):
     """The account a kill switch names by ``account_id``: operations any, a trader only their own (else 404)."""
     if account_id is None:
         return _account(request)
-    account = account_readable(scope=read_scope(request), account_id=account_id) if operations else None
-    if account is None:
+    if operations:
+        account = account_readable(scope=read_scope(request), account_id=account_id)
+    else:
         account = account_for_user(request.user)
     if account is None or account.pk != account_id:
         raise NotFound("No such account of yours.")
